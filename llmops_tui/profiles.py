@@ -1,0 +1,748 @@
+"""Launch profiles: one TOML file per engine launch.
+
+A profile is validated completely before anything runs: every problem is
+reported (not just the first), each naming the file, the line (where the TOML
+text gives it) and the field, with what was expected.
+
+Example::
+
+    name = "vllm-llama70b-fp8-tp2"
+    engine = "vllm"
+    model = "meta-llama/Llama-3.1-70B-Instruct"
+    quantization = "fp8"
+    tensor_parallel = 2
+    gpus = "0,1"
+    port = 8000
+    extra_args = ["--enable-prefix-caching"]
+
+    [env]
+    HF_TOKEN = "$HF_TOKEN"    # passed through from your environment, never written here
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from llmops_tui.config import profile_search_path
+from llmops_tui.engines.facts import ENGINES, FACTS
+
+RUNTIMES = ("native", "docker")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_REF_RE = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
+SECRET_KEY_RE = re.compile(r"(TOKEN|API_KEY|APIKEY|SECRET|PASSWORD|PASSWD)", re.IGNORECASE)
+GPU_ID_RE = re.compile(r"^(\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-fA-F/-]+)$")
+MAX_PARALLEL = 1024
+
+
+@dataclass(frozen=True)
+class ProfileIssue:
+    """One problem in one profile file."""
+
+    file: str
+    field: str | None
+    message: str
+    line: int | None = None
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        what = f"{self.field}: " if self.field else ""
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{what}{self.message}"
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; ``issues`` lists every error found."""
+
+    def __init__(self, issues: list[ProfileIssue]):
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    engine: str
+    model: str
+    revision: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    data_parallel: int = 1
+    quantization: str | None = None
+    dtype: str | None = None
+    kv_cache_dtype: str | None = None
+    gpu_memory_fraction: float | None = None
+    max_model_len: int | None = None
+    max_num_seqs: int | None = None
+    served_model_name: str | None = None
+    gpus: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    engine_env: str | None = None
+    python: str | None = None
+    executable: str | None = None
+    runtime: str = "native"
+    image: str | None = None
+    api_key_env: str | None = None
+    trust_remote_code: bool = False
+    extra_args: tuple[str, ...] = ()
+    description: str = ""
+    path: Path | None = None
+
+    @property
+    def world_size(self) -> int:
+        """GPUs the launch needs (TP × PP × DP)."""
+        return self.tensor_parallel * self.pipeline_parallel * self.data_parallel
+
+    @property
+    def model_name(self) -> str:
+        """The name clients must send as ``model``."""
+        if self.served_model_name:
+            return self.served_model_name
+        return self.model
+
+    @property
+    def is_local_model(self) -> bool:
+        return _looks_like_path(self.model)
+
+    @property
+    def model_path(self) -> Path | None:
+        return Path(os.path.expanduser(self.model)) if self.is_local_model else None
+
+    def with_overrides(self, **changes: Any) -> Profile:
+        return replace(self, **changes)
+
+    def resolved_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The profile's env table with ``$VAR`` references filled from ``environ``.
+
+        A reference to an unset variable is left out (so ``HF_TOKEN = "$HF_TOKEN"``
+        means "pass it through if I have one").
+        """
+        environ = os.environ if environ is None else environ
+        out: dict[str, str] = {}
+        for key, value in self.env.items():
+            m = ENV_REF_RE.match(value)
+            if m:
+                ref = m.group(1).strip("{}")
+                if ref in environ:
+                    out[key] = environ[ref]
+            else:
+                out[key] = value
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Field schema
+
+
+@dataclass(frozen=True)
+class _Field:
+    kind: str  # "str" | "int" | "float" | "bool" | "strlist" | "table" | "gpus" | "env"
+    doc: str
+
+
+SCHEMA: dict[str, _Field] = {
+    "name": _Field(
+        "str", "profile name (letters, digits, '.', '_', '-'); defaults to the file name"
+    ),
+    "description": _Field("str", "free text shown in lists"),
+    "engine": _Field("str", "one of vllm, sglang, tgi"),
+    "model": _Field("str", "Hugging Face repo id (org/name) or a local path"),
+    "revision": _Field("str", "model revision: branch, tag or commit"),
+    "host": _Field("str", "address to bind (default 127.0.0.1)"),
+    "port": _Field("int", "TCP port, 1-65535 (default: the engine's own)"),
+    "tensor_parallel": _Field("int", "tensor-parallel size, >= 1"),
+    "pipeline_parallel": _Field("int", "pipeline-parallel size, >= 1"),
+    "data_parallel": _Field("int", "data-parallel size, >= 1"),
+    "quantization": _Field("str", "quantization method the engine accepts"),
+    "dtype": _Field("str", "weights/activations dtype"),
+    "kv_cache_dtype": _Field("str", "KV-cache dtype"),
+    "gpu_memory_fraction": _Field("float", "fraction of GPU memory for the engine, 0 < x <= 1"),
+    "max_model_len": _Field("int", "context length in tokens, >= 1"),
+    "max_num_seqs": _Field("int", "maximum concurrent sequences, >= 1"),
+    "served_model_name": _Field("str", "model name clients send"),
+    "gpus": _Field("gpus", 'GPU ids for CUDA_VISIBLE_DEVICES: "0,1" or [0, 1]'),
+    "env": _Field("env", "table of environment variables, or the name of an engine environment"),
+    "engine_env": _Field("str", "name of a managed engine environment (llmops envs)"),
+    "python": _Field("str", "interpreter that runs the engine (e.g. ~/venvs/vllm/bin/python)"),
+    "executable": _Field("str", "engine binary (e.g. vllm, text-generation-launcher)"),
+    "runtime": _Field("str", "native or docker"),
+    "image": _Field("str", "docker image (runtime = docker)"),
+    "api_key_env": _Field("str", "name of the environment variable holding the API key"),
+    "trust_remote_code": _Field("bool", "allow model code from the Hub"),
+    "extra_args": _Field("strlist", "list of extra command-line arguments, passed verbatim"),
+}
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", "~", "./", "../")) or model in (".", "..")
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+# ---------------------------------------------------------------------------
+# Line lookup (tomllib gives no positions for values)
+
+_HEADER_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"'-]+)\s*\]\s*(#.*)?$")
+_KEY_RE = re.compile(r"^\s*(\"[^\"]+\"|'[^']+'|[A-Za-z0-9_-]+)\s*=")
+
+
+class _LineIndex:
+    def __init__(self, text: str):
+        self.positions: dict[tuple[str | None, str], int] = {}
+        self.tables: dict[str, int] = {}
+        table: str | None = None
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            h = _HEADER_RE.match(line)
+            if h:
+                table = h.group(1).strip("\"'")
+                self.tables.setdefault(table, lineno)
+                continue
+            k = _KEY_RE.match(line)
+            if k:
+                key = k.group(1).strip("\"'")
+                self.positions.setdefault((table, key), lineno)
+
+    def line(self, key: str, table: str | None = None) -> int | None:
+        if table is None and key in self.tables and (None, key) not in self.positions:
+            return self.tables[key]
+        return self.positions.get((table, key))
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+class _Checker:
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.lines = _LineIndex(text)
+        self.issues: list[ProfileIssue] = []
+
+    def error(self, fld: str | None, message: str, table: str | None = None) -> None:
+        line = self.lines.line(fld, table) if fld else None
+        name = f"{table}.{fld}" if table and fld else fld
+        self.issues.append(ProfileIssue(self.file, name, message, line))
+
+    def warn(self, fld: str | None, message: str) -> None:
+        line = self.lines.line(fld) if fld else None
+        self.issues.append(ProfileIssue(self.file, fld, message, line, severity="warning"))
+
+
+def _check_types(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
+    """Type-check known fields; returns the values that passed."""
+    ok: dict[str, Any] = {}
+    for key, value in data.items():
+        spec = SCHEMA.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, SCHEMA.keys(), n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            if key in ENGINES and isinstance(value, dict):
+                hint = ' (engine-specific flags go in extra_args = ["--flag", "value"])'
+            c.error(key, f"unknown field{hint}")
+            continue
+        kind = spec.kind
+        if kind == "str":
+            if not isinstance(value, str):
+                c.error(key, f"expected a string ({spec.doc}), got {_type_name(value)}")
+                continue
+        elif kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                c.error(key, f"expected an integer ({spec.doc}), got {_type_name(value)}")
+                continue
+        elif kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                c.error(key, f"expected a number ({spec.doc}), got {_type_name(value)}")
+                continue
+            value = float(value)
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                c.error(key, f"expected true or false, got {_type_name(value)}")
+                continue
+        elif kind == "strlist":
+            if not isinstance(value, list):
+                c.error(key, f"expected a list of strings ({spec.doc}), got {_type_name(value)}")
+                continue
+            bad = [i for i, v in enumerate(value) if not isinstance(v, str)]
+            if bad:
+                i = bad[0]
+                c.error(
+                    key,
+                    f"item {i} is {_type_name(value[i])} ({value[i]!r}); every item must be a "
+                    'string, e.g. ["--max-num-batched-tokens", "8192"]',
+                )
+                continue
+            value = tuple(value)
+        elif kind == "gpus":
+            value = _check_gpus(c, value)
+            if value is None:
+                continue
+        elif kind == "env":
+            if isinstance(value, str):
+                ok["engine_env"] = value
+                continue
+            if not isinstance(value, dict):
+                c.error(key, f'expected a table of NAME = "value", got {_type_name(value)}')
+                continue
+            value = _check_env_table(c, value)
+            if value is None:
+                continue
+        ok[key] = value
+    return ok
+
+
+def _check_gpus(c: _Checker, value: Any) -> str | None:
+    if isinstance(value, bool):
+        c.error("gpus", f'expected GPU ids like "0,1" or [0, 1], got {_type_name(value)}')
+        return None
+    if isinstance(value, int):
+        items = [str(value)]
+    elif isinstance(value, str):
+        items = [p.strip() for p in value.split(",")] if value.strip() else []
+    elif isinstance(value, list):
+        items = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, str)):
+                c.error("gpus", f"expected GPU ids (integers or GPU-UUID strings), got {v!r}")
+                return None
+            items.append(str(v).strip())
+    else:
+        c.error("gpus", f'expected GPU ids like "0,1" or [0, 1], got {_type_name(value)}')
+        return None
+    if not items:
+        c.error("gpus", "empty GPU list; leave gpus out to use what CUDA_VISIBLE_DEVICES allows")
+        return None
+    for item in items:
+        if not GPU_ID_RE.match(item):
+            c.error("gpus", f"'{item}' is not a GPU index (0, 1, …) or a GPU-/MIG- UUID")
+            return None
+    dupes = sorted({i for i in items if items.count(i) > 1})
+    if dupes:
+        c.error("gpus", f"GPU {', '.join(dupes)} listed more than once")
+        return None
+    return ",".join(items)
+
+
+def _check_env_table(c: _Checker, table: dict[str, Any]) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    good = True
+    for k, v in table.items():
+        if not ENV_NAME_RE.match(k):
+            c.error(k, "not a valid environment variable name", table="env")
+            good = False
+            continue
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            c.error(k, f"expected a string value, got {_type_name(v)}", table="env")
+            good = False
+            continue
+        v = str(v)
+        if SECRET_KEY_RE.search(k) and v and not ENV_REF_RE.match(v):
+            c.error(
+                k,
+                "looks like a secret written into the profile; keep secrets in your "
+                f'environment and pass them through with {k} = "${k}"',
+                table="env",
+            )
+            good = False
+            continue
+        out[k] = v
+    return out if good else None
+
+
+def _check_values(c: _Checker, v: dict[str, Any]) -> None:
+    engine = v.get("engine")
+    if "engine" in v and engine not in ENGINES:
+        close = difflib.get_close_matches(str(engine), ENGINES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        c.error(
+            "engine", f"'{engine}' is not an engine; expected one of {', '.join(ENGINES)}{hint}"
+        )
+        engine = None
+
+    if "name" in v and not NAME_RE.match(v["name"]):
+        c.error(
+            "name",
+            "expected 1-64 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit (the name is used in paths and container names)",
+        )
+
+    model = v.get("model")
+    if model is not None:
+        if not model.strip():
+            c.error("model", "empty; expected a Hugging Face repo id (org/name) or a local path")
+        elif not _looks_like_path(model) and not REPO_ID_RE.match(model):
+            c.error(
+                "model",
+                f"'{model}' is neither a Hugging Face repo id like 'org/name' nor a "
+                "local path (start local paths with /, ~ or ./)",
+            )
+
+    if "host" in v:
+        _check_host(c, v["host"])
+
+    if "port" in v:
+        port = v["port"]
+        if not 1 <= port <= 65535:
+            c.error("port", f"{port} is out of range; expected 1-65535")
+        elif port < 1024:
+            c.warn("port", f"{port} is a privileged port; the engine needs root to bind it")
+
+    for key in ("tensor_parallel", "pipeline_parallel", "data_parallel"):
+        if key in v and not 1 <= v[key] <= MAX_PARALLEL:
+            c.error(key, f"{v[key]} is out of range; expected 1-{MAX_PARALLEL}")
+
+    if "gpu_memory_fraction" in v:
+        f = v["gpu_memory_fraction"]
+        if not (math.isfinite(f) and 0 < f <= 1):
+            c.error(
+                "gpu_memory_fraction", f"{f} is out of range; expected 0 < fraction <= 1 (e.g. 0.9)"
+            )
+
+    for key in ("max_model_len", "max_num_seqs"):
+        if key in v and v[key] < 1:
+            c.error(key, f"{v[key]} is out of range; expected an integer >= 1")
+
+    for key in ("revision", "served_model_name", "python", "executable", "image", "engine_env"):
+        if key in v and not v[key].strip():
+            c.error(key, "empty string; leave the field out instead")
+
+    if "api_key_env" in v and not ENV_NAME_RE.match(v["api_key_env"]):
+        c.error(
+            "api_key_env",
+            f"'{v['api_key_env']}' is not an environment variable name; "
+            "name the variable that holds the key (e.g. VLLM_API_KEY), not the key itself",
+        )
+
+    runtime = v.get("runtime", "native")
+    if runtime not in RUNTIMES:
+        c.error("runtime", f"'{runtime}' is not a runtime; expected native or docker")
+        runtime = None
+
+    if "python" in v and "executable" in v:
+        c.error(
+            "executable",
+            "set either python (an interpreter that runs the engine module) or "
+            "executable (the engine binary), not both",
+        )
+    if runtime == "docker":
+        for key in ("python", "executable", "engine_env"):
+            if key in v:
+                c.error(key, 'not used with runtime = "docker": the image provides the engine')
+        if "image" not in v and engine is not None and FACTS[engine].default_image is None:
+            c.error(
+                "runtime",
+                'runtime = "docker" needs image = "…" (e.g. '
+                '"ghcr.io/huggingface/text-generation-inference:3.3.6")',
+            )
+    elif runtime == "native" and "image" in v:
+        c.error("image", 'image is only used with runtime = "docker"')
+    if "engine_env" in v and ("python" in v or "executable" in v):
+        c.error("engine_env", "set one of env (a named engine environment), python or executable")
+
+    if engine is not None:
+        _check_engine_specific(c, engine, v)
+
+
+def _check_host(c: _Checker, host: str) -> None:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        if not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$", host):
+            c.error("host", f"'{host}' is not an IP address or host name")
+        return
+    if addr.is_unspecified:
+        c.warn(
+            "host",
+            f"{host} exposes the engine on every network interface of this box; "
+            "keep 127.0.0.1 unless others must reach it (and then set api_key_env)",
+        )
+
+
+def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
+    facts = FACTS[engine]
+    for key, allowed in (
+        ("quantization", facts.quantization),
+        ("dtype", facts.dtype),
+        ("kv_cache_dtype", facts.kv_cache_dtype),
+    ):
+        if key in v and v[key] not in allowed:
+            close = difflib.get_close_matches(v[key], sorted(allowed), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            choices = ", ".join(sorted(allowed))
+            c.error(
+                key,
+                f"{facts.label} does not accept {key} '{v[key]}'{hint}; expected one of: {choices}",
+            )
+
+    if not facts.pipeline_parallel and v.get("pipeline_parallel", 1) > 1:
+        c.error(
+            "pipeline_parallel",
+            f"{facts.label} has no pipeline parallelism; use tensor_parallel (--num-shard)",
+        )
+    if not facts.data_parallel and v.get("data_parallel", 1) > 1:
+        c.error(
+            "data_parallel",
+            f"{facts.label} has no data parallelism; run one profile per "
+            "replica on its own gpus and port",
+        )
+    if not facts.served_model_name and "served_model_name" in v:
+        c.error(
+            "served_model_name",
+            f"{facts.label}'s launcher has no --served-model-name; clients use the model id",
+        )
+    if not facts.max_num_seqs and "max_num_seqs" in v:
+        c.error(
+            "max_num_seqs",
+            f"{facts.label} has no per-sequence limit; use extra_args "
+            '["--max-concurrent-requests", "N"] or ["--max-batch-total-tokens", "N"]',
+        )
+
+    if engine == "tgi":
+        if "dtype" in v and "quantization" in v:
+            c.error("dtype", "TGI refuses --dtype together with --quantize; drop one of them")
+        if v.get("quantization") == "exl2" and v.get("tensor_parallel", 1) > 1:
+            c.error(
+                "quantization", "TGI's exl2 does not support tensor parallelism (num_shard > 1)"
+            )
+
+    extra = v.get("extra_args", ())
+    for arg in extra:
+        flag = arg.split("=", 1)[0]
+        fld = facts.field_flags.get(flag)
+        if fld == "api_key_env":
+            c.error(
+                "extra_args",
+                f"'{flag}' would put the API key on the command line, where "
+                '`ps` shows it; set api_key_env = "NAME_OF_VARIABLE" instead',
+            )
+        elif fld is not None:
+            c.error(
+                "extra_args", f"'{flag}' duplicates the profile field '{fld}'; set {fld} instead"
+            )
+
+    gpus = v.get("gpus")
+    if gpus is not None:
+        count = len(gpus.split(","))
+        need = v.get("tensor_parallel", 1) * v.get("pipeline_parallel", 1)
+        dp = v.get("data_parallel", 1)
+        if not (engine == "sglang" and "--enable-dp-attention" in extra):
+            need *= dp
+        if count < need:
+            c.error(
+                "gpus",
+                f"{count} GPU(s) listed but the parallel layout needs {need} "
+                f"(tensor {v.get('tensor_parallel', 1)} × pipeline "
+                f"{v.get('pipeline_parallel', 1)} × data {dp})",
+            )
+
+
+def parse_profile(text: str, file: str | os.PathLike[str] = "<profile>") -> Profile:
+    """Parse and validate profile text. Raises ProfileError listing every error."""
+    profile, issues = check_profile_text(text, file)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors or profile is None:
+        raise ProfileError(errors)
+    return profile
+
+
+def check_profile_text(
+    text: str, file: str | os.PathLike[str] = "<profile>"
+) -> tuple[Profile | None, list[ProfileIssue]]:
+    """Validate; returns (profile or None, every issue found incl. warnings)."""
+    fname = str(file)
+    c = _Checker(fname, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        col = f", column {m.group(2)}" if m else ""
+        c.issues.append(ProfileIssue(fname, None, f"invalid TOML: {msg}{col}", line))
+        return None, c.issues
+
+    values = _check_types(c, data)
+    for required in ("engine", "model"):
+        if required not in data:
+            c.issues.append(
+                ProfileIssue(fname, required, f"missing; expected {SCHEMA[required].doc}")
+            )
+    _check_values(c, values)
+    if any(i.severity == "error" for i in c.issues):
+        return None, c.issues
+
+    engine = values["engine"]
+    if "name" not in values:
+        stem = Path(fname).stem if fname != "<profile>" else "profile"
+        if not NAME_RE.match(stem):
+            c.issues.append(
+                ProfileIssue(
+                    fname,
+                    "name",
+                    f"no name given and the file name '{stem}' "
+                    'is not a valid profile name; add name = "…"',
+                )
+            )
+            return None, c.issues
+        values["name"] = stem
+    values.setdefault("port", FACTS[engine].default_port)
+    if values.get("runtime") == "docker" and "image" not in values:
+        values["image"] = FACTS[engine].default_image
+    known = {f.name for f in fields(Profile)}
+    kwargs = {k: v for k, v in values.items() if k in known}
+    path = Path(fname) if fname != "<profile>" else None
+    return Profile(**kwargs, path=path), c.issues
+
+
+def check_profile_file(path: str | os.PathLike[str]) -> tuple[Profile | None, list[ProfileIssue]]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [ProfileIssue(str(p), None, "no such file")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ProfileIssue(str(p), None, f"cannot read: {exc}")]
+    return check_profile_text(text, p)
+
+
+def load_profile(path: str | os.PathLike[str]) -> Profile:
+    profile, issues = check_profile_file(path)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors or profile is None:
+        raise ProfileError(errors)
+    return profile
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    path: Path
+    profile: Profile | None
+    issues: list[ProfileIssue]
+
+    @property
+    def name(self) -> str:
+        return self.profile.name if self.profile else self.path.stem
+
+    @property
+    def ok(self) -> bool:
+        return self.profile is not None
+
+
+def list_profiles(dirs: Iterable[Path] | None = None) -> list[ProfileEntry]:
+    """Every ``*.toml`` in the search path, validated; a name seen earlier shadows later ones."""
+    seen: set[str] = set()
+    out: list[ProfileEntry] = []
+    for d in profile_search_path() if dirs is None else dirs:
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.toml")):
+            profile, issues = check_profile_file(path)
+            entry = ProfileEntry(path, profile, issues)
+            if entry.name in seen:
+                continue
+            seen.add(entry.name)
+            out.append(entry)
+    return out
+
+
+class ProfileNotFound(LookupError):
+    pass
+
+
+def find_profile(name_or_path: str, dirs: Iterable[Path] | None = None) -> Profile:
+    """A profile by name (search path) or by file path. Raises ProfileError/ProfileNotFound."""
+    candidate = Path(name_or_path).expanduser()
+    if name_or_path.endswith(".toml") or candidate.is_file():
+        return load_profile(candidate)
+    entries = list_profiles(dirs)
+    for entry in entries:
+        if entry.name == name_or_path:
+            if entry.profile is None:
+                raise ProfileError([i for i in entry.issues if i.severity == "error"])
+            return entry.profile
+    names = [e.name for e in entries]
+    close = difflib.get_close_matches(name_or_path, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    where = ", ".join(str(d) for d in (profile_search_path() if dirs is None else dirs))
+    raise ProfileNotFound(f"no profile named '{name_or_path}' in {where}{hint}")
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def to_toml(profile: Profile) -> str:
+    """Serialise a profile; only fields that differ from the defaults are written."""
+    defaults = Profile(name=profile.name, engine=profile.engine, model=profile.model)
+    lines: list[str] = []
+    for f in fields(Profile):
+        if f.name in ("path", "env"):
+            continue
+        value = getattr(profile, f.name)
+        if f.name in ("name", "engine", "model"):
+            lines.append(f"{f.name} = {_toml_value(value)}")
+            continue
+        if f.name == "port" or value != getattr(defaults, f.name):
+            if value is None or value == () or value == "":
+                continue
+            lines.append(f"{f.name} = {_toml_value(value)}")
+    if profile.env:
+        lines.append("")
+        lines.append("[env]")
+        for k, v in profile.env.items():
+            lines.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
+    """Validate then write atomically; raises ProfileError if the result would not load."""
+    text = to_toml(profile)
+    parse_profile(text, path)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, p)
+    return p

@@ -1,0 +1,1 @@
+"""Textual UI. The only package that imports Textual; screens stay thin over services."""
