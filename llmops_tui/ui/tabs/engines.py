@@ -40,10 +40,11 @@ class EnginesTab(Vertical):
         for e in entries:
             if e.profile:
                 p = e.profile
+                model = p.model if len(p.model) <= 36 else p.model[:35] + "…"
                 table.add_row(
                     p.name,
                     p.engine,
-                    p.model,
+                    model,
                     f"{p.host}:{p.port}",
                     str(p.tensor_parallel),
                     "ok",

@@ -1,0 +1,42 @@
+"""The main window: five tabs, keyboard switching, Engines tab lists profiles."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, TabbedContent
+
+from llmops_tui.ui.app import LlmopsApp
+
+
+async def _settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_five_tabs_and_number_keys_switch():
+    app = LlmopsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tabs = app.query_one(TabbedContent)
+        labels = [str(t.label) for t in tabs.query("ContentTab")]
+        assert labels == ["Models", "Engines", "Monitor", "Chat", "Load test"]
+        for key, tab in (
+            ("1", "models"),
+            ("3", "monitor"),
+            ("4", "chat"),
+            ("5", "loadtest"),
+            ("2", "engines"),
+        ):
+            await pilot.press(key)
+            assert tabs.active == tab
+
+
+async def test_engines_tab_lists_repo_profiles():
+    app = LlmopsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(pilot)
+        table = app.query_one("#profiles", DataTable)
+        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert "tiny-vllm-cpu" in names and "vllm-llama70b-fp8-tp2" in names
+
+
+def test_snapshot_engines_tab(snap_compare):
+    assert snap_compare(LlmopsApp(), terminal_size=(100, 30), run_before=_settle)
