@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
+
+
+def display_path(path: Path) -> str:
+    """A path as short as it can be said: relative to the working dir, else with ~."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        home = str(Path.home())
+        text = str(path)
+        return "~" + text[len(home) :] if text.startswith(home + "/") else text
 
 
 class EnginesTab(Vertical):
@@ -63,6 +75,6 @@ class EnginesTab(Vertical):
         detail = self.query_one("#profile-detail", Static)
         if entry.profile:
             p = entry.profile
-            detail.update(f"{entry.path}\n{p.description or p.model}")
+            detail.update(f"{display_path(entry.path)}\n{p.description or p.model}")
         else:
             detail.update("\n".join(str(i) for i in entry.issues[:6]))
