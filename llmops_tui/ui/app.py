@@ -32,9 +32,38 @@ class LlmopsApp(App):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, initial_tab: str = "engines") -> None:
+    def __init__(self, initial_tab: str = "engines", theme: str | None = None) -> None:
         super().__init__()
         self.initial_tab = initial_tab
+        self.theme_errors: list[str] = []
+        self._install_themes(theme)
+
+    def _install_themes(self, requested: str | None) -> None:
+        from textual.theme import Theme
+
+        from llmops_tui.themes import DEFAULT_THEME, load_themes, remembered_theme
+
+        specs, self.theme_errors = load_themes()
+        for spec in specs:
+            self.register_theme(
+                Theme(name=spec.name, dark=spec.dark, variables=spec.variables, **spec.colors)
+            )
+        wanted = requested or remembered_theme()
+        if wanted in self.available_themes:
+            self.theme = wanted
+        elif DEFAULT_THEME in self.available_themes:
+            self.theme = DEFAULT_THEME
+        self._remember_theme = requested is None
+
+    def on_mount(self) -> None:
+        for message in self.theme_errors:
+            self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "_remember_theme", False):
+            from llmops_tui.themes import save_setting
+
+            save_setting("theme", theme)
 
     def compose(self) -> ComposeResult:
         yield Header()

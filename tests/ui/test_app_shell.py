@@ -40,3 +40,18 @@ async def test_engines_tab_lists_repo_profiles():
 
 def test_snapshot_engines_tab(snap_compare):
     assert snap_compare(LlmopsApp(), terminal_size=(100, 30), run_before=_settle)
+
+
+async def test_themes_registered_and_switch_is_remembered():
+    from llmops_tui.themes import remembered_theme
+
+    app = LlmopsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.theme == "llmops-dark"
+        assert {"llmops-light", "llmops-high-contrast"} <= set(app.available_themes)
+        app.theme = "llmops-high-contrast"
+        await pilot.pause()
+    assert remembered_theme() == "llmops-high-contrast"
+    app2 = LlmopsApp()
+    async with app2.run_test(size=(100, 30)):
+        assert app2.theme == "llmops-high-contrast"
