@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -22,7 +24,7 @@ TABS = [
 class LlmopsApp(App):
     TITLE = "llmops"
     SUB_TITLE = f"v{__version__}"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).parent / "app.tcss")
     BINDINGS = [
         Binding("1", "show_tab('models')", "Models"),
         Binding("2", "show_tab('engines')", "Engines"),

@@ -1,0 +1,60 @@
+"""Cold start to first paint of the TUI, all tabs mounted.
+
+    python benchmarks/startup.py [--runs 10]
+
+Each run is a fresh interpreter: the clock starts in this parent just before the child
+process is spawned and stops when the child reports Textual's Ready event (the first full
+paint), headless at 100×30. (psutil's create_time is not used: its boot-time base is
+rounded to whole seconds.) Prints each run and the
+median; the target is ≤ 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+PROBE = r"""
+import sys
+from llmops_tui.ui.app import LlmopsApp
+
+class Probe(LlmopsApp):
+    def on_ready(self) -> None:
+        sys.__stdout__.write("READY\n")
+        sys.__stdout__.flush()
+        self.exit()
+
+Probe().run(headless=True, size=(100, 30))
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args()
+    times = []
+    for i in range(args.runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PROBE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        line = proc.stdout.readline()
+        t = time.perf_counter() - t0
+        proc.wait(timeout=60)
+        if line.strip() != "READY":
+            print(proc.stderr.read(), file=sys.stderr)
+            return 1
+        times.append(t)
+        print(f"run {i + 1}: {t * 1000:.0f} ms")
+    print(
+        f"median cold start to first paint: {statistics.median(times) * 1000:.0f} ms "
+        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} runs"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
