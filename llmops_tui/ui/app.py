@@ -31,6 +31,7 @@ class LlmopsApp(App):
         Binding("3", "show_tab('monitor')", "Monitor"),
         Binding("4", "show_tab('chat')", "Chat"),
         Binding("5", "show_tab('loadtest')", "Load test"),
+        Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -88,6 +89,27 @@ class LlmopsApp(App):
                     "Load test", "Latency and throughput runs with live plots land here."
                 )
         yield Footer()
+
+    def action_help(self) -> None:
+        from llmops_tui.ui.help import HelpScreen
+
+        sections: list[tuple[str, list[tuple[str, str]]]] = []
+        app_rows = [(b.key, b.description) for b in self.BINDINGS if b.description]
+        app_rows.append(("ctrl+p", "command palette (every action, searchable)"))
+        sections.append(("Everywhere", app_rows))
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.active_pane
+        if pane is not None:
+            rows: list[tuple[str, str]] = []
+            for widget in pane.walk_children():
+                if not type(widget).__module__.startswith("llmops_tui."):
+                    continue  # Textual's own widget keys (cursor moves) are not listed
+                for b in getattr(widget, "BINDINGS", []):
+                    if isinstance(b, Binding) and b.description:
+                        rows.append((b.key, b.description))
+            if rows:
+                sections.append((f"{tabs.active.capitalize()} tab", rows))
+        self.push_screen(HelpScreen(sections))
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

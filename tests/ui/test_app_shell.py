@@ -55,3 +55,28 @@ async def test_themes_registered_and_switch_is_remembered():
     app2 = LlmopsApp()
     async with app2.run_test(size=(100, 30)):
         assert app2.theme == "llmops-high-contrast"
+
+
+async def test_help_screen_lists_keys_and_closes():
+    from llmops_tui.ui.help import HelpScreen
+
+    app = LlmopsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "Load test" in text and "command palette" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def test_snapshot_help(snap_compare):
+    assert snap_compare(LlmopsApp(), terminal_size=(100, 30), press=["question_mark"])
+
+
+def test_help_key_names():
+    from llmops_tui.ui.help import describe_key
+
+    assert describe_key("question_mark,f1") == "? / F1"
+    assert describe_key("ctrl+p") == "Ctrl+P"
+    assert describe_key("q") == "q"
