@@ -227,3 +227,15 @@ async def test_download_progress_and_cancel():
         await _settle(pilot)
         label = str(app.query_one(".dl-row Label").render())
         assert "re-run to resume" in label
+
+
+async def test_real_app_models_tab_on_empty_cache(tmp_path, monkeypatch):
+    from llmops_tui.ui.app import LlmopsApp
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    app = LlmopsApp(initial_tab="models")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _settle(pilot)
+        title = str(app.query_one("#cached-title", Static).render())
+        assert "0 model(s)" in title and "empty-cache" in title
