@@ -85,7 +85,11 @@ class HubSettings:
         return self.token or False
 
     def api(self):
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi, constants
+
+        # huggingface_hub reads HF_HUB_OFFLINE once, at import, and its HTTP hook
+        # refuses every request while it is set: follow the environment of now.
+        constants.HF_HUB_OFFLINE = self.offline
 
         return HfApi(endpoint=self.endpoint, token=self.auth, library_name=LIBRARY)
 
@@ -136,6 +140,8 @@ def explain_error(
 
     where = f" ({what})" if what else ""
     url = settings.model_url(repo_id)
+    if isinstance(exc, hf.HFValidationError):
+        return HubError("usage", f"'{repo_id}' is not a valid repo id: {_first_line(exc)}")
     if isinstance(exc, hf.GatedRepoError):
         if settings.token:
             return HubError(

@@ -269,3 +269,19 @@ def test_full_disk_while_writing(settings, fake_hub, small_disk):
     names = {p.name for r in m.revisions for p in r.snapshot_path.iterdir()} if m else set()
     assert "model-00001-of-00002.safetensors" not in names
     assert m is None or m.incomplete_bytes > 0
+
+
+def test_invalid_repo_id(settings):
+    with pytest.raises(HubError) as e:
+        hub.model_details("not a repo", settings=settings)
+    assert e.value.kind == "usage" and "not a valid repo id" in e.value.message
+
+
+def test_offline_flag_follows_the_environment_not_import_time(settings, monkeypatch):
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = True  # as if imported while HF_HUB_OFFLINE=1 was set
+    try:
+        assert hub.search_models("acme", settings=settings)  # env now says online
+    finally:
+        constants.HF_HUB_OFFLINE = False
