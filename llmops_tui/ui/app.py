@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.ui.tabs.engines import EnginesTab
+from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.placeholder import PlaceholderTab
 
 TABS = [
@@ -72,10 +73,7 @@ class LlmopsApp(App):
         yield Header()
         with TabbedContent(initial=self.initial_tab, id="tabs"):
             with TabPane("Models", id="models"):
-                yield PlaceholderTab(
-                    "Models",
-                    "Hugging Face cache, Hub search, downloads and fit estimates land here.",
-                )
+                yield ModelsTab()
             with TabPane("Engines", id="engines"):
                 yield EnginesTab()
             with TabPane("Monitor", id="monitor"):
