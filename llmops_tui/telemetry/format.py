@@ -41,3 +41,30 @@ def bar(frac: float | None, width: int = 20) -> str:
     frac = min(max(frac, 0.0), 1.0)
     full = round(frac * width)
     return "█" * full + "░" * (width - full)
+
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int, lo: float = 0.0, hi: float | None = None) -> str:
+    """``values`` squeezed into ``width`` columns (max per column) on a fixed scale.
+
+    ``hi`` None scales to the largest value (for tokens/s); percentages pass 100 so
+    that a flat 40 % reads as 40 %, not as a full bar. Fewer values than columns
+    are right-aligned (newest at the right edge), padded with spaces.
+    """
+    if width <= 0 or not values:
+        return " " * max(width, 0)
+    n = len(values)
+    if n > width:
+        cols = [max(values[i * n // width : (i + 1) * n // width]) for i in range(width)]
+    else:
+        cols = list(values)
+    top = hi if hi is not None else max(cols)
+    span = (top - lo) or 1.0
+    last = len(SPARK_BARS) - 1
+    chars = []
+    for v in cols:
+        ratio = min(max((v - lo) / span, 0.0), 1.0)
+        chars.append(SPARK_BARS[round(ratio * last)])
+    return " " * (width - len(chars)) + "".join(chars)
