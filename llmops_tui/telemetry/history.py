@@ -31,9 +31,11 @@ class Series:
 
     def last(self, n: int | None = None, fill: float = 0.0) -> list[float]:
         """The newest ``n`` values (all when None), gaps as ``fill``: what a sparkline draws."""
-        vals: Iterable[float | None] = self._values
-        if n is not None and n < len(self._values):
-            vals = list(self._values)[-n:]
+        # list(deque) runs in C under the GIL: a consistent copy even while the
+        # sampler thread appends; iterating the deque itself here could raise.
+        vals = list(self._values)
+        if n is not None:
+            vals = vals[-n:] if n > 0 else []
         return [fill if v is None else v for v in vals]
 
     def latest(self) -> float | None:
@@ -41,7 +43,11 @@ class Series:
 
 
 class History:
-    """Named series, created on first use; series not fed for a while can be dropped."""
+    """Named series, created on first use; series of a gone GPU or engine are dropped.
+
+    Written by the sampler thread, read by the UI thread: readers only take copies
+    (``Series.last``) and never create series (``series`` returns an empty one).
+    """
 
     def __init__(self, maxlen: int = DEFAULT_POINTS) -> None:
         self.maxlen = maxlen
@@ -57,10 +63,10 @@ class History:
         return self._series.get(key) or Series(self.maxlen)
 
     def keys(self) -> list[str]:
-        return list(self._series)
+        return list(self._series)  # a copy, made in C
 
     def retain(self, prefixes: Iterable[str]) -> None:
         """Drop series whose key starts with none of ``prefixes`` (a gone GPU or engine)."""
         keep = tuple(prefixes)
-        for key in [k for k in self._series if not k.startswith(keep)]:
+        for key in [k for k in list(self._series) if not k.startswith(keep)]:
             del self._series[key]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from llmops_tui.telemetry.format import bar, gib, mib, num, pct, sparkline, tokens
@@ -168,7 +170,13 @@ def engine_text(e: EngineStats, history: History, width: int) -> Text:
     return _lines(lines)
 
 
-class Pane(Static):
+class Pane(Widget):
+    """A bordered box whose text is built at render time for its real width.
+
+    The worker can deliver a snapshot before layout (width 0); building the text
+    in ``render`` means a pane is always drawn for the width it actually has.
+    """
+
     DEFAULT_CSS = """
     Pane {
         border: round $primary;
@@ -178,6 +186,17 @@ class Pane(Static):
     }
     Pane.error { border: round $error; }
     """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._make: Callable[[int], Text] | None = None
+
+    def show(self, make: Callable[[int], Text]) -> None:
+        self._make = make
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        return self._make(self.size.width) if self._make else Text("")
 
 
 class MonitorTab(VerticalScroll):
@@ -252,8 +271,6 @@ class MonitorTab(VerticalScroll):
 
     def _apply(self, snap: MonitorSnapshot) -> None:
         history = self._history or History()
-        # Content width of a pane: the tab's width less its padding, border and padding.
-        width = max(self.scrollable_content_region.width - 4, 0)
         gpus = snap.gpus
         self.query_one("#gpus-waiting", Static).display = False
         gpus_title = self.query_one("#gpus-title", Static)
@@ -266,13 +283,13 @@ class MonitorTab(VerticalScroll):
                 pane = panes[pid]
                 pane.border_title = f"GPU {g.index} · {g.name}"
                 pane.set_class(bool(g.error), "error")
-                pane.update(gpu_text(g, history, width))
+                pane.show(partial(gpu_text, g, history))
         else:
             gpus_title.update("GPUs")
             self._sync_panes("gpu", [], gpus_title)
             pane = self._sync_panes("host", ["host"], gpus_title)["host"]
             pane.border_title = "Host (no NVIDIA GPU)"
-            pane.update(host_text(gpus.reason, snap.host, history, width))
+            pane.show(partial(host_text, gpus.reason, snap.host, history))
 
         engines_title = self.query_one("#engines-title", Static)
         self.query_one("#no-engines", Static).display = not snap.engines
@@ -282,6 +299,6 @@ class MonitorTab(VerticalScroll):
             pane = panes[pid]
             pane.border_title = engine_title(e)
             pane.set_class(not e.ok, "error")
-            pane.update(engine_text(e, history, width))
+            pane.show(partial(engine_text, e, history))
         self.last_snapshot = snap
         self.ticks += 1
