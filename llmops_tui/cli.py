@@ -18,6 +18,7 @@ from llmops_tui import __version__
 COMMAND_MODULES = [
     "profiles_cmd",
     "models_cmd",
+    "monitor_cmd",
 ]
 
 

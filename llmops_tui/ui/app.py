@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from llmops_tui import __version__
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.models import ModelsTab
+from llmops_tui.ui.tabs.monitor import MonitorTab
 from llmops_tui.ui.tabs.placeholder import PlaceholderTab
 
 TABS = [
@@ -77,9 +78,7 @@ class LlmopsApp(App):
             with TabPane("Engines", id="engines"):
                 yield EnginesTab()
             with TabPane("Monitor", id="monitor"):
-                yield PlaceholderTab(
-                    "Monitor", "GPU panes (NVML) and engine KV-cache panes land here."
-                )
+                yield MonitorTab()
             with TabPane("Chat", id="chat"):
                 yield PlaceholderTab("Chat", "Streaming chat with TTFT and tok/s lands here.")
             with TabPane("Load test", id="loadtest"):

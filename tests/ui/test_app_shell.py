@@ -8,7 +8,10 @@ from llmops_tui.ui.app import LlmopsApp
 
 
 async def _settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+    """Wait for the profile list to load (other tabs run endless 1 Hz samplers)."""
+    loaders = [w for w in pilot.app.workers if w.group == "profiles"]
+    if loaders:  # (an empty list would mean "wait for every worker")
+        await pilot.app.workers.wait_for_complete(loaders)
     await pilot.pause()
 
 
