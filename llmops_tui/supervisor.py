@@ -51,6 +51,8 @@ STATE_FILE = "state.json"
 LOG_FILE = "engine.log"
 TAIL_LINES = 1000
 PROBE_INTERVAL_S = 1.0
+# After the engine's own "failed to start" verdict, how long to wait for the cause line.
+DOOMED_GRACE_S = 3.0
 MAX_REPLAY_BYTES = 8 * 1024 * 1024
 IMPORT_CHECK_TIMEOUT_S = 60.0
 
@@ -143,6 +145,7 @@ class _Watch:
     partial: str = ""
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     last_probe: float = 0.0
+    doomed_at: float | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -527,7 +530,10 @@ class Supervisor:
             if w.log.progress:
                 rec.progress = w.log.progress
                 rec.phase = "loading"
-            if w.log.fatal or proc is None:
+            if w.log.doomed and w.doomed_at is None:
+                w.doomed_at = now
+            doomed = w.doomed_at is not None and now - w.doomed_at >= DOOMED_GRACE_S
+            if w.log.fatal or doomed or proc is None:
                 why = w.log.explanation
                 if why is None:
                     code = f" with code {rec.exit_code}" if rec.exit_code is not None else ""

@@ -10,8 +10,11 @@ lines in order and keeps what the supervisor needs:
 - ``root_cause``: the first exception line that is not a generic wrapper
   (vLLM's worker ``ValueError: …``, not the final ``RuntimeError: Engine core
   initialization failed``);
-- ``fatal``: an error was printed that means the launch will not come up, so the
-  supervisor can say ``failed`` before the engine finishes dying.
+- ``fatal``: a root-cause exception was printed inside an error traceback: the
+  launch will not come up, so the supervisor can say ``failed`` (with that line)
+  before the engine finishes dying;
+- ``doomed``: the engine printed its own verdict ("WorkerProc failed to start")
+  but the cause line may still be on its way; the supervisor gives it a moment.
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ class LogWatch:
     startup_complete: bool = False
     root_cause: list[str] = field(default_factory=list)
     fatal: bool = False
-    fatal_line: str | None = None
+    doomed: bool = False
+    verdict_line: str | None = None
     lines_seen: int = 0
     _in_error_context: bool = False
 
@@ -123,8 +127,8 @@ class LogWatch:
 
         for marker in self.rules.fatal_markers:
             if marker.search(body):
-                self.fatal = True
-                self.fatal_line = self.fatal_line or body
+                self.doomed = True
+                self.verdict_line = self.verdict_line or body
                 break
 
         em = EXCEPTION_RE.match(body)
@@ -135,14 +139,13 @@ class LogWatch:
                 self.root_cause.append(body)
             if self._in_error_context:
                 self.fatal = True
-                self.fatal_line = self.fatal_line or body
 
     @property
     def explanation(self) -> str | None:
         """What to show a user for a failed launch: the root cause, else the engine's verdict."""
         if self.root_cause:
             return self.root_cause[0]
-        return self.fatal_line
+        return self.verdict_line
 
 
 def scan(rules: EngineLogRules, text: str) -> LogWatch:

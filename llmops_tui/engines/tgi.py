@@ -143,7 +143,10 @@ def build_launch(
 LOG_RULES = EngineLogRules(
     prefix=re.compile(
         r"^\d{4}-\d\d-\d\dT[\d:.]+Z\s+(?P<level>[A-Z]+)\s+"
-        r"(?:[\w-]+(?:\{[^}]*\})?: )?(?:[\w:]+: )?(?:[\w/.-]+\.rs:\d+: )?"
+        # span ("shard-manager: "), target ("text_generation_router::server: "), file:line;
+        # lower-case only, so a message starting "Error: …" keeps its first word.
+        r"(?:[a-z][a-z0-9_-]*(?:\{[^}]*\})?: )?(?:[a-z_][a-z0-9_]*(?:::[a-z0-9_]+)*: )?"
+        r"(?:[\w/.-]+\.rs:\d+: )?"
     ),
     progress=(
         rule(r"Starting check and download process for (\S+)", "checking/downloading {0}"),
