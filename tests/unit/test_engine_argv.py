@@ -177,7 +177,7 @@ def test_sglang_api_key_env_unset_is_refused(tmp_path):
     p = load_profile(PROFILES / "sglang-llama70b-fp8-tp2.toml").with_overrides(
         api_key_env="SGL_KEY"
     )
-    with pytest.raises(LaunchRefused, match="SGL_KEY.*not set"):
+    with pytest.raises(LaunchRefused, match=r"SGL_KEY.*not set"):
         sglang.build_launch(p, environ={}, state_dir=tmp_path)
 
 
@@ -256,7 +256,7 @@ def test_tgi_docker_passes_secrets_by_name_and_mounts_local_models(tmp_path):
 
 def test_tgi_refuses_api_keys_because_the_router_gets_them_in_argv():
     p = load_profile(PROFILES / "tgi-llama8b-awq.toml").with_overrides(api_key_env="TGI_KEY")
-    with pytest.raises(LaunchRefused, match="text-generation-router.*--api-key"):
+    with pytest.raises(LaunchRefused, match=r"text-generation-router.*--api-key"):
         tgi.build_launch(p, environ={"TGI_KEY": "k"})
 
 
