@@ -358,6 +358,7 @@ class Supervisor:
                     capture_output=True,
                     timeout=IMPORT_CHECK_TIMEOUT_S,
                     stdin=subprocess.DEVNULL,
+                    env={**os.environ, **spec.env},  # the engine's own PYTHONPATH etc.
                 )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return [f"cannot run {path}: {exc}"]
@@ -461,9 +462,16 @@ class Supervisor:
     def _verify(self, rec: EngineRecord) -> psutil.Process | None:
         """The engine's root process if it is still the one we started, else None."""
         child = self._children.get(rec.name)
-        if child is not None and child.pid == rec.pid and child.poll() is not None:
-            rec.exit_code = child.returncode
-            return None
+        if child is not None and child.pid == rec.pid:
+            # Our own unreaped child: its pid cannot have been reused. (Its cmdline can
+            # still read as ours for a moment after Popen returns, so it is not checked.)
+            if child.poll() is not None:
+                rec.exit_code = child.returncode
+                return None
+            try:
+                return psutil.Process(rec.pid)
+            except psutil.NoSuchProcess:
+                return None
         try:
             p = psutil.Process(rec.pid)
             if abs(p.create_time() - rec.create_time) > 0.05:
@@ -635,11 +643,22 @@ class Supervisor:
         return list(w.tail)[-n:] if n > 0 else []
 
     def _session_pids(self, rec: EngineRecord) -> list[int]:
-        """Processes still in the engine's session (its children that lost their parent)."""
+        """Processes still in the engine's session (its children that lost their parent).
+
+        The session id is the root's pid. If that pid is alive but is not our root
+        (reused), the session is someone else's: nothing in it is ours. While any of our
+        processes keep the session, the kernel cannot hand its id to a new session.
+        """
+        if psutil.pid_exists(rec.pid) and self._verify(rec) is None:
+            try:
+                if psutil.Process(rec.pid).status() != psutil.STATUS_ZOMBIE:
+                    return []
+            except psutil.Error:
+                pass
         out = []
         for p in psutil.process_iter(["pid", "create_time"]):
             try:
-                if p.pid == os.getpid():
+                if p.pid in (os.getpid(), rec.pid):
                     continue
                 if os.getsid(p.pid) != rec.pid:
                     continue
