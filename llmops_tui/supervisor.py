@@ -113,6 +113,7 @@ class EngineRecord:
     root_cause: str | None = None
     startup_complete_at: float | None = None
     ready_at: float | None = None
+    failed_at: float | None = None  # when llmops concluded "failed" (before stopping it)
     stopped_at: float | None = None
     exit_code: int | None = None
     secret_file: str | None = None
@@ -548,6 +549,7 @@ class Supervisor:
                     why = f"exited{code} before it was ready; see {rec.log_path}"
                 rec.root_cause = why
                 rec.phase = "failed"
+                rec.failed_at = now
                 self._save(rec)
                 if proc is not None or self._session_pids(rec):
                     self._stop_processes(rec, grace=5.0)
@@ -565,7 +567,7 @@ class Supervisor:
                 code = f" with code {rec.exit_code}" if rec.exit_code is not None else ""
                 cause = w.log.root_cause[0] if w.log.root_cause else None
                 rec.root_cause = cause or f"exited{code} while serving; see {rec.log_path}"
-                rec.stopped_at = now
+                rec.failed_at = rec.stopped_at = now
         elif rec.phase == "stopping" and proc is None and not self._session_pids(rec):
             rec.phase = "stopped"
             rec.stopped_at = rec.stopped_at or now
