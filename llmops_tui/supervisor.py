@@ -114,6 +114,8 @@ class EngineRecord:
     startup_complete_at: float | None = None
     ready_at: float | None = None
     failed_at: float | None = None  # when llmops concluded "failed" (before stopping it)
+    # Engine processes still alive at that moment (> 0: we knew before the engine exited).
+    processes_at_failure: int | None = None
     stopped_at: float | None = None
     exit_code: int | None = None
     secret_file: str | None = None
@@ -550,8 +552,10 @@ class Supervisor:
                 rec.root_cause = why
                 rec.phase = "failed"
                 rec.failed_at = now
+                left = self._tree(rec)
+                rec.processes_at_failure = len(left)
                 self._save(rec)
-                if proc is not None or self._session_pids(rec):
+                if left:
                     self._stop_processes(rec, grace=5.0)
                 rec.stopped_at = time.time()
             elif w.log.startup_complete or now - w.last_probe >= PROBE_INTERVAL_S:

@@ -156,3 +156,49 @@ def test_a_pid_reused_by_another_program_is_never_signalled(sup, make_profile, t
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait()
+
+
+async def test_async_wrapper_runs_the_same_lifecycle(make_profile, tmp_path):
+    from llmops_tui.supervisor import AsyncSupervisor
+
+    asup = AsyncSupervisor(state_dir=tmp_path / "state")
+    rec = await asup.up(make_profile(), wait=True, timeout=30)
+    assert rec.phase == "ready"
+    [listed] = await asup.records()
+    assert listed.phase == "ready"
+    pids = await asup.process_pids("fake")
+    assert any("Application startup complete" in ln for ln in await asup.tail("fake", 5))
+    stopped = await asup.down("fake")
+    assert stopped.phase == "stopped" and alive(pids) == []
+
+
+def test_secret_file_is_private_and_removed_once_started(tmp_path, port):
+    """SGLang's API key goes through a 0600 --config file that disappears after startup."""
+    import stat
+
+    from llmops_tui.engines.base import LaunchRefused
+
+    sup = Supervisor(tmp_path / "state")
+    p = Profile(
+        name="sg",
+        engine="sglang",
+        model="org/m",
+        port=port,
+        executable="/bin/sleep",  # stands in for a launch_server wrapper; exits on bad args
+        api_key_env="SGL_TEST_KEY",
+    )
+    os.environ["SGL_TEST_KEY"] = "sk-test"
+    try:
+        spec = sup.build_spec(p)
+        path = spec.secret_file[0]
+        rec = sup._spawn(spec)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_text() == 'api-key: "sk-test"\n'
+        assert "sk-test" not in " ".join(rec.argv)
+        with pytest.raises(EngineFailed):
+            sup.wait_ready("sg", timeout=10)  # `sleep --model-path …` exits at once
+        assert not path.exists()
+    finally:
+        del os.environ["SGL_TEST_KEY"]
+    with pytest.raises(LaunchRefused, match="not set"):
+        sup.build_spec(p)
