@@ -271,8 +271,17 @@ class Supervisor:
             profile, environ, state_dir=self.engine_dir(profile.name)
         )
 
-    def preflight(self, profile: Profile, environ: dict[str, str] | None = None) -> LaunchSpec:
-        """Every reason not to launch, in one LaunchRefused; else the launch spec."""
+    def preflight(
+        self,
+        profile: Profile,
+        environ: dict[str, str] | None = None,
+        replacing: EngineRecord | None = None,
+    ) -> LaunchSpec:
+        """Every reason not to launch, in one LaunchRefused; else the launch spec.
+
+        ``replacing``: the running engine a swap will stop first (its name and port are
+        not counted as taken).
+        """
         problems: list[str] = []
         label = str(profile.path) if profile.path else "<profile>"
         _, issues = check_profile_text(to_toml(profile), label)
@@ -282,6 +291,8 @@ class Supervisor:
             raise LaunchRefused(f"profile '{profile.name}' is invalid: {details}")
 
         existing = self.get(profile.name)
+        if replacing is not None and existing is not None and existing.name == replacing.name:
+            existing = None
         if existing is not None and existing.alive_phase:
             raise LaunchRefused(
                 f"engine '{profile.name}' is already {existing.phase} (pid {existing.pid}, "
@@ -294,7 +305,8 @@ class Supervisor:
             problems.append(str(exc))
             spec = None
 
-        if port_in_use(profile.host, profile.port):
+        port_freed_by_swap = replacing is not None and replacing.port == profile.port
+        if not port_freed_by_swap and port_in_use(profile.host, profile.port):
             owner = port_owner(profile.port)
             who = f"by {owner}" if owner else "by a process llmops cannot see (another user's?)"
             problems.append(f"port {profile.port} on {profile.host} is already in use {who}")
@@ -808,7 +820,12 @@ class Supervisor:
         timeout: float = 900.0,
         on_progress: Callable[[EngineRecord], None] | None = None,
     ) -> EngineRecord:
-        """Stop ``from_name`` (waiting for its GPU memory to be freed), then start ``to``."""
+        """Stop ``from_name`` (waiting for its GPU memory to be freed), then start ``to``.
+
+        ``to`` is checked first: a profile that would be refused never costs the running engine.
+        """
+        old = self._require(from_name)
+        self.preflight(to, replacing=old)
         self.down(from_name)
         return self.up(to, wait=True, timeout=timeout, on_progress=on_progress)
 

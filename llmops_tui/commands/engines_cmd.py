@@ -294,9 +294,9 @@ def cmd_swap(args: argparse.Namespace) -> int:
     sup = Supervisor()
     t0 = time.monotonic()
     try:
-        old = sup.down(args.from_name)
-        _err(f"stopped {old.name} in {time.monotonic() - t0:.1f} s")
-        rec = sup.up(profile, wait=True, timeout=args.timeout, on_progress=_progress_printer())
+        rec = sup.swap(
+            args.from_name, profile, timeout=args.timeout, on_progress=_progress_printer()
+        )
     except EngineNotFound as exc:
         _err(str(exc))
         return EXIT_NOT_FOUND
@@ -312,5 +312,8 @@ def cmd_swap(args: argparse.Namespace) -> int:
     except TimeoutError as exc:
         _err(str(exc))
         return EXIT_TIMEOUT
-    print(f"swapped {args.from_name} → {rec.name}: ready on {rec.base_url}")
+    print(
+        f"swapped {args.from_name} → {rec.name} in {time.monotonic() - t0:.1f} s: "
+        f"ready on {rec.base_url}"
+    )
     return EXIT_OK

@@ -202,3 +202,22 @@ def test_secret_file_is_private_and_removed_once_started(tmp_path, port):
         del os.environ["SGL_TEST_KEY"]
     with pytest.raises(LaunchRefused, match="not set"):
         sup.build_spec(p)
+
+
+def test_swap_stops_one_and_starts_the_other_on_the_same_port(sup, make_profile):
+    a = sup.up(make_profile(name="a"), wait=True, timeout=30)
+    a_pids = sup.process_pids("a")
+    b = sup.swap("a", make_profile(name="b"), timeout=30)
+    assert b.phase == "ready" and b.port == a.port
+    assert alive(a_pids) == []
+    assert {r.name: r.phase for r in sup.records()} == {"a": "stopped", "b": "ready"}
+
+
+def test_swap_to_an_invalid_profile_leaves_the_running_engine_alone(sup, make_profile):
+    from llmops_tui.engines.base import LaunchRefused
+
+    sup.up(make_profile(name="a"), wait=True, timeout=30)
+    bad = make_profile(name="b").with_overrides(gpu_memory_fraction=3.0)
+    with pytest.raises(LaunchRefused, match="gpu_memory_fraction"):
+        sup.swap("a", bad)
+    assert sup.get("a").phase == "ready"
