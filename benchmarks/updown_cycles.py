@@ -65,7 +65,9 @@ def main() -> int:
             f"left so far {len(live(seen))}",
             flush=True,
         )
-    leftover = sorted(set(live(seen)) | (mentioning(args.model) - {psutil.Process().pid}))
+    me = psutil.Process()
+    ours = {me.pid, *(p.pid for p in me.parents())}  # e.g. a `timeout` wrapper naming the model
+    leftover = sorted(set(live(seen)) | (mentioning(args.model) - ours))
     print(
         f"{args.cycles} cycles in {time.time() - t_start:.0f} s; "
         f"{len(seen)} engine processes seen; leftover processes: {len(leftover)} {leftover}"
