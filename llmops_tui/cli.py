@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "profiles_cmd",
     "models_cmd",
     "monitor_cmd",
+    "engines_cmd",
 ]
 
 

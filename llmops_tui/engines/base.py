@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,20 @@ class LaunchSpec:
     models_path: str | None = "/v1/models"
     metrics_path: str = "/metrics"
     container_name: str | None = None
+    # "openai": /health 200 and /v1/models lists served_model_name (vLLM, SGLang);
+    # "tgi": /health 200 and /info answers (TGI).
+    readiness: str = "openai"
+    info_path: str | None = None
+    runtime: str = "native"
+    # Python module that must be importable by the interpreter (None: a binary or docker).
+    engine_module: str | None = None
+    # Signal sent to the process group first on stop.
+    stop_signal: int = signal.SIGTERM
+    # A file the supervisor writes (mode 0600) before launch and removes once the
+    # engine has read it: (path, content). Used to keep secrets out of argv.
+    secret_file: tuple[Path, str] | None = None
+    # Name of the environment variable holding the API key clients must send.
+    api_key_env: str | None = None
 
     @property
     def client_host(self) -> str:
@@ -49,6 +64,14 @@ class LaunchSpec:
     def openai_base_url(self) -> str:
         return self.base_url + "/v1"
 
+    @property
+    def engine(self) -> str:
+        return self.profile.engine
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
 
 def expand(path: str) -> str:
     return os.path.expandvars(os.path.expanduser(path))
@@ -56,3 +79,30 @@ def expand(path: str) -> str:
 
 def gpu_env(profile: Profile) -> dict[str, str]:
     return {"CUDA_VISIBLE_DEVICES": profile.gpus} if profile.gpus else {}
+
+
+def container_name(profile: Profile) -> str:
+    """The docker container name of a profile's engine: ``llmops-<profile name>``."""
+    return f"llmops-{profile.name}"
+
+
+def hf_home(environ: dict[str, str]) -> str:
+    """The Hugging Face cache root mounted into containers as /data."""
+    if environ.get("HF_HOME"):
+        return expand(environ["HF_HOME"])
+    xdg = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(xdg, "huggingface")
+
+
+def docker_gpus(profile: Profile) -> str:
+    """The value of ``docker run --gpus``: all GPUs, or ``"device=0,1"``.
+
+    Docker parses --gpus as CSV, so a list of devices must carry its own double quotes.
+    """
+    if not profile.gpus:
+        return "all"
+    return f'"device={profile.gpus}"'
+
+
+class LaunchRefused(Exception):
+    """A launch that must not happen; the message says why and what to do."""

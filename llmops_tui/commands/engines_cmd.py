@@ -1,0 +1,319 @@
+"""`llmops up|down|ps|logs|swap`: engines, headless.
+
+Exit codes: 0 done; 1 the engine failed (its root cause is printed); 2 refused
+before launch (or bad arguments); 3 timed out waiting for ready; 4 no such engine
+or profile; 5 a stop left processes or GPU memory behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_TIMEOUT = 3
+EXIT_NOT_FOUND = 4
+EXIT_STOP_INCOMPLETE = 5
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    up = sub.add_parser("up", help="launch an engine from a profile")
+    up.add_argument("profile", help="profile name or path to a .toml file")
+    up.add_argument("--wait", action="store_true", help="wait until ready (or failed)")
+    up.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds to wait with --wait (900)"
+    )
+    up.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a profile field for this launch (TOML value: port=8001, "
+        'gpus="0,1", gpu_memory_fraction=0.8); repeatable',
+    )
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="stop an engine and every process it started")
+    target = down.add_mutually_exclusive_group(required=True)
+    target.add_argument("name", nargs="?", help="engine name (its profile name)")
+    target.add_argument("--all", action="store_true", help="stop every running engine")
+    down.add_argument("--grace", type=float, default=None, help="seconds before SIGKILL (20)")
+    down.set_defaults(func=cmd_down)
+
+    ps = sub.add_parser("ps", help="list engines (re-attaches to running ones)")
+    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    ps.set_defaults(func=cmd_ps)
+
+    logs = sub.add_parser("logs", help="print an engine's log")
+    logs.add_argument("name")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="last N lines (50)")
+    logs.set_defaults(func=cmd_logs)
+
+    swap = sub.add_parser(
+        "swap", help="stop one engine, wait for its GPU memory to be freed, start another"
+    )
+    swap.add_argument("from_name", metavar="FROM", help="running engine to stop")
+    swap.add_argument("to_profile", metavar="TO", help="profile to start")
+    swap.add_argument("--timeout", type=float, default=900.0)
+    swap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    swap.set_defaults(func=cmd_swap)
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parse_override(item: str) -> tuple[str, object]:
+    """``key=value`` with the value read as TOML (a bare word is a string)."""
+    from llmops_tui.profiles import tomllib
+
+    if "=" not in item:
+        raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    if isinstance(value, list):
+        value = tuple(value) if key == "extra_args" else ",".join(str(v) for v in value)
+    if key == "gpus" and isinstance(value, int):
+        value = str(value)
+    return key, value
+
+
+def _load_profile(name: str, overrides: list[str]):
+    """The profile with overrides applied, or an exit code after printing why."""
+    from dataclasses import fields
+
+    from llmops_tui.profiles import SCHEMA, Profile, ProfileError, ProfileNotFound, find_profile
+
+    try:
+        profile = find_profile(name)
+    except ProfileNotFound as exc:
+        _err(str(exc))
+        return EXIT_NOT_FOUND
+    except ProfileError as exc:
+        _err(str(exc))
+        return EXIT_REFUSED
+    changes = {}
+    known = {f.name for f in fields(Profile)} & set(SCHEMA)
+    for item in overrides:
+        try:
+            key, value = parse_override(item)
+        except ValueError as exc:
+            _err(str(exc))
+            return EXIT_REFUSED
+        if key not in known or key == "name":
+            _err(f"--set {key}: not a profile field you can override")
+            return EXIT_REFUSED
+        changes[key] = value
+    return profile.with_overrides(**changes) if changes else profile
+
+
+def _progress_printer():
+    t0 = time.monotonic()
+
+    def show(rec) -> None:
+        _err(f"[{time.monotonic() - t0:6.1f}s] {rec.name}: {rec.phase}: {rec.progress or ''}")
+
+    return show
+
+
+def _print_failure(rec) -> None:
+    _err(f"{rec.name} failed: {rec.root_cause or 'no explanation found in the log'}")
+    _err(f"log: {rec.log_path}")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from llmops_tui.supervisor import EngineFailed, LaunchRefused, Supervisor
+
+    profile = _load_profile(args.profile, args.overrides)
+    if isinstance(profile, int):
+        return profile
+    sup = Supervisor()
+    try:
+        rec = sup.up(profile)
+    except LaunchRefused as exc:
+        _err(str(exc))
+        return EXIT_REFUSED
+    _err(f"started {rec.name} (pid {rec.pid}) on {rec.base_url}; log: {rec.log_path}")
+    if not args.wait:
+        return EXIT_OK
+    try:
+        rec = sup.wait_ready(rec.name, args.timeout, on_progress=_progress_printer())
+    except EngineFailed as exc:
+        _print_failure(exc.record)
+        return EXIT_FAILED
+    except TimeoutError as exc:
+        _err(f"{exc}; it is still running: `llmops logs {rec.name}`, `llmops down {rec.name}`")
+        return EXIT_TIMEOUT
+    took = (rec.ready_at or time.time()) - rec.started_at
+    print(f"{rec.name} ready on {rec.base_url} in {took:.1f} s (model {rec.served_model_name})")
+    return EXIT_OK
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from llmops_tui.supervisor import EngineNotFound, StopIncomplete, Supervisor
+
+    sup = Supervisor()
+    names = [r.name for r in sup.records() if r.alive_phase] if args.all else [args.name]
+    if args.all and not names:
+        print("no engine running")
+        return EXIT_OK
+    code = EXIT_OK
+    for name in names:
+        t0 = time.monotonic()
+        try:
+            pids = sup.process_pids(name)
+            rec = sup.down(name, args.grace)
+        except EngineNotFound as exc:
+            _err(str(exc))
+            code = code or EXIT_NOT_FOUND
+            continue
+        except StopIncomplete as exc:
+            _err(str(exc))
+            code = EXIT_STOP_INCOMPLETE
+            continue
+        gpu = {True: "GPU memory released", False: "GPU memory NOT released", None: "no NVML"}[
+            rec.gpu_memory_released
+        ]
+        print(
+            f"stopped {name} in {time.monotonic() - t0:.1f} s "
+            f"({len(pids)} process(es) ended, port {rec.port} free, {gpu})"
+        )
+    return code
+
+
+def _age(seconds: float) -> str:
+    s = int(max(0, seconds))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    from llmops_tui.supervisor import Supervisor
+
+    sup = Supervisor()
+    recs = sup.records()
+    if args.json:
+        out = []
+        for r in recs:
+            row = r.to_json()
+            row["pids"] = sup.process_pids(r.name) if r.alive_phase else []
+            out.append(row)
+        print(json.dumps(out, indent=2))
+        return EXIT_OK
+    if not recs:
+        print("no engines")
+        return EXIT_OK
+    now = time.time()
+    rows = [("NAME", "ENGINE", "PHASE", "PID", "ADDRESS", "MODEL", "AGE", "DETAIL")]
+    for r in recs:
+        if r.phase == "failed":
+            detail = r.root_cause or ""
+        elif r.phase == "stopped":
+            detail = ""
+        else:
+            detail = r.progress or ""
+        rows.append(
+            (
+                r.name,
+                r.engine,
+                r.phase,
+                str(r.pid),
+                r.base_url,
+                r.served_model_name,
+                _age(now - r.started_at),
+                detail or "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    return EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from llmops_tui.supervisor import EngineNotFound, Supervisor
+
+    sup = Supervisor()
+    try:
+        rec = sup.get(args.name)
+        if rec is None:
+            raise EngineNotFound(f"no engine named '{args.name}'")
+    except EngineNotFound as exc:
+        _err(str(exc))
+        return EXIT_NOT_FOUND
+    try:
+        with open(rec.log_path, encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()
+            for line in lines[-args.lines :] if args.lines > 0 else []:
+                sys.stdout.write(line)
+            sys.stdout.flush()
+            while args.follow:
+                line = f.readline()
+                if line:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                    continue
+                rec = sup.refresh(rec)
+                if not rec.alive_phase:
+                    rest = f.read()
+                    sys.stdout.write(rest)
+                    _err(f"-- {rec.name} is {rec.phase}")
+                    break
+                time.sleep(0.2)
+    except FileNotFoundError:
+        _err(f"{rec.log_path}: no log yet")
+        return EXIT_NOT_FOUND
+    return EXIT_OK
+
+
+def cmd_swap(args: argparse.Namespace) -> int:
+    from llmops_tui.supervisor import (
+        EngineFailed,
+        EngineNotFound,
+        LaunchRefused,
+        StopIncomplete,
+        Supervisor,
+    )
+
+    profile = _load_profile(args.to_profile, args.overrides)
+    if isinstance(profile, int):
+        return profile
+    sup = Supervisor()
+    t0 = time.monotonic()
+    try:
+        rec = sup.swap(
+            args.from_name, profile, timeout=args.timeout, on_progress=_progress_printer()
+        )
+    except EngineNotFound as exc:
+        _err(str(exc))
+        return EXIT_NOT_FOUND
+    except StopIncomplete as exc:
+        _err(f"not starting {profile.name}: {exc}")
+        return EXIT_STOP_INCOMPLETE
+    except LaunchRefused as exc:
+        _err(str(exc))
+        return EXIT_REFUSED
+    except EngineFailed as exc:
+        _print_failure(exc.record)
+        return EXIT_FAILED
+    except TimeoutError as exc:
+        _err(str(exc))
+        return EXIT_TIMEOUT
+    print(
+        f"swapped {args.from_name} → {rec.name} in {time.monotonic() - t0:.1f} s: "
+        f"ready on {rec.base_url}"
+    )
+    return EXIT_OK

@@ -1,0 +1,154 @@
+"""Reading an engine's log as it grows: progress line, startup-complete, root cause.
+
+Each engine module defines an :class:`EngineLogRules` (its line prefix, the
+lines that say how far loading got, the line that says the HTTP server is up,
+the exception lines that only wrap the real cause). :class:`LogWatch` is fed
+lines in order and keeps what the supervisor needs:
+
+- ``progress``: a short human line ("loading weights 43% (3/7 shards)");
+- ``startup_complete``: the engine printed its own "server is up" line;
+- ``root_cause``: the first exception line that is not a generic wrapper
+  (vLLM's worker ``ValueError: …``, not the final ``RuntimeError: Engine core
+  initialization failed``);
+- ``fatal``: a root-cause exception was printed inside an error traceback: the
+  launch will not come up, so the supervisor can say ``failed`` (with that line)
+  before the engine finishes dying;
+- ``doomed``: the engine printed its own verdict ("WorkerProc failed to start")
+  but the cause line may still be on its way; the supervisor gives it a moment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# "ValueError: msg", "torch.OutOfMemoryError: msg", "Exception: msg" at the start of a
+# (prefix-stripped) line; the message is required so "raise ValueError(" never matches.
+EXCEPTION_RE = re.compile(
+    r"^(?P<type>(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception)|Exception|Error)):\s+(?P<msg>\S.*)$"
+)
+TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)")
+QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "WARN", "TRACE"})
+
+Describe = Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True)
+class LogRule:
+    """A log line that tells how far startup got."""
+
+    pattern: re.Pattern[str]
+    describe: Describe
+    startup_complete: bool = False
+
+
+@dataclass(frozen=True)
+class EngineLogRules:
+    # Strips the engine's own line prefix; named groups ``level`` (optional).
+    prefix: re.Pattern[str] | None
+    progress: tuple[LogRule, ...]
+    # Exception lines that wrap the real cause (never reported as the root cause).
+    generic_errors: tuple[re.Pattern[str], ...] = ()
+    # Lines that mean "this launch is dead" on their own (the engine's own verdict).
+    fatal_markers: tuple[re.Pattern[str], ...] = ()
+    # Exception lines seen inside these contexts count as fatal during startup.
+    error_context: tuple[re.Pattern[str], ...] = (TRACEBACK_RE,)
+
+
+def rule(pattern: str, describe: str | Describe, *, startup_complete: bool = False) -> LogRule:
+    """A rule whose text is a format string over the match groups, or a function."""
+    rx = re.compile(pattern)
+    if isinstance(describe, str):
+        template = describe
+
+        def fmt(m: re.Match[str]) -> str:
+            return template.format(*m.groups(), **m.groupdict())
+
+        return LogRule(rx, fmt, startup_complete)
+    return LogRule(rx, describe, startup_complete)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a log chunk; tqdm's carriage-return redraws count as lines."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        for part in line.split("\r"):
+            if part.strip():
+                out.append(part)
+    return out
+
+
+@dataclass
+class LogWatch:
+    rules: EngineLogRules
+    progress: str | None = None
+    startup_complete: bool = False
+    root_cause: list[str] = field(default_factory=list)
+    fatal: bool = False
+    doomed: bool = False
+    verdict_line: str | None = None
+    lines_seen: int = 0
+    _in_error_context: bool = False
+
+    def feed_text(self, text: str) -> None:
+        for line in split_lines(text):
+            self.feed(line)
+
+    def feed_lines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.feed(line)
+
+    def feed(self, raw: str) -> None:
+        self.lines_seen += 1
+        line = ANSI_RE.sub("", raw).rstrip()
+        level: str | None = None
+        body = line
+        if self.rules.prefix is not None:
+            m = self.rules.prefix.match(line)
+            if m:
+                level = m.groupdict().get("level")
+                body = line[m.end() :]
+        body = body.strip()
+        if not body:
+            return
+
+        for r in self.rules.progress:
+            pm = r.pattern.search(body)
+            if pm:
+                self.progress = r.describe(pm)
+                if r.startup_complete:
+                    self.startup_complete = True
+                break
+
+        if any(c.search(body) for c in self.rules.error_context):
+            self._in_error_context = level is None or level not in QUIET_LEVELS
+
+        for marker in self.rules.fatal_markers:
+            if marker.search(body):
+                self.doomed = True
+                self.verdict_line = self.verdict_line or body
+                break
+
+        em = EXCEPTION_RE.match(body)
+        if em and (level is None or level not in QUIET_LEVELS):
+            if any(g.search(body) for g in self.rules.generic_errors):
+                return
+            if not self.root_cause:
+                self.root_cause.append(body)
+            if self._in_error_context:
+                self.fatal = True
+
+    @property
+    def explanation(self) -> str | None:
+        """What to show a user for a failed launch: the root cause, else the engine's verdict."""
+        if self.root_cause:
+            return self.root_cause[0]
+        return self.verdict_line
+
+
+def scan(rules: EngineLogRules, text: str) -> LogWatch:
+    watch = LogWatch(rules)
+    watch.feed_text(text)
+    return watch

@@ -1,0 +1,176 @@
+"""TGI (text-generation-inference) adapter: Profile → LaunchSpec, log rules.
+
+Flags from ``launcher/src/main.rs`` (struct Args, clap ``#[clap(long, env)]``) and
+``docs/source/reference/launcher.md`` of huggingface/text-generation-inference:
+``text-generation-launcher --model-id M --hostname H --port P`` with ``--revision``,
+``--num-shard`` (tensor parallel), ``--quantize``, ``--dtype``, ``--kv-cache-dtype``,
+``--max-total-tokens``, ``--cuda-memory-fraction``, ``--trust-remote-code``.
+No pipeline/data parallelism and no served-model-name (profiles.py refuses those).
+
+Docker form: ``docker run --gpus … --shm-size 1g -p HOST:PORT:80 -v $HF_HOME:/data
+IMAGE --model-id …``; the image sets ``HF_HOME=/data`` and ``PORT=80`` (Dockerfile).
+
+API key: the launcher reads ``--api-key`` from the env var ``API_KEY`` too, but then
+passes it to ``text-generation-router`` as ``--api-key KEY`` on that process's
+command line (launcher/src/main.rs, "// API Key"), where ``ps`` shows it to every
+user of the box. There is no way to keep it out of argv, so llmops refuses
+``api_key_env`` for TGI and says so.
+
+Every native TGI listens on two more fixed defaults: the Prometheus exporter port
+(``--prometheus-port``, 9000) and the shard socket (``--shard-uds-path``,
+/tmp/text-generation-server). Two native TGI engines on one box would collide, so
+each gets a socket path of its own; the exporter port is left to extra_args.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+from llmops_tui.engines.base import (
+    LaunchRefused,
+    LaunchSpec,
+    container_name,
+    docker_gpus,
+    expand,
+    gpu_env,
+    hf_home,
+)
+from llmops_tui.engines.logs import EngineLogRules, rule
+from llmops_tui.profiles import Profile
+
+DOCKER_PORT = 80
+DOCKER_MODEL_DIR = "/models"
+API_KEY_REFUSAL = (
+    "TGI cannot take an API key without exposing it: text-generation-launcher passes it "
+    "to text-generation-router as `--api-key KEY` on the command line (launcher/src/main.rs), "
+    "where `ps` shows it. Remove api_key_env from the profile, or put TGI behind a proxy "
+    "that checks keys."
+)
+
+
+def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str]:
+    argv = ["--model-id", model, "--hostname", host, "--port", str(port)]
+    if profile.revision:
+        argv += ["--revision", profile.revision]
+    if profile.tensor_parallel > 1:
+        argv += ["--num-shard", str(profile.tensor_parallel)]
+    if profile.quantization:
+        argv += ["--quantize", profile.quantization]
+    if profile.dtype:
+        argv += ["--dtype", profile.dtype]
+    if profile.kv_cache_dtype:
+        argv += ["--kv-cache-dtype", profile.kv_cache_dtype]
+    if profile.gpu_memory_fraction is not None:
+        argv += ["--cuda-memory-fraction", f"{profile.gpu_memory_fraction:g}"]
+    if profile.max_model_len:
+        argv += ["--max-total-tokens", str(profile.max_model_len)]
+    if profile.trust_remote_code:
+        argv.append("--trust-remote-code")
+    argv += list(profile.extra_args)
+    return argv
+
+
+def build_argv(profile: Profile) -> list[str]:
+    model = expand(profile.model) if profile.is_local_model else profile.model
+    argv = [expand(profile.executable or "text-generation-launcher")]
+    argv += engine_flags(profile, model, profile.host, profile.port)
+    if "--shard-uds-path" not in profile.extra_args:
+        argv += ["--shard-uds-path", f"/tmp/text-generation-server-llmops-{profile.name}"]
+    return argv
+
+
+def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
+    argv = ["docker", "run", "--name", container_name(profile)]
+    argv += ["--gpus", docker_gpus(profile), "--shm-size", "1g"]
+    argv += ["-p", f"{profile.host}:{profile.port}:{DOCKER_PORT}"]
+    argv += ["-v", f"{hf_home(environ)}:/data"]
+    for key in sorted(profile.resolved_env(environ)):
+        argv += ["-e", key]
+    model = profile.model
+    if profile.is_local_model:
+        local = expand(profile.model)
+        model = f"{DOCKER_MODEL_DIR}/{Path(local).name}"
+        argv += ["-v", f"{local}:{model}:ro"]
+    argv.append(profile.image or "ghcr.io/huggingface/text-generation-inference")
+    # Inside the container TGI binds every interface of the container on port 80;
+    # the host side of -p decides who can reach it.
+    argv += engine_flags(profile, model, "0.0.0.0", DOCKER_PORT)
+    return argv
+
+
+def build_launch(
+    profile: Profile,
+    environ: dict[str, str] | None = None,
+    state_dir: Path | None = None,
+) -> LaunchSpec:
+    if profile.api_key_env:
+        raise LaunchRefused(API_KEY_REFUSAL)
+    environ = dict(os.environ) if environ is None else environ
+    env = profile.resolved_env(environ)
+    docker = profile.runtime == "docker"
+    if not docker:
+        env.update(gpu_env(profile))
+    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
+    model = expand(profile.model) if profile.is_local_model else profile.model
+    return LaunchSpec(
+        profile=profile,
+        argv=tuple(argv),
+        env=env,
+        host=profile.host,
+        port=profile.port,
+        served_model_name=model,
+        models_path=None,
+        readiness="tgi",
+        info_path="/info",
+        container_name=container_name(profile) if docker else None,
+        runtime=profile.runtime,
+        engine_module=None,
+        stop_signal=signal.SIGTERM,
+    )
+
+
+# Log lines, from TGI's own source: launcher/src/main.rs ("Starting check and download
+# process for …", "Successfully downloaded weights for …", "Starting shard",
+# "Waiting for shard to be ready...", "Shard ready in …", "Starting Webserver",
+# "Shard complete standard error output:", "Shard N failed to start",
+# "Webserver Crashed"), backends/v3/src/lib.rs ("Warming up model", "Setting max batch
+# total tokens to N"), router/src/server.rs ("Connected" once the HTTP app is serving).
+# Prefix (tracing fmt): "2025-01-23T19:35:20.123456Z  INFO shard-manager: text_generation_launcher: "
+# or "… INFO text_generation_router::server: router/src/server.rs:2302: ".
+LOG_RULES = EngineLogRules(
+    prefix=re.compile(
+        r"^\d{4}-\d\d-\d\dT[\d:.]+Z\s+(?P<level>[A-Z]+)\s+"
+        # span ("shard-manager: "), target ("text_generation_router::server: "), file:line;
+        # lower-case only, so a message starting "Error: …" keeps its first word.
+        r"(?:[a-z][a-z0-9_-]*(?:\{[^}]*\})?: )?(?:[a-z_][a-z0-9_]*(?:::[a-z0-9_]+)*: )?"
+        r"(?:[\w/.-]+\.rs:\d+: )?"
+    ),
+    progress=(
+        rule(r"Starting check and download process for (\S+)", "checking/downloading {0}"),
+        rule(r"Starting download process", "downloading weights"),
+        rule(r"Successfully downloaded weights for (\S+)", "weights present for {0}"),
+        rule(r"Sharding model on (\d+) processes", "sharding over {0} GPUs"),
+        rule(r"Starting shard", "starting shards"),
+        rule(r"Waiting for shard to be ready", "loading weights (waiting for shards)"),
+        rule(r"Shard ready in ([\d.]+\w*)", "shard ready in {0}"),
+        rule(r"Starting Webserver", "starting router"),
+        rule(r"Warming up model", "warming up model"),
+        rule(
+            r"Setting max batch total tokens to (\d+)",
+            "token budget {0} (max batch total tokens)",
+        ),
+        rule(r"^Connected$", "router connected", startup_complete=True),
+    ),
+    generic_errors=(re.compile(r"^Error: (?:ShardCannotStart|ShardFailed|WebserverFailed)"),),
+    fatal_markers=(
+        re.compile(r"Shard \d+ failed to start"),
+        re.compile(r"Shard \d+ crashed"),
+        re.compile(r"Webserver Crashed"),
+        re.compile(r"Download encountered an error"),
+        re.compile(r"Shard complete standard error output"),
+        re.compile(r"^Error: (?:ShardCannotStart|ShardFailed|WebserverFailed|DownloadError)"),
+    ),
+)

@@ -1,0 +1,195 @@
+"""Supervisor: pre-launch refusals and state-file re-attach (stale pid, reused pid,
+different cmdline). The re-attach cases need a live process to point at: a `sleep`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from llmops_tui import nvml
+from llmops_tui.engines.base import LaunchRefused
+from llmops_tui.profiles import Profile
+from llmops_tui.supervisor import EngineNotFound, EngineRecord, Supervisor
+
+
+@pytest.fixture
+def sup(tmp_path):
+    return Supervisor(tmp_path / "state")
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    d = tmp_path / "model"
+    d.mkdir()
+    return d
+
+
+def vllm_profile(model_dir, port, **kw) -> Profile:
+    base = dict(name="t", engine="vllm", model=str(model_dir), port=port, python=sys.executable)
+    base.update(kw)
+    return Profile(**base)
+
+
+def test_port_in_use_names_the_process(sup, model_dir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(LaunchRefused) as info:
+            sup.preflight(vllm_profile(model_dir, port))
+    msg = str(info.value)
+    assert f"port {port} on 127.0.0.1 is already in use by pid {os.getpid()} (" in msg
+
+
+def test_missing_model_path(sup, tmp_path, port):
+    with pytest.raises(LaunchRefused, match=r"model path .*/nope does not exist"):
+        sup.preflight(vllm_profile(tmp_path / "nope", port))
+
+
+def test_invalid_profile_names_the_field(sup, model_dir, port):
+    p = vllm_profile(model_dir, port, gpu_memory_fraction=1.5)
+    with pytest.raises(LaunchRefused) as info:
+        sup.preflight(p)
+    assert str(info.value) == (
+        "profile 't' is invalid: gpu_memory_fraction: 1.5 is out of range; "
+        "expected 0 < fraction <= 1 (e.g. 0.9)"
+    )
+
+
+def test_missing_interpreter(sup, model_dir, port):
+    with pytest.raises(LaunchRefused, match=r"interpreter '/nonexistent/bin/python' not found"):
+        sup.preflight(vllm_profile(model_dir, port, python="/nonexistent/bin/python"))
+
+
+def test_interpreter_without_the_engine(sup, model_dir, port):
+    # The app's own interpreter has no vLLM installed.
+    with pytest.raises(LaunchRefused, match=r"cannot import 'vllm'"):
+        sup.preflight(vllm_profile(model_dir, port))
+
+
+def test_missing_executable(sup, port):
+    p = Profile(name="g", engine="tgi", model="org/m", port=port, executable="no-such-launcher")
+    with pytest.raises(LaunchRefused, match=r"executable 'no-such-launcher' not found"):
+        sup.preflight(p)
+
+
+def test_requested_gpu_absent(sup, model_dir, port, monkeypatch):
+    monkeypatch.setattr(nvml, "gpu_ids", lambda: nvml.GpuIds((0,), ("GPU-aaaa",)))
+    p = vllm_profile(model_dir, port, gpus="0,3", tensor_parallel=2)
+    with pytest.raises(LaunchRefused) as info:
+        sup.preflight(p)
+    assert "GPU 3 requested but this box has GPU index(es): 0" in str(info.value)
+
+
+def test_gpus_requested_without_nvml(sup, model_dir, port, monkeypatch):
+    monkeypatch.setattr(nvml, "gpu_ids", lambda: nvml.GpuIds(error="NVML unavailable (x)"))
+    with pytest.raises(LaunchRefused, match=r"gpus = '0' requested but NVML unavailable"):
+        sup.preflight(vllm_profile(model_dir, port, gpus="0"))
+
+
+def test_every_problem_is_listed_at_once(sup, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = vllm_profile(tmp_path / "nope", port, python="/nonexistent/python")
+        with pytest.raises(LaunchRefused) as info:
+            sup.preflight(p)
+    lines = str(info.value).splitlines()
+    assert lines[0] == "not starting 't':"
+    assert len(lines) == 4
+
+
+def test_down_of_an_unknown_engine(sup):
+    with pytest.raises(EngineNotFound, match="no engine named 'ghost'"):
+        sup.down("ghost")
+
+
+# -- re-attach ---------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeper():
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def write_record(sup: Supervisor, **kw) -> Path:
+    d = sup.engine_dir("old")
+    d.mkdir(parents=True)
+    (d / "engine.log").write_text("")
+    rec = EngineRecord(
+        name="old",
+        engine="vllm",
+        profile_path=None,
+        pid=kw.pop("pid"),
+        create_time=kw.pop("create_time"),
+        argv=kw.pop("argv"),
+        host="127.0.0.1",
+        port=1,  # nothing answers there: readiness probes fail fast
+        base_url="http://127.0.0.1:1",
+        metrics_url="http://127.0.0.1:1/metrics",
+        served_model_name="m",
+        started_at=time.time(),
+        phase=kw.pop("phase", "ready"),
+        log_path=str(d / "engine.log"),
+    )
+    (d / "state.json").write_text(json.dumps(rec.to_json()))
+    return d / "state.json"
+
+
+def test_reattach_verifies_pid_create_time_and_cmdline(sup, sleeper):
+    p = psutil.Process(sleeper.pid)
+    write_record(sup, pid=p.pid, create_time=p.create_time(), argv=p.cmdline(), phase="loading")
+    [rec] = sup.records()
+    assert rec.phase == "loading"  # alive and ours; not ready (nothing answers on port 1)
+    assert sup.process_pids("old") == [sleeper.pid]
+    sup.down("old", grace=2.0)
+    assert sleeper.wait(timeout=5) is not None
+
+
+def test_stale_pid_is_not_trusted(sup):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    write_record(sup, pid=gone.pid, create_time=time.time() - 5, argv=["true"])
+    [rec] = sup.records()
+    assert rec.phase == "failed"
+    assert "exited while serving" in rec.root_cause
+    assert sup.process_pids("old") == []
+
+
+def test_reused_pid_is_not_trusted_nor_signalled(sup, sleeper):
+    p = psutil.Process(sleeper.pid)
+    write_record(sup, pid=p.pid, create_time=p.create_time() - 100, argv=p.cmdline())
+    [rec] = sup.records()
+    assert rec.phase == "failed"
+    assert sup.process_pids("old") == []
+    sup.down("old")
+    assert sleeper.poll() is None  # still running: never signalled
+
+
+def test_different_cmdline_is_not_trusted_nor_signalled(sup, sleeper):
+    p = psutil.Process(sleeper.pid)
+    argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "m"]
+    write_record(sup, pid=p.pid, create_time=p.create_time(), argv=argv)
+    [rec] = sup.records()
+    assert rec.phase == "failed"
+    sup.down("old")
+    assert sleeper.poll() is None
+
+
+def test_corrupt_state_file_is_skipped(sup):
+    d = sup.engine_dir("bad")
+    d.mkdir(parents=True)
+    (d / "state.json").write_text("{not json")
+    assert sup.records() == []
