@@ -9,12 +9,10 @@ from typing import Any
 
 
 def default_targets() -> list[Any]:
-    """Engine targets known without ``--url``: the supervisor's running engines.
+    """Engine targets known without ``--url``: the supervisor's running engines."""
+    from llmops_tui.telemetry.targets import running_engine_targets
 
-    Returns [] until the supervisor is wired in (the lead replaces this body with
-    the supervisor's records turned into ``EngineTarget``s).
-    """
-    return []
+    return running_engine_targets()
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -66,3 +66,25 @@ def parse_url_option(value: str) -> EngineTarget:
     path = parts.path if parts.path not in ("", "/") else "/metrics"
     url = f"{parts.scheme}://{parts.netloc}{path}"
     return EngineTarget(name=name.strip(), engine=engine, metrics_url=url)
+
+
+def running_engine_targets() -> list[EngineTarget]:
+    """The supervisor's live engines (re-attached and verified) as monitor targets.
+
+    Called once per monitor tick from a worker thread; a broken state dir yields []
+    rather than an exception in the sampler.
+    """
+    from llmops_tui.supervisor import Supervisor
+
+    try:
+        sup = Supervisor()
+        out = []
+        for rec in sup.records():
+            if not rec.alive_phase:
+                continue
+            out.append(
+                EngineTarget(rec.name, rec.engine, rec.metrics_url, sup.process_pids(rec.name))
+            )
+        return out
+    except OSError:
+        return []

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from llmops_tui import __version__
+from llmops_tui.telemetry.targets import running_engine_targets
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.monitor import MonitorTab
@@ -78,7 +79,7 @@ class LlmopsApp(App):
             with TabPane("Engines", id="engines"):
                 yield EnginesTab()
             with TabPane("Monitor", id="monitor"):
-                yield MonitorTab()
+                yield MonitorTab(targets=running_engine_targets)
             with TabPane("Chat", id="chat"):
                 yield PlaceholderTab("Chat", "Streaming chat with TTFT and tok/s lands here.")
             with TabPane("Load test", id="loadtest"):

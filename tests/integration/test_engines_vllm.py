@@ -119,6 +119,14 @@ def test_engine_outlives_a_killed_llmops_and_is_reattached(tiny_profile, profile
     assert r.status_code == 200, r.text
     assert r.json()["usage"]["completion_tokens"] == 8
 
+    # The monitor finds the re-attached engine through the supervisor (no --url given).
+    r = llmops("top", "--once", "--json")
+    assert r.returncode == 0, r.stderr
+    top = json.loads(r.stdout)
+    [eng] = [e for e in top["engines"] if e["name"] == name]
+    assert eng.get("error") in (None, ""), eng
+    assert eng["kv_cache_usage"] is not None
+
     r = llmops("down", name, timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"stopped {name}" in r.stdout
