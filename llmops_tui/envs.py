@@ -124,6 +124,7 @@ class InstallProgress:
 
     stage: str  # venv | install | cleanup | check | done | failed | reuse
     line: str
+    step: bool = False  # True: the app's own step message; False: the installer's output
 
 
 ProgressCallback = Callable[[InstallProgress], None]
@@ -577,7 +578,7 @@ class _Installer:
         self._log.write(f"==> {line}\n")
         self._log.flush()
         if self.progress:
-            self.progress(InstallProgress(stage, line))
+            self.progress(InstallProgress(stage, line, step=True))
 
     def run(self, stage: str, argv: list[str]) -> int:
         self.say(stage, "$ " + shlex.join(argv))
@@ -672,7 +673,7 @@ def create(
 
     def note(stage: str, line: str) -> None:
         if progress:
-            progress(InstallProgress(stage, line))
+            progress(InstallProgress(stage, line, step=True))
 
     d.parent.mkdir(parents=True, exist_ok=True)
     d.mkdir(exist_ok=True)
@@ -758,10 +759,10 @@ def _install(
             rc = inst.run("venv", [uv, "venv", "--python", base_python, str(d)])
         else:
             rc = inst.run("venv", [base_python, "-m", "venv", str(d)])
-        if rc != 0 or not Path(py).exists():
-            raise fail(f"could not create the virtualenv (exit {rc})")
         if cancel is not None and cancel.is_set():
             raise fail("cancelled", [])
+        if rc != 0 or not Path(py).exists():
+            raise fail(f"could not create the virtualenv (exit {rc})")
 
         if uv:
             links = [a for s in os.environ.get("PIP_FIND_LINKS", "").split() for a in ("-f", s)]

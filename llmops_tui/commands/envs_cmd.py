@@ -94,10 +94,9 @@ def cmd_create(args: argparse.Namespace) -> int:
     from llmops_tui.envs import EnvError, InstallProgress, create
 
     def show(event: InstallProgress) -> None:
-        prefix = "==> " if event.stage in ("venv", "cleanup", "check", "done", "reuse") else ""
         if event.stage == "failed":
             return  # the error is printed below, once
-        print(prefix + event.line, flush=True)
+        print(("==> " if event.step else "") + event.line, flush=True)
 
     try:
         env = create(

