@@ -257,8 +257,8 @@ def fingerprint(interpreter: str) -> list | None:
 class ProbeCache:
     """JSON file of results keyed by interpreter path + import mode; thread-safe."""
 
-    def __init__(self, path: Path | None = None):
-        self.path = path or (paths().cache / "env-probes.json")
+    def __init__(self, path: str | os.PathLike[str] | None = None):
+        self.path = Path(path) if path is not None else paths().cache / "env-probes.json"
         self._lock = threading.Lock()
         self._data: dict[str, dict] | None = None
 
@@ -343,9 +343,14 @@ def probe_many(
     timeout: float = DEFAULT_TIMEOUT_S,
     cache: ProbeCache | None = None,
     use_cache: bool = True,
-    max_workers: int = 8,
+    max_workers: int | None = None,
 ) -> dict[str, ProbeResult]:
-    """Probe several interpreters in parallel (threads: each waits on a subprocess)."""
+    """Probe several interpreters in parallel (threads: each waits on a subprocess).
+
+    An engine import is CPU-bound, so at most one probe per core (and 8) runs at a time.
+    """
+    if max_workers is None:
+        max_workers = min(8, os.cpu_count() or 1)
     cache = cache or ProbeCache()
     todo: list[str] = []
     out: dict[str, ProbeResult] = {}

@@ -68,6 +68,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in envs:
         imp = {True: "ok", False: "FAILS", None: "-"}[e.importable]
         status = e.status + (f": {e.message}" if e.message and e.status != "ready" else "")
+        if len(status) > 140:
+            status = status[:139] + "…"
         rows.append(
             (
                 e.name,

@@ -194,7 +194,7 @@ def test_probe_many_runs_in_parallel(tmp_path, monkeypatch):
         return real(*a, **kw)
 
     monkeypatch.setattr(envprobe, "run_probe", spy)
-    out = envprobe.probe_many(pys, cache=envprobe.ProbeCache(tmp_path / "c.json"))
+    out = envprobe.probe_many(pys, cache=envprobe.ProbeCache(tmp_path / "c.json"), max_workers=4)
     assert set(out) == set(pys) and all(r.ok for r in out.values())
     assert len(seen_threads) == 4, "each interpreter should be probed on its own thread"
 
