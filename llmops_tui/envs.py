@@ -690,8 +690,9 @@ def create(
     try:
         marker = _read_json(d / MARKER)
         if reuse and marker and marker.get("engine") == engine and marker.get("spec") == spec:
-            # the probe cache is keyed by the interpreter and its site-packages mtimes
-            result = envprobe.probe(str(env_python(name)), "auto", probe_timeout)
+            # a real probe, not the cache: what breaks an import (a system library, a driver)
+            # may live outside site-packages, which is all the cache's fingerprint watches
+            result = envprobe.probe(str(env_python(name)), "auto", probe_timeout, use_cache=False)
             if result.ok and result.engine == engine and result.import_ok:
                 note("reuse", f"reusing environment '{name}' ({engine}: {spec}) at {d}")
                 (d / LOCK).unlink(missing_ok=True)
