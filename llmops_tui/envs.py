@@ -30,6 +30,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -607,25 +608,41 @@ class _Installer:
         if self.cancel is not None:
             watcher = threading.Thread(target=self._watch_cancel, args=(proc,), daemon=True)
             watcher.start()
-        for raw in proc.stdout:
-            line = raw.rstrip("\n")
-            self.lines.append(line)
-            self._log.write(line + "\n")
-            self._log.flush()
-            if self.progress:
-                self.progress(InstallProgress(stage, line))
-        rc = proc.wait()
-        return rc
+        try:
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                self.lines.append(line)
+                self._log.write(line + "\n")
+                self._log.flush()
+                if self.progress:
+                    self.progress(InstallProgress(stage, line))
+            return proc.wait()
+        except BaseException:
+            # Ctrl-C or a failing callback: the installer runs in its own session, so
+            # it would carry on alone; stop its whole process group.
+            _kill_group(proc)
+            raise
 
     def _watch_cancel(self, proc: subprocess.Popen) -> None:
         assert self.cancel is not None
         while proc.poll() is None:
             if self.cancel.wait(0.2):
-                try:
-                    os.killpg(proc.pid, 15)
-                except (ProcessLookupError, PermissionError):
-                    pass
+                _kill_group(proc)
                 return
+
+
+def _kill_group(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """SIGTERM the installer's process group, SIGKILL it after a grace period."""
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, grace_s)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _clear_dir(d: Path, keep: set[str] = frozenset()) -> None:
@@ -912,7 +929,9 @@ def _raise_unless_ready(profile: Profile, env: EngineEnv) -> None:
         )
 
 
-def check_launch_env(profile: Profile, timeout: float = envprobe.DEFAULT_TIMEOUT_S) -> EngineEnv:
+def check_launch_env(
+    profile: Profile, timeout: float = envprobe.DEFAULT_TIMEOUT_S, use_cache: bool = True
+) -> EngineEnv:
     """The pre-launch check: resolve the interpreter and make sure the engine imports in it.
 
     Returns the probed env; raises EnvError with a message that says what to do.
@@ -933,7 +952,7 @@ def check_launch_env(profile: Profile, timeout: float = envprobe.DEFAULT_TIMEOUT
         env = managed_state(profile.engine_env)
     else:
         env = EngineEnv(name=f"profile {profile.name}", kind="profile", interpreter=interp)
-    _apply_probe(env, envprobe.probe(interp, "auto", timeout))
+    _apply_probe(env, envprobe.probe(interp, "auto", timeout, use_cache=use_cache))
     where = f"engine environment '{profile.engine_env}'" if profile.engine_env else interp
     if env.status in (MISSING, UNKNOWN) or (env.status == BROKEN and env.python_version is None):
         raise EnvError(f"profile '{profile.name}': {where}: {env.message}")

@@ -500,6 +500,27 @@ def test_cancel_stops_the_install_and_marks_failed(base_python):
     assert envs.managed_state("c").status == "failed"
 
 
+def test_interrupted_install_stops_the_installer_and_is_not_usable(
+    base_python, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("FAKE_PIP_SLEEP", "30")
+    pid_file = tmp_path / "pip.pid"
+    monkeypatch.setenv("FAKE_PIP_PIDFILE", str(pid_file))
+
+    def interrupt(event: envs.InstallProgress) -> None:
+        if event.line.startswith("Collecting"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        envs.create("int", "vllm", python=base_python, progress_callback=interrupt)
+    d = envs.env_dir("int")
+    assert envs.managed_state("int").status == "failed"
+    assert not (d / envs.MARKER).exists() and not (d / envs.LOCK).exists()
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the installer was stopped, not left running on its own
+
+
 def test_remove(base_python):
     envs.create("gone", "vllm", python=base_python)
     assert envs.remove("gone") == envs.env_dir("gone")
