@@ -7,6 +7,7 @@ all of it with the XDG variables or the ``LLMOPS_*`` overrides below.
 - state:   ``$LLMOPS_STATE_DIR``  or ``$XDG_STATE_HOME/llmops``  (engine records and logs)
 - data:    ``$LLMOPS_DATA_DIR``   or ``$XDG_DATA_HOME/llmops``   (results.db, conversations, envs)
 - cache:   ``$LLMOPS_CACHE_DIR``  or ``$XDG_CACHE_HOME/llmops``
+- envs:    ``$LLMOPS_ENVS_DIR``   or ``<data>/envs``            (managed engine environments)
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ class Paths:
     @property
     def results_db(self) -> Path:
         return self.data / "results.db"
+
+    @property
+    def envs(self) -> Path:
+        """Managed engine environments; ``$LLMOPS_ENVS_DIR`` moves them alone
+        (CI keeps its engine env across runs while everything else is per test)."""
+        value = os.environ.get("LLMOPS_ENVS_DIR")
+        if value:
+            return Path(value).expanduser()
+        return self.data / "envs"
 
 
 def paths() -> Paths:

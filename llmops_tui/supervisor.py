@@ -317,6 +317,14 @@ class Supervisor:
                 problems.append(f"model path {mp} does not exist")
 
         problems += self._gpu_problems(profile)
+        if profile.engine_env and profile.runtime != "docker":
+            from llmops_tui.envs import EnvError, resolve_engine_interpreter
+
+            try:  # missing, failed or half-made env: say so and how to make it
+                resolve_engine_interpreter(profile)
+            except EnvError as exc:
+                problems.append(str(exc))
+                spec = None
         problems += self._runtime_problems(profile, spec)
 
         if problems:

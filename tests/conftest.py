@@ -35,6 +35,9 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     ):
         monkeypatch.setenv(var, str(base / sub))
     monkeypatch.setenv("LLMOPS_PROFILES", str(ROOT / "profiles"))
+    # Managed engine envs follow LLMOPS_DATA_DIR (<data>/envs) unless a test points them
+    # elsewhere (the integration tier's `ci_envs` fixture: the CI engine env).
+    monkeypatch.delenv("LLMOPS_ENVS_DIR", raising=False)
     return base
 
 

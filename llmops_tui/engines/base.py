@@ -106,3 +106,15 @@ def docker_gpus(profile: Profile) -> str:
 
 class LaunchRefused(Exception):
     """A launch that must not happen; the message says why and what to do."""
+
+
+def profile_python(profile: Profile) -> str | None:
+    """The interpreter that runs a Python engine: the profile's ``python``, else the named
+    engine environment's (``env = "name"``, see llmops_tui.envs), else None."""
+    if profile.python:
+        return expand(profile.python)
+    if profile.engine_env:
+        from llmops_tui.envs import env_python
+
+        return str(env_python(profile.engine_env))
+    return None

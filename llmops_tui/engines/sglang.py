@@ -33,6 +33,7 @@ from llmops_tui.engines.base import (
     expand,
     gpu_env,
     hf_home,
+    profile_python,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles import Profile
@@ -84,7 +85,7 @@ def build_argv(profile: Profile, secret_config: Path | None = None) -> list[str]
         # A wrapper script that takes launch_server's flags.
         head = [expand(profile.executable)]
     else:
-        head = [expand(profile.python or "python3"), "-m", LAUNCH_MODULE]
+        head = [profile_python(profile) or "python3", "-m", LAUNCH_MODULE]
     argv = head + engine_flags(profile, _model(profile), profile.host, profile.port)
     if secret_config is not None:
         argv += ["--config", str(secret_config)]

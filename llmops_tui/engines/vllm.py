@@ -20,6 +20,7 @@ from llmops_tui.engines.base import (
     expand,
     gpu_env,
     hf_home,
+    profile_python,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles import Profile
@@ -61,7 +62,7 @@ def engine_flags(profile: Profile, host: str, port: int) -> list[str]:
 
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
     model = expand(profile.model) if profile.is_local_model else profile.model
-    interpreter = python or profile.python
+    interpreter = python or profile_python(profile)
     if interpreter:
         head = [expand(interpreter), "-m", API_SERVER_MODULE, "--model", model]
     else:
@@ -117,7 +118,7 @@ def build_launch(
         else (expand(profile.model) if profile.is_local_model else profile.model),
         container_name=container_name(profile) if docker else None,
         runtime=profile.runtime,
-        engine_module=ENGINE_MODULE if (profile.python and not docker) else None,
+        engine_module=ENGINE_MODULE if (profile_python(profile) and not docker) else None,
         stop_signal=signal.SIGINT,
         api_key_env=profile.api_key_env,
     )
