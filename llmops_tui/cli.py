@@ -17,6 +17,7 @@ from llmops_tui import __version__
 # Module names under llmops_tui.commands, in --help order.
 COMMAND_MODULES = [
     "profiles_cmd",
+    "bench_cmd",
 ]
 
 
