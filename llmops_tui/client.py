@@ -177,6 +177,11 @@ class SSEDecoder:
         self._cr = False  # last byte fed was a lone \r (maybe half of \r\n)
 
     def feed(self, data: bytes) -> list[bytes]:
+        """The payloads of the events completed by ``data``."""
+        return self.split(self.feed_complete(data))
+
+    def feed_complete(self, data: bytes) -> bytes:
+        """Buffer ``data``; return the complete events so far (ending in a blank line) as bytes."""
         if b"\r" in data or self._cr:
             if self._cr:
                 data = b"\r" + data
@@ -186,19 +191,28 @@ class SSEDecoder:
                 self._cr = True
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self._buf + data if self._buf else data
-        if b"\n\n" not in buf:
+        k = buf.rfind(b"\n\n")
+        if k < 0:
             self._buf = buf
+            return b""
+        self._buf = buf[k + 2 :]
+        return buf[: k + 2]
+
+    @staticmethod
+    def split(blob: bytes) -> list[bytes]:
+        """The payloads of complete events (as returned by :meth:`feed_complete`)."""
+        if not blob:
             return []
-        events = buf.split(b"\n\n")
-        self._buf = events.pop()
+        events = blob.split(b"\n\n")
+        events.pop()  # the empty tail after the last blank line
+        out = [ev[6:] for ev in events if ev[:6] == b"data: " and b"\n" not in ev]
+        if len(out) == len(events):
+            return out
         out = []
         for ev in events:
-            if ev.startswith(b"data: ") and b"\n" not in ev:
-                out.append(ev[6:])
-            elif ev:
-                payload = _slow_event(ev)
-                if payload is not None:
-                    out.append(payload)
+            payload = _slow_event(ev) if ev else None
+            if payload is not None:
+                out.append(payload)
         return out
 
 
@@ -226,6 +240,15 @@ def _error_text(obj: Any) -> str:
     return str(obj)
 
 
+def _plain(data: bytes) -> bool:
+    """A token event that needs no JSON parsing (no finish reason, usage or error)."""
+    return (
+        (b'"finish_reason":null' in data or b'"finish_reason": null' in data)
+        and b'"usage":{' not in data
+        and b'"usage": {' not in data
+    )
+
+
 def _is_error_payload(data: bytes) -> bool:
     return (
         data.startswith(b'{"error"')
@@ -237,27 +260,52 @@ def _is_error_payload(data: bytes) -> bool:
 class EventSink:
     """Turns SSE payloads into a :class:`RequestRecord`, parsing JSON only where needed."""
 
-    __slots__ = ("content_key", "done", "keep_raw", "raw", "record")
+    __slots__ = ("bulk", "content_key", "done", "keep_raw", "raw", "record")
 
     def __init__(self, record: RequestRecord, content_key: bytes, keep_raw: bool = False):
         self.record = record
         self.content_key = content_key
         self.keep_raw = keep_raw
+        # Whether plain token events may be counted in bulk, without looking at each.
+        self.bulk = not keep_raw
         self.raw: list[bytes] = []
         self.done = False
+
+    def on_events(self, events: list[bytes], t: float) -> None:
+        """All the events of one socket read (they share its arrival time ``t``)."""
+        rec = self.record
+        i, n = 0, len(events)
+        while i < n and rec.first_token is None:
+            self.on_data(events[i], t)
+            i += 1
+        if i == n:
+            return
+        # Past the first token. The events that need a look (last token, usage,
+        # [DONE], errors) come at the end; the plain tokens before them are
+        # counted with a few C-level scans, no per-event Python.
+        j = n
+        while j > i and not _plain(events[j - 1]):
+            j -= 1
+        if j > i:
+            mid = events[i:j] if i or j < n else events
+            blob = b"\n".join(mid)
+            m = j - i
+            if blob.count(b'"finish_reason":null') + blob.count(b'"finish_reason": null') == m:
+                rec.chunk_times.extend([t] * m)
+                if self.keep_raw:
+                    self.raw.extend(mid)
+            else:
+                for data in mid:
+                    self.on_data(data, t)
+        for data in events[j:]:
+            self.on_data(data, t)
 
     def on_data(self, data: bytes, t: float) -> None:
         rec = self.record
         if data == b"[DONE]":
             self.done = True
             return
-        # The common case, one more token: no JSON parsing.
-        if (
-            rec.first_token is not None
-            and (b'"finish_reason":null' in data or b'"finish_reason": null' in data)
-            and b'"usage":{' not in data
-            and b'"usage": {' not in data
-        ):
+        if rec.first_token is not None and _plain(data):  # one more token: no JSON parsing
             rec.chunk_times.append(t)
             if self.keep_raw:
                 self.raw.append(data)
@@ -325,8 +373,13 @@ class DeltaSink(EventSink):
 
     def __init__(self, record: RequestRecord, content_key: bytes):
         super().__init__(record, content_key)
+        self.bulk = False  # the chat path needs every event's text
         self.deltas: deque[str] = deque()
         self.wake = asyncio.Event()
+
+    def on_events(self, events: list[bytes], t: float) -> None:
+        for data in events:
+            self.on_data(data, t)
 
     def on_data(self, data: bytes, t: float) -> None:
         if data == b"[DONE]":
@@ -353,6 +406,44 @@ class DeltaSink(EventSink):
 
 
 # --------------------------------------------------------------------------- HTTP/1.1 over asyncio
+
+
+def _hex(text: bytes) -> int:
+    return int(text, 16)
+
+
+def _dechunk_whole(buf: bytes, pieces: list[bytes]) -> int:
+    """Unframe the complete HTTP chunks at the start of ``buf`` in bulk; return bytes consumed.
+
+    ``split`` on CRLF gives size, data, size, data, …; a pair is taken only if
+    its size matches its data's length, walking from the start, so what is
+    taken is exactly framed. The rest (a chunk cut by the read, data holding
+    CRLF, chunk extensions, the last chunk) is left to the byte-exact loop.
+    """
+    parts = buf.split(b"\r\n")
+    npairs = (len(parts) - 1) // 2
+    if npairs == 0:
+        return 0
+    hexes = parts[0 : 2 * npairs : 2]
+    datas = parts[1 : 2 * npairs : 2]
+    try:
+        sizes = list(map(_hex, hexes))
+    except ValueError:
+        return 0
+    lens = list(map(len, datas))
+    if sizes != lens:
+        k = 0
+        while sizes[k] == lens[k]:
+            k += 1
+        npairs = k
+    if 0 in sizes[:npairs]:
+        npairs = sizes.index(0)  # the last chunk: the exact loop finishes the response
+    if npairs == 0:
+        return 0
+    if npairs < len(hexes):
+        hexes, datas, lens = hexes[:npairs], datas[:npairs], lens[:npairs]
+    pieces.extend(datas)
+    return sum(map(len, hexes)) + sum(lens) + 4 * npairs
 
 
 class _Connection(asyncio.Protocol):
@@ -468,30 +559,58 @@ class _Connection(asyncio.Protocol):
     def _feed_chunked(self, data: bytes, t: float) -> None:
         buf = self._cbuf + data if self._cbuf else data
         pos, n = 0, len(buf)
+        pieces: list[bytes] = []
+        finished = False
+        if self._chunk_left == 0:
+            # Fast path: the read is exactly one whole chunk (one event per read, light load).
+            j = buf.find(b"\r\n")
+            if j > 0 and buf[n - 2 :] == b"\r\n":
+                try:
+                    size = int(buf[:j], 16)
+                except ValueError:
+                    size = -1
+                if size > 0 and j + 4 + size == n:
+                    self._cbuf = b""
+                    self._body(buf[j + 2 : n - 2], t)
+                    return
+            pos = _dechunk_whole(buf, pieces)
         while pos < n:
-            if self._chunk_left > 0:
-                take = min(self._chunk_left, n - pos)
-                data_take = min(take, max(self._chunk_left - 2, 0))  # the CRLF is not data
-                if data_take:
-                    self._body(buf[pos : pos + data_take], t)
-                self._chunk_left -= take
+            left = self._chunk_left
+            if left > 0:  # the rest of a chunk that began in an earlier read
+                take = min(left, n - pos)
+                data_take = min(take, left - 2)  # its CRLF is not data
+                if data_take > 0:
+                    pieces.append(buf[pos : pos + data_take])
+                self._chunk_left = left - take
                 pos += take
                 continue
             j = buf.find(b"\r\n", pos)
             if j < 0:
                 break
-            size_field = buf[pos:j].split(b";", 1)[0].strip()
             try:
-                size = int(size_field, 16)
+                size = int(buf[pos:j], 16)
             except ValueError:
-                self._fail(f"bad HTTP chunk size {size_field[:20]!r}")
-                return
+                field = buf[pos:j].split(b";", 1)[0].strip()  # chunk extensions
+                try:
+                    size = int(field, 16)
+                except ValueError:
+                    self._fail(f"bad HTTP chunk size {field[:20]!r}")
+                    return
             if size == 0:
-                self._finish()
-                return
+                finished = True
+                break
+            end = j + 2 + size
+            if end + 2 <= n:  # the whole chunk is here: the common case
+                pieces.append(buf[j + 2 : end])
+                pos = end + 2
+                continue
             self._chunk_left = size + 2
             pos = j + 2
-        self._cbuf = buf[pos:] if pos < n else b""
+        self._cbuf = buf[pos:] if pos < n and not finished else b""
+        if pieces:
+            self._body(pieces[0] if len(pieces) == 1 else b"".join(pieces), t)
+        if finished:
+            self._finish()
 
     def _body(self, data: bytes, t: float) -> None:
         if not data:
@@ -500,8 +619,27 @@ class _Connection(asyncio.Protocol):
             self._error_body.append(data)
             return
         sink = self.sink
-        for payload in self._sse.feed(data):
-            sink.on_data(payload, t)  # type: ignore[union-attr]
+        blob = self._sse.feed_complete(data)
+        if not blob:
+            return
+        if sink.bulk and sink.record.first_token is not None:  # type: ignore[union-attr]
+            # Past the first token, a read holding only plain token events (the usual case)
+            # is counted with a few C-level scans of the whole read, no per-event Python.
+            n = blob.count(b"\n\n")
+            if n == 1:
+                if blob.startswith(b"data: ") and blob.count(b"\n") == 2 and _plain(blob):
+                    sink.record.chunk_times.append(t)  # type: ignore[union-attr]
+                    return
+            elif (
+                blob.count(b"data: ") == n
+                and blob.count(b"\n") == 2 * n
+                and blob.count(b'"finish_reason":null') + blob.count(b'"finish_reason": null') == n
+                and b'"usage":{' not in blob
+                and b'"usage": {' not in blob
+            ):
+                sink.record.chunk_times.extend([t] * n)  # type: ignore[union-attr]
+                return
+        sink.on_events(SSEDecoder.split(blob), t)  # type: ignore[union-attr]
 
     def _finish(self) -> None:
         rec = self.sink.record  # type: ignore[union-attr]
