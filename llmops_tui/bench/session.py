@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,3 +137,80 @@ async def execute(
         )
         report["run_id"] = run_id
     return Outcome(result, summary, workload, requests, run_id, report)
+
+
+class FormError(ValueError):
+    """Bad values in the load-test form; ``errors`` are "field: what is expected" lines."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+def parse_form(values: dict[str, Any]) -> tuple[Target, WorkloadSpec, LoadShape]:
+    """The Load test tab's fields (strings, as typed) → target, workload and load shape.
+
+    Fields: profile (name or ""), base_url, model, endpoint, dataset, num_requests,
+    concurrency ("" = unlimited), request_rate ("" = all at once), input_len,
+    output_len, ignore_eos (bool).
+    """
+    errors: list[str] = []
+
+    def integer(name: str, blank_ok: bool = False) -> int | None:
+        text = str(values.get(name, "")).strip()
+        if not text and blank_ok:
+            return None
+        try:
+            v = int(text)
+        except ValueError:
+            errors.append(f"{name}: expected a whole number, got {text!r}")
+            return None
+        if v < 1:
+            errors.append(f"{name}: expected a number ≥ 1, got {v}")
+            return None
+        return v
+
+    profile = str(values.get("profile") or "").strip()
+    if profile:
+        try:
+            target = target_from_profile(profile)
+        except Exception as exc:  # ProfileError / ProfileNotFound, already worded for users
+            errors.append(f"profile: {exc}")
+            target = Target(base_url="", model="")
+    else:
+        base_url = str(values.get("base_url", "")).strip()
+        model = str(values.get("model", "")).strip()
+        if not base_url.startswith(("http://", "https://")):
+            errors.append(f"base_url: expected http://host:port, got {base_url!r}")
+        if not model:
+            errors.append("model: required (the name the server serves)")
+        target = Target(base_url=base_url, model=model)
+    rate_text = str(values.get("request_rate", "")).strip()
+    rate = math.inf
+    if rate_text:
+        try:
+            rate = float(rate_text)
+            if not rate > 0:
+                raise ValueError
+        except ValueError:
+            errors.append(f"request_rate: expected a number > 0 or blank, got {rate_text!r}")
+    num = integer("num_requests")
+    conc = integer("concurrency", blank_ok=True)
+    in_len = integer("input_len")
+    out_len = integer("output_len")
+    if errors:
+        raise FormError(errors)
+    spec = WorkloadSpec(
+        dataset=str(values.get("dataset") or "random"),
+        num_requests=num or 1,
+        input_len=in_len or 1,
+        output_len=out_len or 1,
+        ignore_eos=bool(values.get("ignore_eos", True)),
+        endpoint=str(values.get("endpoint") or "completions"),
+        prefix_len=max(1, (in_len or 2) // 2),
+    )
+    shape = LoadShape(max_concurrency=conc, request_rate=rate)
+    errors = spec.validate() + shape.validate()
+    if errors:
+        raise FormError(errors)
+    return target, spec, shape

@@ -85,7 +85,8 @@ def load_tokenizer(path_or_name: str | None) -> Tokenizer | None:
         if tok is not None:
             return tok
         raise TokenizerError(
-            f"{path}: no tokenizer.json, and transformers is not importable to read another format"
+            f"{path}: no usable tokenizer (needs a tokenizer.json and the `tokenizers` package, "
+            "or transformers for other formats)"
         )
     if path.is_file():
         raise TokenizerError(f"{path}: cannot load it as a tokenizer (expected a tokenizer.json)")
@@ -203,28 +204,59 @@ class Workload:
 
 
 class _TextMaker:
-    """Makes text of an exact token length (tokenizer) or an approximate one (words)."""
+    """Makes text of an exact token length (tokenizer) or an approximate one (words).
+
+    With a tokenizer, prompts are made of "clean" tokens: single tokens that
+    decode to a space followed by letters or digits and encode back to
+    themselves. With the usual pre-tokenizers (split on spaces) such a string
+    of them re-encodes to exactly as many tokens. Vocabularies without enough
+    of them fall back to decoding random ids and trimming (``vllm bench
+    serve``'s way), which is not always exact; the count is then measured.
+    """
+
+    CLEAN_WANTED = 2000
+    SCAN_LIMIT = 40000
 
     def __init__(self, tok: Tokenizer | None, rng: random.Random):
         self.tok = tok
         self.rng = rng
+        self.clean: list[str] = []
         if tok is not None:
             self.ids = [i for i in range(tok.vocab_size) if i not in tok.special_ids]
+            order = list(self.ids)
+            random.Random(0).shuffle(order)
+            for i in order[: self.SCAN_LIMIT]:
+                piece = tok.decode([i])
+                if (
+                    len(piece) > 1
+                    and piece[0] == " "
+                    and piece[1:].isalnum()
+                    and tok.encode(piece) == [i]
+                ):
+                    self.clean.append(piece)
+                    if len(self.clean) >= self.CLEAN_WANTED:
+                        break
+            self.clean.sort()
 
     def make(self, n: int) -> tuple[str, int]:
         if self.tok is None:
             return " ".join(self.rng.choice(WORDS) for _ in range(n)), n
         tok, rng = self.tok, self.rng
+        if len(self.clean) >= 20:
+            text = "".join(rng.choice(self.clean) for _ in range(n))
+            got = tok.count(text)
+            if got == n:
+                return text, n
         ids = [rng.choice(self.ids) for _ in range(n)]
         text = tok.decode(ids)
         for _ in range(10):
-            got = tok.encode(text)
-            if len(got) == n:
+            got_ids = tok.encode(text)
+            if len(got_ids) == n:
                 return text, n
-            if len(got) > n:
-                text = tok.decode(got[:n])
+            if len(got_ids) > n:
+                text = tok.decode(got_ids[:n])
             else:
-                text = tok.decode(got + [rng.choice(self.ids) for _ in range(n - len(got))])
+                text = tok.decode(got_ids + [rng.choice(self.ids) for _ in range(n - len(got_ids))])
         return text, tok.count(text)
 
 
