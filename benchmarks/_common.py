@@ -63,7 +63,13 @@ def run_llmops_bench(core: int | None, base_url: str, *args: str) -> dict:
     out = Path(f"/tmp/llmops-bench-{os.getpid()}-{time.monotonic_ns()}.json")
     argv = [APP_PYTHON, "-m", "llmops_tui", "bench", "--base-url", base_url, "--model", "zero-cost"]
     argv += ["--no-save", "--quiet", "--json", str(out), *args]
-    subprocess.run(pinned(core, argv), check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(
+        pinned(core, argv),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     try:
         return json.loads(out.read_text())
     finally:
@@ -79,7 +85,11 @@ def run_vllm_bench(core: int | None, base_url: str, tokenizer: str, *args: str) 
     argv += ["--save-result", "--result-dir", str(result_dir), "--result-filename", "r.json"]
     argv += ["--disable-tqdm", "--ready-check-timeout-sec", "0", *args]
     env = {**os.environ, "VLLM_TARGET_DEVICE": "cpu"}
-    subprocess.run(pinned(core, argv), check=True, stdout=subprocess.DEVNULL, env=env)
+    proc = subprocess.run(
+        pinned(core, argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"vllm bench serve failed:\n{proc.stderr[-3000:]}")
     return json.loads((result_dir / "r.json").read_text())
 
 

@@ -220,7 +220,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             workload=workload,
         )
 
-    outcome = asyncio.run(main())
+    from llmops_tui.bench.eventloop import run as run_loop
+
+    outcome = run_loop(main())
     if show_progress:
         print(file=sys.stderr)
     status = "partial: " + (outcome.result.reason or "") if outcome.result.partial else ""

@@ -352,7 +352,9 @@ class LoadTestTab(Vertical):
             )
 
         try:
-            outcome = asyncio.run(main())
+            from llmops_tui.bench.eventloop import run as run_loop
+
+            outcome = run_loop(main())
             error = None
         except Exception as exc:  # shown in the tab, never a traceback
             outcome, error = None, f"run failed: {exc}"
