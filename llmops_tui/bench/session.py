@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmops_tui.bench.eventloop import loop_name
 from llmops_tui.bench.metrics import SLO, summarize
 from llmops_tui.bench.runner import LoadShape, Progress, RunResult, make_sender, run_load
 from llmops_tui.bench.store import ResultStore, request_row
@@ -100,10 +101,11 @@ async def execute(
     store: ResultStore | None = None,
     label: str = "",
     workload: Workload | None = None,
+    timeout: float = 600.0,
 ) -> Outcome:
     workload = workload or build_workload(spec, tokenizer)
     api_key = os.environ.get(target.api_key_env) if target.api_key_env else None
-    client = StreamClient(target.base_url, api_key=api_key)
+    client = StreamClient(target.base_url, api_key=api_key, timeout=timeout)
     try:
         send = make_sender(client, target.model, spec, tokenizer)
         result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
@@ -121,6 +123,7 @@ async def execute(
         "workload": wl,
         "load": shape.describe(),
         "target": target.describe(),
+        "client": {"event_loop": loop_name(), "timeout_s": timeout},
     }
     run_id = None
     if store is not None:

@@ -24,6 +24,25 @@ from typing import Any
 
 DATASETS = ("random", "shared-prefix")
 
+# The two scenarios of the published vLLM-vs-SGLang comparisons (sequential single requests;
+# concurrent requests), each with short and long prompts. Explicit options override them.
+SCENARIOS: dict[str, dict[str, int]] = {
+    "sequential-short": {"concurrency": 1, "input_len": 128, "output_len": 128, "num_requests": 32},
+    "sequential-long": {"concurrency": 1, "input_len": 2048, "output_len": 256, "num_requests": 16},
+    "concurrent-short": {
+        "concurrency": 64,
+        "input_len": 128,
+        "output_len": 128,
+        "num_requests": 512,
+    },
+    "concurrent-long": {
+        "concurrency": 64,
+        "input_len": 2048,
+        "output_len": 256,
+        "num_requests": 256,
+    },
+}
+
 # Short, common words: one BPE token each (with their leading space) in most vocabularies.
 _WORD_TEXT = (
     "the of and to in is it you that he was for on are as with his they at be this have from "

@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--endpoint", choices=("completions", "chat"), default="completions")
     t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
     w = p.add_argument_group("workload")
+    w.add_argument(
+        "--scenario",
+        choices=("sequential-short", "sequential-long", "concurrent-short", "concurrent-long"),
+        help="preset concurrency/lengths/count (explicit options win)",
+    )
     w.add_argument("--dataset", choices=("random", "shared-prefix"), default="random")
     w.add_argument("--num-requests", type=_positive_int, default=None)
     w.add_argument("--input-len", type=_positive_int, default=None)
@@ -72,6 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ld.add_argument("--constant-rate", action="store_true", help="evenly spaced arrivals")
     ld.add_argument("--duration", type=_positive_float, default=None, help="seconds")
     ld.add_argument("--warmup", type=int, default=0, help="requests sent first, not counted")
+    ld.add_argument(
+        "--timeout", type=_positive_float, default=600.0, help="per request, seconds (600)"
+    )
     g = p.add_argument_group("goodput SLOs (ms)")
     g.add_argument("--slo-ttft", type=_positive_float)
     g.add_argument("--slo-tpot", type=_positive_float)
@@ -107,6 +115,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from llmops_tui.config import paths
     from llmops_tui.profiles import ProfileError, ProfileNotFound
 
+    if args.scenario:
+        from llmops_tui.bench.workload import SCENARIOS
+
+        for key, value in SCENARIOS[args.scenario].items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
     missing = [
         f"--{n.replace('_', '-')}" for n in ("input_len", "output_len") if getattr(args, n) is None
     ]
@@ -218,6 +232,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             store=store,
             label=args.label,
             workload=workload,
+            timeout=args.timeout,
         )
 
     from llmops_tui.bench.eventloop import run as run_loop

@@ -185,3 +185,24 @@ def test_cli_unreachable_server_fails_cleanly(capsys, port):
     assert "cannot connect" in out.out
     runs = ResultStore(paths().results_db).list_runs()
     assert runs and runs[0].partial and "server stopped answering" in runs[0].reason
+
+
+def test_cli_scenario_fills_defaults_and_explicit_options_win(capsys, port):
+    rc = main(
+        [
+            "bench",
+            "--scenario",
+            "sequential-short",
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--model",
+            "m",
+            "--num-requests",
+            "2",
+            "--quiet",
+            "--no-save",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert rc == 1  # nothing listens on that port
+    assert "requests=2 in=128 out=128" in captured.err
