@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "monitor_cmd",
     "engines_cmd",
     "envs_cmd",
+    "bench_cmd",
 ]
 
 

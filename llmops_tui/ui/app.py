@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
 from llmops_tui.ui.tabs.engines import EnginesTab
+from llmops_tui.ui.tabs.loadtest import LoadTestTab
 from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.monitor import MonitorTab
 from llmops_tui.ui.tabs.placeholder import PlaceholderTab
@@ -83,9 +84,7 @@ class LlmopsApp(App):
             with TabPane("Chat", id="chat"):
                 yield PlaceholderTab("Chat", "Streaming chat with TTFT and tok/s lands here.")
             with TabPane("Load test", id="loadtest"):
-                yield PlaceholderTab(
-                    "Load test", "Latency and throughput runs with live plots land here."
-                )
+                yield LoadTestTab()
         yield Footer()
 
     def action_help(self) -> None:

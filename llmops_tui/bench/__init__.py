@@ -1,0 +1,1 @@
+"""Load testing: workloads, load shapes, runner, metrics (``vllm bench serve`` definitions), store."""

@@ -1,0 +1,156 @@
+"""Text reports: a run summary laid out like ``vllm bench serve``'s, and a side-by-side comparison."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+WIDTH = 50
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.{digits}f}"
+
+
+def _line(label: str, value: Any, digits: int = 2) -> str:
+    return f"{label:<40}{_num(value, digits):<10}"
+
+
+def _rule(title: str, ch: str = "-") -> str:
+    return f"{title:{ch}^{WIDTH}}"
+
+
+METRIC_BLOCKS = (
+    ("ttft_ms", "TTFT", "Time to First Token"),
+    ("tpot_ms", "TPOT", "Time per Output Token (excl. 1st token)"),
+    ("itl_ms", "ITL", "Inter-token Latency"),
+    ("e2el_ms", "E2EL", "End-to-end Latency"),
+)
+
+
+def format_summary(summary: dict[str, Any], status: str = "", extra: Sequence[str] = ()) -> str:
+    s = summary
+    lines = [_rule(" Serving Benchmark Result ", "=")]
+    if status:
+        lines.append(f"{'Status:':<40}{status}")
+    lines += [
+        _line("Successful requests:", s["completed"]),
+        _line("Failed requests:", s["failed"]),
+        _line("Benchmark duration (s):", s["duration_s"]),
+        _line("Total input tokens:", s.get("total_input_tokens")),
+        _line("Total generated tokens:", s.get("total_output_tokens")),
+        _line("Request throughput (req/s):", s["request_throughput"]),
+    ]
+    if "goodput" in s:
+        lines.append(_line("Request goodput (req/s):", s["goodput"]))
+    lines += [
+        _line("Output token throughput (tok/s):", s["output_throughput"]),
+        _line("Total Token throughput (tok/s):", s["total_token_throughput"]),
+    ]
+    for key, short, title in METRIC_BLOCKS:
+        d = s[key]
+        lines.append(_rule(title))
+        lines.append(_line(f"Mean {short} (ms):", d["mean"]))
+        lines.append(_line(f"Median {short} (ms):", d["p50"]))
+        for p in ("p90", "p95", "p99"):
+            lines.append(_line(f"P{p[1:]} {short} (ms):", d[p]))
+    lines.append("=" * WIDTH)
+    lines.append(f"output tokens counted from: {s.get('output_token_source', '?')}")
+    for err, n in (s.get("errors") or {}).items():
+        lines.append(f"failed ×{n}: {err}")
+    lines += list(extra)
+    return "\n".join(lines)
+
+
+COMPARE_ROWS = (
+    ("status", "status", None),
+    ("completed", "completed", 0),
+    ("failed", "failed", 0),
+    ("duration_s", "duration (s)", 2),
+    ("request_throughput", "req/s", 2),
+    ("output_throughput", "output tok/s", 1),
+    ("total_token_throughput", "total tok/s", 1),
+    ("ttft_ms.p50", "TTFT p50 (ms)", 2),
+    ("ttft_ms.p99", "TTFT p99 (ms)", 2),
+    ("tpot_ms.p50", "TPOT p50 (ms)", 2),
+    ("tpot_ms.p99", "TPOT p99 (ms)", 2),
+    ("itl_ms.p50", "ITL p50 (ms)", 2),
+    ("itl_ms.p99", "ITL p99 (ms)", 2),
+    ("e2el_ms.p50", "E2EL p50 (ms)", 2),
+    ("e2el_ms.p99", "E2EL p99 (ms)", 2),
+)
+
+
+def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a side-by-side comparison of stored runs (``StoredRun``)."""
+    header = ["", *[f"#{r.id}" for r in runs]]
+    rows: list[list[str]] = [
+        ["model", *[str(r.target.get("model", "?")) for r in runs]],
+        ["target", *[str(r.target.get("profile") or r.target.get("base_url", "?")) for r in runs]],
+        ["endpoint", *[str(r.workload.get("endpoint", "?")) for r in runs]],
+        [
+            "in/out len",
+            *[f"{r.workload.get('input_len')}/{r.workload.get('output_len')}" for r in runs],
+        ],
+        ["concurrency", *[str(r.load.get("max_concurrency") or "∞") for r in runs]],
+        ["rate (req/s)", *[str(r.load.get("request_rate") or "∞") for r in runs]],
+    ]
+    for key, label, digits in COMPARE_ROWS:
+        row = [label]
+        for r in runs:
+            if key == "status":
+                row.append(r.status)
+                continue
+            v: Any = r.summary
+            for part in key.split("."):
+                v = v.get(part) if isinstance(v, dict) else None
+            row.append(_num(v, digits) if digits else _num(v))
+        rows.append(row)
+    return header, rows
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    table = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    out = []
+    for i, r in enumerate(table):
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+        out.append("  ".join(cells).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+CSV_FIELDS = (
+    "start_s",
+    "ttft_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "token_source",
+    "status",
+    "error",
+    "finish_reason",
+    "itl_count",
+    "itl_mean_ms",
+)
+
+
+def write_csv(path: Path, requests: Sequence[dict[str, Any]]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        for r in requests:
+            itl = r.get("itl_ms") or []
+            row = {k: r.get(k) for k in CSV_FIELDS[:-2]}
+            row["itl_count"] = len(itl)
+            row["itl_mean_ms"] = sum(itl) / len(itl) if itl else None
+            w.writerow(row)

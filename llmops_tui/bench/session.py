@@ -1,0 +1,219 @@
+"""One load-test run end to end: workload → runner → metrics → store. Used by the CLI and the tab."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmops_tui.bench.eventloop import loop_name
+from llmops_tui.bench.metrics import SLO, summarize
+from llmops_tui.bench.runner import LoadShape, Progress, RunResult, make_sender, run_load
+from llmops_tui.bench.store import ResultStore, request_row
+from llmops_tui.bench.workload import (
+    Tokenizer,
+    TokenizerError,
+    Workload,
+    WorkloadSpec,
+    build_workload,
+    load_tokenizer,
+)
+from llmops_tui.client import RequestRecord, StreamClient
+
+
+@dataclass
+class Target:
+    base_url: str
+    model: str
+    profile: str | None = None
+    engine: str | None = None
+    api_key_env: str | None = None
+    tokenizer_hint: str | None = None  # the profile's model path or repo id
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "model": self.model,
+            "profile": self.profile,
+            "engine": self.engine,
+        }
+
+
+def target_from_profile(name: str) -> Target:
+    """A running engine's address and model from its profile (raises ProfileError/NotFound)."""
+    from llmops_tui.profiles import find_profile
+
+    p = find_profile(name)
+    host = "127.0.0.1" if p.host in ("0.0.0.0", "::", "") else p.host
+    if ":" in host:
+        host = f"[{host}]"
+    return Target(
+        base_url=f"http://{host}:{p.port}",
+        model=p.model_name,
+        profile=p.name,
+        engine=p.engine,
+        api_key_env=p.api_key_env,
+        tokenizer_hint=os.path.expanduser(p.model) if p.is_local_model else p.model,
+    )
+
+
+def resolve_tokenizer(spec: WorkloadSpec, target: Target) -> Tokenizer | None:
+    """``spec.tokenizer`` if given (errors if unusable), else the model's, found locally, or None."""
+    if spec.tokenizer:
+        tok = load_tokenizer(spec.tokenizer)
+        if tok is None:
+            raise TokenizerError(
+                f"--tokenizer {spec.tokenizer}: not a file, folder or cached Hugging Face repo"
+            )
+        return tok
+    for hint in (target.tokenizer_hint, target.model):
+        try:
+            tok = load_tokenizer(hint)
+        except TokenizerError:
+            continue
+        if tok is not None:
+            return tok
+    return None
+
+
+@dataclass
+class Outcome:
+    result: RunResult
+    summary: dict[str, Any]
+    workload: Workload
+    requests: list[dict[str, Any]]
+    run_id: int | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+async def execute(
+    target: Target,
+    spec: WorkloadSpec,
+    shape: LoadShape,
+    *,
+    tokenizer: Tokenizer | None = None,
+    slo: SLO | None = None,
+    stop: asyncio.Event | None = None,
+    on_record: Callable[[RequestRecord, Progress], None] | None = None,
+    store: ResultStore | None = None,
+    label: str = "",
+    workload: Workload | None = None,
+    timeout: float = 600.0,
+) -> Outcome:
+    workload = workload or build_workload(spec, tokenizer)
+    api_key = os.environ.get(target.api_key_env) if target.api_key_env else None
+    client = StreamClient(target.base_url, api_key=api_key, timeout=timeout)
+    try:
+        send = make_sender(client, target.model, spec, tokenizer)
+        result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
+    finally:
+        await client.aclose()
+    summary = summarize(result.records, result.duration_s, slo)
+    summary["partial"] = result.partial
+    summary["reason"] = result.reason
+    summary["cancelled"] = result.cancelled
+    requests = [request_row(r, result.t0) for r in result.records]
+    wl = workload.describe()
+    report = {
+        "summary": summary,
+        "requests": requests,
+        "workload": wl,
+        "load": shape.describe(),
+        "target": target.describe(),
+        "client": {"event_loop": loop_name(), "timeout_s": timeout},
+    }
+    run_id = None
+    if store is not None:
+        run_id = store.save(
+            target=target.describe(),
+            workload=wl,
+            load=shape.describe(),
+            summary=summary,
+            requests=requests,
+            partial=result.partial,
+            reason=result.reason,
+            label=label,
+            created_at=result.started_at,
+        )
+        report["run_id"] = run_id
+    return Outcome(result, summary, workload, requests, run_id, report)
+
+
+class FormError(ValueError):
+    """Bad values in the load-test form; ``errors`` are "field: what is expected" lines."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+def parse_form(values: dict[str, Any]) -> tuple[Target, WorkloadSpec, LoadShape]:
+    """The Load test tab's fields (strings, as typed) → target, workload and load shape.
+
+    Fields: profile (name or ""), base_url, model, endpoint, dataset, num_requests,
+    concurrency ("" = unlimited), request_rate ("" = all at once), input_len,
+    output_len, ignore_eos (bool).
+    """
+    errors: list[str] = []
+
+    def integer(name: str, blank_ok: bool = False) -> int | None:
+        text = str(values.get(name, "")).strip()
+        if not text and blank_ok:
+            return None
+        try:
+            v = int(text)
+        except ValueError:
+            errors.append(f"{name}: expected a whole number, got {text!r}")
+            return None
+        if v < 1:
+            errors.append(f"{name}: expected a number ≥ 1, got {v}")
+            return None
+        return v
+
+    profile = str(values.get("profile") or "").strip()
+    if profile:
+        try:
+            target = target_from_profile(profile)
+        except Exception as exc:  # ProfileError / ProfileNotFound, already worded for users
+            errors.append(f"profile: {exc}")
+            target = Target(base_url="", model="")
+    else:
+        base_url = str(values.get("base_url", "")).strip()
+        model = str(values.get("model", "")).strip()
+        if not base_url.startswith(("http://", "https://")):
+            errors.append(f"base_url: expected http://host:port, got {base_url!r}")
+        if not model:
+            errors.append("model: required (the name the server serves)")
+        target = Target(base_url=base_url, model=model)
+    rate_text = str(values.get("request_rate", "")).strip()
+    rate = math.inf
+    if rate_text:
+        try:
+            rate = float(rate_text)
+            if not rate > 0:
+                raise ValueError
+        except ValueError:
+            errors.append(f"request_rate: expected a number > 0 or blank, got {rate_text!r}")
+    num = integer("num_requests")
+    conc = integer("concurrency", blank_ok=True)
+    in_len = integer("input_len")
+    out_len = integer("output_len")
+    if errors:
+        raise FormError(errors)
+    spec = WorkloadSpec(
+        dataset=str(values.get("dataset") or "random"),
+        num_requests=num or 1,
+        input_len=in_len or 1,
+        output_len=out_len or 1,
+        ignore_eos=bool(values.get("ignore_eos", True)),
+        endpoint=str(values.get("endpoint") or "completions"),
+        prefix_len=max(1, (in_len or 2) // 2),
+    )
+    shape = LoadShape(max_concurrency=conc, request_rate=rate)
+    errors = spec.validate() + shape.validate()
+    if errors:
+        raise FormError(errors)
+    return target, spec, shape

@@ -1,0 +1,351 @@
+"""`llmops bench` (run a load test), `llmops bench runs`, `llmops bench compare ID ID…`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return v
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="load-test an OpenAI-compatible server (results kept in results.db)",
+        description="Load-test a running engine. Metrics follow `vllm bench serve`. "
+        "Every run is stored; Ctrl-C stops early and keeps the run, marked partial.",
+    )
+    bsub = p.add_subparsers(dest="bench_command", metavar="ACTION")
+    runs = bsub.add_parser("runs", help="list stored runs")
+    runs.add_argument("--limit", type=_positive_int, default=30)
+    runs.add_argument("--json", action="store_true", help="machine-readable output")
+    runs.set_defaults(func=cmd_runs)
+    cmp_ = bsub.add_parser("compare", help="compare stored runs side by side")
+    cmp_.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+    cmp_.set_defaults(func=cmd_compare)
+    show = bsub.add_parser("show", help="print one stored run's summary")
+    show.add_argument("id", type=_positive_int, metavar="ID")
+    show.set_defaults(func=cmd_show)
+
+    t = p.add_argument_group("target")
+    t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
+    t.add_argument("--model", help="model name to send (default: the profile's)")
+    t.add_argument("--profile", help="take base URL and model from this profile")
+    t.add_argument("--endpoint", choices=("completions", "chat"), default="completions")
+    t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
+    w = p.add_argument_group("workload")
+    w.add_argument(
+        "--scenario",
+        choices=("sequential-short", "sequential-long", "concurrent-short", "concurrent-long"),
+        help="preset concurrency/lengths/count (explicit options win)",
+    )
+    w.add_argument("--dataset", choices=("random", "shared-prefix"), default="random")
+    w.add_argument("--num-requests", type=_positive_int, default=None)
+    w.add_argument("--input-len", type=_positive_int, default=None)
+    w.add_argument("--output-len", type=_positive_int, default=None)
+    w.add_argument("--range-ratio", type=float, default=0.0, help="length spread, in [0, 1)")
+    w.add_argument("--ignore-eos", action="store_true", help="generate exactly --output-len tokens")
+    w.add_argument("--num-prefixes", type=_positive_int, default=4, help="shared-prefix: N")
+    w.add_argument("--prefix-len", type=_positive_int, default=None, help="shared-prefix length")
+    w.add_argument("--tokenizer", help="local tokenizer.json, model folder or cached repo id")
+    w.add_argument("--seed", type=int, default=0)
+    ld = p.add_argument_group("load")
+    ld.add_argument("--concurrency", type=_positive_int, default=None, help="max in flight")
+    ld.add_argument("--request-rate", type=_positive_float, default=math.inf, help="req/s")
+    ld.add_argument("--burstiness", type=_positive_float, default=1.0, help="1 = Poisson")
+    ld.add_argument("--constant-rate", action="store_true", help="evenly spaced arrivals")
+    ld.add_argument("--duration", type=_positive_float, default=None, help="seconds")
+    ld.add_argument("--warmup", type=int, default=0, help="requests sent first, not counted")
+    ld.add_argument(
+        "--timeout", type=_positive_float, default=600.0, help="per request, seconds (600)"
+    )
+    g = p.add_argument_group("goodput SLOs (ms)")
+    g.add_argument("--slo-ttft", type=_positive_float)
+    g.add_argument("--slo-tpot", type=_positive_float)
+    g.add_argument("--slo-e2el", type=_positive_float)
+    o = p.add_argument_group("output")
+    o.add_argument("--json", type=Path, metavar="PATH", help="write summary/requests/workload")
+    o.add_argument("--csv", type=Path, metavar="PATH", help="write one row per request")
+    o.add_argument("--label", default="", help="a note stored with the run")
+    o.add_argument("--no-save", action="store_true", help="do not store the run")
+    o.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_bench, _parser=p)
+
+
+def _fail(msg: str) -> int:
+    print(f"llmops bench: {msg}", file=sys.stderr)
+    return 2
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from llmops_tui.bench.metrics import SLO
+    from llmops_tui.bench.report import format_summary, write_csv
+    from llmops_tui.bench.runner import LoadShape
+    from llmops_tui.bench.session import (
+        Target,
+        execute,
+        resolve_tokenizer,
+        target_from_profile,
+    )
+    from llmops_tui.bench.store import ResultStore
+    from llmops_tui.bench.workload import TokenizerError, WorkloadSpec, build_workload
+    from llmops_tui.config import paths
+    from llmops_tui.profiles import ProfileError, ProfileNotFound
+
+    if args.scenario:
+        from llmops_tui.bench.workload import SCENARIOS
+
+        for key, value in SCENARIOS[args.scenario].items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+    missing = [
+        f"--{n.replace('_', '-')}" for n in ("input_len", "output_len") if getattr(args, n) is None
+    ]
+    if args.num_requests is None and args.duration is None:
+        missing.append("--num-requests (or --duration)")
+    if args.profile:
+        try:
+            target = target_from_profile(args.profile)
+        except (ProfileError, ProfileNotFound) as exc:
+            return _fail(str(exc))
+        if args.base_url:
+            target.base_url = args.base_url
+        if args.model:
+            target.model = args.model
+    else:
+        if not args.base_url:
+            missing.append("--base-url (or --profile)")
+        if not args.model:
+            missing.append("--model (or --profile)")
+        target = Target(base_url=args.base_url or "", model=args.model or "")
+    if args.api_key_env:
+        target.api_key_env = args.api_key_env
+    if missing:
+        return _fail("missing " + ", ".join(missing))
+
+    num = args.num_requests or 1000
+    spec = WorkloadSpec(
+        dataset=args.dataset,
+        num_requests=num,
+        input_len=args.input_len,
+        output_len=args.output_len,
+        ignore_eos=args.ignore_eos,
+        endpoint=args.endpoint,
+        num_prefixes=args.num_prefixes,
+        prefix_len=args.prefix_len or max(1, args.input_len // 2),
+        seed=args.seed,
+        tokenizer=args.tokenizer,
+        range_ratio=args.range_ratio,
+    )
+    shape = LoadShape(
+        max_concurrency=args.concurrency,
+        request_rate=args.request_rate,
+        burstiness=args.burstiness,
+        constant_rate=args.constant_rate,
+        duration_s=args.duration,
+        warmup=args.warmup,
+        seed=args.seed,
+    )
+    errs = spec.validate() + shape.validate()
+    if errs:
+        return _fail("; ".join(errs))
+    try:
+        tokenizer = resolve_tokenizer(spec, target)
+    except TokenizerError as exc:
+        return _fail(str(exc))
+    workload = build_workload(spec, tokenizer)
+    slo = SLO(args.slo_ttft, args.slo_tpot, args.slo_e2el)
+    store = None if args.no_save else ResultStore(paths().results_db)
+    try:
+        from llmops_tui.client import StreamClient
+
+        StreamClient(target.base_url)
+    except Exception as exc:
+        return _fail(str(exc))
+
+    show_progress = not args.quiet and sys.stderr.isatty()
+    print(
+        f"bench {target.base_url} model={target.model} endpoint={spec.endpoint} "
+        f"requests={'∞' if args.duration else num} in={spec.input_len} out={spec.output_len} "
+        f"({'exact, ' + workload.tokenizer_name if workload.exact else 'approximate lengths'})",
+        file=sys.stderr,
+    )
+
+    def on_record(rec, progress) -> None:
+        if show_progress:
+            total = progress.total or "?"
+            print(
+                f"\r{progress.done}/{total} done, {progress.failed} failed, "
+                f"{progress.in_flight} in flight",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async def main():
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            print("\nstopping: keeping what finished (Ctrl-C again to quit)", file=sys.stderr)
+            stop.set()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError):
+            pass
+        return await execute(
+            target,
+            spec,
+            shape,
+            tokenizer=tokenizer,
+            slo=slo,
+            stop=stop,
+            on_record=on_record,
+            store=store,
+            label=args.label,
+            workload=workload,
+            timeout=args.timeout,
+        )
+
+    from llmops_tui.bench.eventloop import run as run_loop
+
+    outcome = run_loop(main())
+    if show_progress:
+        print(file=sys.stderr)
+    status = "partial: " + (outcome.result.reason or "") if outcome.result.partial else ""
+    extra = list(workload.notes)
+    if outcome.run_id is not None:
+        extra.append(f"stored as run #{outcome.run_id} in {paths().results_db}")
+    print(format_summary(outcome.summary, status=status, extra=extra))
+    if args.json:
+        args.json.write_text(json.dumps(outcome.report, indent=1, default=str))
+    if args.csv:
+        write_csv(args.csv, outcome.requests)
+    if outcome.summary["completed"] == 0:
+        return 1
+    return 3 if outcome.result.partial else 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import time
+
+    from llmops_tui.bench.store import ResultStore
+    from llmops_tui.config import paths
+
+    runs = ResultStore(paths().results_db).list_runs(limit=args.limit)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "created_at": r.created_at,
+                        "status": r.status,
+                        "reason": r.reason,
+                        "label": r.label,
+                        "target": r.target,
+                        "workload": r.workload,
+                        "load": r.load,
+                        "summary": r.summary,
+                    }
+                    for r in runs
+                ],
+                indent=1,
+            )
+        )
+        return 0
+    if not runs:
+        print(f"no runs stored in {paths().results_db}")
+        return 0
+    header = [
+        "ID",
+        "WHEN",
+        "STATUS",
+        "MODEL",
+        "ENDPOINT",
+        "IN/OUT",
+        "CONC",
+        "OK/FAIL",
+        "OUT TOK/S",
+        "TTFT P50",
+    ]
+    rows = []
+    for r in runs:
+        s = r.summary
+        rows.append(
+            [
+                str(r.id),
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)),
+                r.status,
+                str(r.target.get("model")),
+                str(r.workload.get("endpoint")),
+                f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
+                str(r.load.get("max_concurrency") or "∞"),
+                f"{s.get('completed')}/{s.get('failed')}",
+                f"{s.get('output_throughput', 0):.1f}",
+                f"{(s.get('ttft_ms') or {}).get('p50', float('nan')):.1f} ms",
+            ]
+        )
+    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from llmops_tui.bench.report import compare_rows, format_table
+    from llmops_tui.bench.store import ResultStore
+    from llmops_tui.config import paths
+
+    store = ResultStore(paths().results_db)
+    runs, missing = [], []
+    for i in args.ids:
+        run = store.get(i)
+        (runs if run else missing).append(run or i)
+    if missing:
+        return _fail(
+            f"no stored run with id {', '.join(map(str, missing))} (see `llmops bench runs`)"
+        )
+    print(format_table(*compare_rows(runs)))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from llmops_tui.bench.report import format_summary
+    from llmops_tui.bench.store import ResultStore
+    from llmops_tui.config import paths
+
+    run = ResultStore(paths().results_db).get(args.id)
+    if run is None:
+        return _fail(f"no stored run with id {args.id} (see `llmops bench runs`)")
+    status = f"partial: {run.reason}" if run.partial else "complete"
+    print(format_summary(run.summary, status=status))
+    return 0

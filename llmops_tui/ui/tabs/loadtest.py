@@ -1,0 +1,428 @@
+"""Load test tab: target + workload form, start/stop, live plots, final table, history and compare.
+
+A thin view over ``llmops_tui.bench``: the run itself goes on in a thread with
+its own asyncio loop (so drawing the screen never delays the timestamps), the
+tab polls a :class:`~llmops_tui.bench.live.LiveRun` a few times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    Sparkline,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+CUSTOM = "__custom__"
+METRIC_ROWS = (
+    ("TTFT", "ttft_ms"),
+    ("TPOT", "tpot_ms"),
+    ("ITL", "itl_ms"),
+    ("E2E latency", "e2el_ms"),
+)
+
+
+def _fmt(x: Any, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+class LoadTestTab(Vertical):
+    DEFAULT_CSS = """
+    LoadTestTab { padding: 0 1; }
+    LoadTestTab .row { height: auto; }
+    LoadTestTab .field { width: 1fr; height: auto; margin-right: 1; }
+    LoadTestTab .field Label { color: $text-muted; }
+    LoadTestTab .narrow { width: 14; }
+    LoadTestTab #lt-buttons { height: auto; margin-top: 1; }
+    LoadTestTab #lt-buttons Button { margin-right: 2; }
+    LoadTestTab #lt-message { height: auto; color: $text-muted; margin: 1 0 0 0; }
+    LoadTestTab #lt-message.error { color: $error; }
+    LoadTestTab #lt-progress-row { height: 1; margin-top: 1; }
+    LoadTestTab #lt-status { height: 1; }
+    LoadTestTab .plot-label { color: $text-muted; height: 1; margin-top: 1; }
+    LoadTestTab Sparkline { height: 3; }
+    LoadTestTab #lt-results { height: auto; max-height: 12; margin-top: 1; }
+    LoadTestTab #lt-runs { height: 1fr; min-height: 6; }
+    LoadTestTab #lt-compare { height: auto; max-height: 24; margin-top: 1; }
+    LoadTestTab #lt-history-help { color: $text-muted; height: auto; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._live = None
+        self._marked: list[int] = []
+        self._bench_running = False
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="lt-tabs"):
+            with TabPane("Run", id="lt-run"), VerticalScroll():
+                with Horizontal(classes="row"):
+                    with Vertical(classes="field"):
+                        yield Label("Target profile")
+                        yield Select(
+                            [("custom URL", CUSTOM)],
+                            value=CUSTOM,
+                            allow_blank=False,
+                            id="lt-profile",
+                        )
+                    with Vertical(classes="field"):
+                        yield Label("Base URL")
+                        yield Input("http://127.0.0.1:8000", id="lt-base-url")
+                    with Vertical(classes="field"):
+                        yield Label("Model")
+                        yield Input(placeholder="served model name", id="lt-model")
+                    with Vertical(classes="field"):
+                        yield Label("Endpoint")
+                        yield Select(
+                            [("completions", "completions"), ("chat", "chat")],
+                            value="completions",
+                            allow_blank=False,
+                            id="lt-endpoint",
+                        )
+                with Horizontal(classes="row"):
+                    with Vertical(classes="field"):
+                        yield Label("Dataset")
+                        yield Select(
+                            [("random", "random"), ("shared-prefix", "shared-prefix")],
+                            value="random",
+                            allow_blank=False,
+                            id="lt-dataset",
+                        )
+                    for label, fid, value in (
+                        ("Requests", "lt-num", "200"),
+                        ("Concurrency", "lt-conc", "32"),
+                        ("Rate req/s", "lt-rate", ""),
+                        ("Input len", "lt-in", "512"),
+                        ("Output len", "lt-out", "256"),
+                    ):
+                        with Vertical(classes="field narrow"):
+                            yield Label(label)
+                            yield Input(value, id=fid, placeholder="∞" if fid == "lt-rate" else "")
+                with Horizontal(id="lt-buttons"):
+                    yield Checkbox("ignore EOS", value=True, id="lt-ignore-eos")
+                    yield Button("Start", id="lt-start", variant="success")
+                    yield Button("Stop", id="lt-stop", variant="error", disabled=True)
+                yield Static(
+                    "Pick a profile or type a base URL and model, then Start.", id="lt-message"
+                )
+                with Horizontal(id="lt-progress-row"):
+                    yield ProgressBar(total=100, show_eta=False, id="lt-progress")
+                yield Static("", id="lt-status")
+                yield Static("Output tokens/s", classes="plot-label", id="lt-tput-label")
+                yield Sparkline([], summary_function=max, id="lt-tput")
+                yield Static(
+                    "TTFT (ms), by request start", classes="plot-label", id="lt-ttft-label"
+                )
+                yield Sparkline([], summary_function=max, id="lt-ttft")
+                results = DataTable(id="lt-results", show_cursor=False, zebra_stripes=True)
+                results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
+                yield results
+            with TabPane("History", id="lt-history"):
+                yield Static(
+                    "Space marks a run, c compares the marked runs (2 or more), r reloads.",
+                    id="lt-history-help",
+                )
+                runs = DataTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
+                runs.add_columns(
+                    "",
+                    "ID",
+                    "when",
+                    "status",
+                    "model",
+                    "endpoint",
+                    "in/out",
+                    "conc",
+                    "ok/fail",
+                    "out tok/s",
+                    "TTFT p50",
+                )
+                yield runs
+                with Horizontal(classes="row"):
+                    yield Button("Compare marked", id="lt-compare-btn")
+                    yield Button("Reload", id="lt-reload")
+                yield DataTable(id="lt-compare", show_cursor=False, zebra_stripes=True)
+
+    BINDINGS = [
+        ("space", "toggle_mark", "Mark run"),
+        ("c", "compare", "Compare"),
+        ("r", "reload_runs", "Reload runs"),
+    ]
+
+    def on_mount(self) -> None:
+        self.load_profiles()
+        self.load_runs()
+
+    # ------------------------------------------------------------------ profiles and runs
+    @work(thread=True, exclusive=True, group="lt-profiles")
+    def load_profiles(self) -> None:
+        from llmops_tui.profiles import list_profiles
+
+        names = [e.name for e in list_profiles() if e.profile is not None]
+        self.app.call_from_thread(self._set_profiles, names)
+
+    def _set_profiles(self, names: list[str]) -> None:
+        select = self.query_one("#lt-profile", Select)
+        select.set_options([("custom URL", CUSTOM), *[(n, n) for n in names]])
+        select.value = CUSTOM
+
+    @work(thread=True, exclusive=True, group="lt-runs")
+    def load_runs(self) -> None:
+        from llmops_tui.bench.store import ResultStore
+        from llmops_tui.config import paths
+
+        try:
+            runs = ResultStore(paths().results_db).list_runs(limit=200)
+            error = None
+        except Exception as exc:  # a broken or newer database: say so, keep going
+            runs, error = [], f"cannot read results: {exc}"
+        self.app.call_from_thread(self._show_runs, runs, error)
+
+    def _show_runs(self, runs: list, error: str | None) -> None:
+        self._runs = {r.id: r for r in runs}
+        table = self.query_one("#lt-runs", DataTable)
+        table.clear()
+        for r in runs:
+            s = r.summary
+            table.add_row(
+                "●" if r.id in self._marked else "",
+                str(r.id),
+                time.strftime("%m-%d %H:%M", time.localtime(r.created_at)),
+                r.status,
+                str(r.target.get("model", "?")),
+                str(r.workload.get("endpoint", "?")),
+                f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
+                str(r.load.get("max_concurrency") or "∞"),
+                f"{s.get('completed', 0)}/{s.get('failed', 0)}",
+                _fmt(s.get("output_throughput"), 1),
+                _fmt((s.get("ttft_ms") or {}).get("p50"), 1),
+                key=str(r.id),
+            )
+        if error:
+            self.query_one("#lt-history-help", Static).update(error)
+
+    def action_reload_runs(self) -> None:
+        self.load_runs()
+
+    def action_toggle_mark(self) -> None:
+        table = self.query_one("#lt-runs", DataTable)
+        if not table.has_focus or table.row_count == 0:
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        run_id = int(row_key.value)
+        if run_id in self._marked:
+            self._marked.remove(run_id)
+        else:
+            self._marked.append(run_id)
+        table.update_cell(
+            row_key, table.ordered_columns[0].key, "●" if run_id in self._marked else ""
+        )
+
+    def mark_runs(self, ids: list[int]) -> None:
+        """Mark runs for comparison (also used by tests)."""
+        self._marked = list(ids)
+        self._show_runs(list(getattr(self, "_runs", {}).values()), None)
+
+    def action_compare(self) -> None:
+        from llmops_tui.bench.report import compare_rows
+
+        runs = [self._runs[i] for i in self._marked if i in getattr(self, "_runs", {})]
+        help_ = self.query_one("#lt-history-help", Static)
+        if len(runs) < 2:
+            help_.update("Mark 2 or more runs with space, then compare.")
+            return
+        header, rows = compare_rows(runs)
+        table = self.query_one("#lt-compare", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*header)
+        for row in rows:
+            table.add_row(*row)
+        help_.update(f"Comparing runs {', '.join('#' + str(r.id) for r in runs)}.")
+
+    # ------------------------------------------------------------------ form
+    @on(Select.Changed, "#lt-profile")
+    def _profile_changed(self, event: Select.Changed) -> None:
+        custom = event.value == CUSTOM
+        self.query_one("#lt-base-url", Input).disabled = not custom
+        self.query_one("#lt-model", Input).disabled = not custom
+
+    def form_values(self) -> dict[str, Any]:
+        profile = self.query_one("#lt-profile", Select).value
+        return {
+            "profile": "" if profile in (CUSTOM, Select.BLANK) else str(profile),
+            "base_url": self.query_one("#lt-base-url", Input).value,
+            "model": self.query_one("#lt-model", Input).value,
+            "endpoint": self.query_one("#lt-endpoint", Select).value,
+            "dataset": self.query_one("#lt-dataset", Select).value,
+            "num_requests": self.query_one("#lt-num", Input).value,
+            "concurrency": self.query_one("#lt-conc", Input).value,
+            "request_rate": self.query_one("#lt-rate", Input).value,
+            "input_len": self.query_one("#lt-in", Input).value,
+            "output_len": self.query_one("#lt-out", Input).value,
+            "ignore_eos": self.query_one("#lt-ignore-eos", Checkbox).value,
+        }
+
+    def _message(self, text: str, error: bool = False) -> None:
+        msg = self.query_one("#lt-message", Static)
+        msg.update(text)
+        msg.set_class(error, "error")
+
+    # ------------------------------------------------------------------ run
+    @on(Button.Pressed, "#lt-start")
+    def start(self) -> None:
+        from llmops_tui.bench.live import LiveRun
+        from llmops_tui.bench.session import FormError, parse_form
+
+        if self._bench_running:
+            return
+        try:
+            target, spec, shape = parse_form(self.form_values())
+        except FormError as exc:
+            self._message("\n".join(exc.errors), error=True)
+            return
+        self._live = LiveRun()
+        self._live.total = spec.num_requests
+        self._set_running(True)
+        self._message(f"Running against {target.base_url} ({target.model})…")
+        self.query_one("#lt-results", DataTable).clear()
+        self._timer = self.set_interval(0.5, self.refresh_live)
+        self.run_bench(target, spec, shape)
+
+    @on(Button.Pressed, "#lt-stop")
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._message("Stopping: keeping what finished…")
+
+    @on(Button.Pressed, "#lt-compare-btn")
+    def _compare_pressed(self) -> None:
+        self.action_compare()
+
+    @on(Button.Pressed, "#lt-reload")
+    def _reload_pressed(self) -> None:
+        self.load_runs()
+
+    def _set_running(self, running: bool) -> None:
+        self._bench_running = running
+        self.query_one("#lt-start", Button).disabled = running
+        self.query_one("#lt-stop", Button).disabled = not running
+
+    @work(thread=True, exclusive=True, group="lt-bench")
+    def run_bench(self, target, spec, shape) -> None:
+        """The whole run in this worker thread, on its own event loop."""
+        from llmops_tui.bench.session import execute, resolve_tokenizer
+        from llmops_tui.bench.store import ResultStore
+        from llmops_tui.config import paths
+
+        live = self._live
+
+        async def main():
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            tokenizer = resolve_tokenizer(spec, target)
+            return await execute(
+                target,
+                spec,
+                shape,
+                tokenizer=tokenizer,
+                stop=self._stop,
+                on_record=live.on_record,
+                store=ResultStore(paths().results_db),
+            )
+
+        try:
+            from llmops_tui.bench.eventloop import run as run_loop
+
+            outcome = run_loop(main())
+            error = None
+        except Exception as exc:  # shown in the tab, never a traceback
+            outcome, error = None, f"run failed: {exc}"
+        finally:
+            self._loop = None
+        if threading.current_thread() is threading.main_thread():  # pragma: no cover
+            self._finish(outcome, error)
+        else:
+            self.app.call_from_thread(self._finish, outcome, error)
+
+    def refresh_live(self) -> None:
+        live = self._live
+        if live is None:
+            return
+        live.refresh()
+        if live.total:
+            bar = self.query_one("#lt-progress", ProgressBar)
+            bar.update(total=live.total, progress=live.done)
+        self.query_one("#lt-status", Static).update(live.status_line())
+        tput = live.throughput()
+        # the current second is still filling: plot the finished ones
+        self.query_one("#lt-tput", Sparkline).data = tput[:-1] if len(tput) > 1 else tput
+        self.query_one("#lt-ttft", Sparkline).data = live.ttft_ms()
+        tl = self.query_one("#lt-tput-label", Static)
+        tl.update(f"Output tokens/s (max {max(tput, default=0):,.0f})")
+        ttft = live.ttft_ms()
+        self.query_one("#lt-ttft-label", Static).update(
+            f"TTFT (ms), by request start (max {max(ttft, default=0):,.1f})"
+        )
+
+    def _finish(self, outcome, error: str | None) -> None:
+        if getattr(self, "_timer", None) is not None:
+            self._timer.stop()
+        self.refresh_live()
+        self._set_running(False)
+        if error or outcome is None:
+            self._message(error or "run failed", error=True)
+            return
+        self.show_summary(
+            outcome.summary, outcome.result.partial, outcome.result.reason, outcome.run_id
+        )
+        self.load_runs()
+
+    def show_summary(
+        self,
+        summary: dict,
+        partial: bool = False,
+        reason: str | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        """The final table (also used by tests with a hand-made summary)."""
+        table = self.query_one("#lt-results", DataTable)
+        table.clear()
+        for label, key in METRIC_ROWS:
+            d = summary.get(key) or {}
+            table.add_row(
+                f"{label} (ms)", *(_fmt(d.get(k)) for k in ("mean", "p50", "p90", "p95", "p99"))
+            )
+        s = summary
+        head = "Partial run" + (f" ({reason})" if reason else "") if partial else "Done"
+        stored = f" · stored as run #{run_id}" if run_id is not None else ""
+        lines = [
+            f"{head}{stored}: {s.get('completed', 0)} completed, {s.get('failed', 0)} failed "
+            f"in {_fmt(s.get('duration_s'))} s",
+            f"{_fmt(s.get('request_throughput'))} req/s · "
+            f"{_fmt(s.get('output_throughput'), 1)} output tok/s · "
+            f"{_fmt(s.get('total_token_throughput'), 1)} total tok/s",
+        ]
+        for err, n in list((s.get("errors") or {}).items())[:3]:
+            lines.append(f"failed ×{n}: {err}")
+        self._message("\n".join(lines), error=bool(s.get("failed")) and not s.get("completed"))

@@ -1,0 +1,148 @@
+"""Snapshots of the Load test tab's main states: form, bad input, live run, finished, history compare."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from ui_helpers import settle
+
+from llmops_tui.bench.live import LiveRun
+from llmops_tui.bench.store import ResultStore
+from llmops_tui.client import RequestRecord
+from llmops_tui.config import paths
+from llmops_tui.ui.app import LlmopsApp
+from llmops_tui.ui.tabs.loadtest import LoadTestTab
+
+SIZE = (130, 48)
+
+
+def summary(ttft=95.0, tput=4180.0, completed=200, failed=0):
+    def dist(m):
+        return {
+            "mean": m,
+            "std": m / 10,
+            "p50": m * 0.9,
+            "p90": m * 1.5,
+            "p95": m * 2,
+            "p99": m * 3.2,
+            "min": m / 2,
+            "max": m * 4,
+        }
+
+    return {
+        "completed": completed,
+        "failed": failed,
+        "duration_s": 12.25,
+        "total_input_tokens": 102400,
+        "total_output_tokens": 51200,
+        "request_throughput": completed / 12.25,
+        "output_throughput": tput,
+        "total_token_throughput": tput * 3,
+        "ttft_ms": dist(ttft),
+        "tpot_ms": dist(7.5),
+        "itl_ms": dist(7.4),
+        "e2el_ms": dist(2000.0),
+        "errors": {},
+    }
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    time.tzset()
+
+
+def tab(pilot) -> LoadTestTab:
+    return pilot.app.query_one(LoadTestTab)
+
+
+def test_form(snap_compare):
+    async def before(pilot):
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
+def test_bad_input_is_named_field_by_field(snap_compare):
+    async def before(pilot):
+        await pilot.pause()
+        t = tab(pilot)
+        t.query_one("#lt-num").value = "many"
+        t.query_one("#lt-model").value = ""
+        t.start()
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
+def test_live_run(snap_compare):
+    async def before(pilot):
+        await pilot.pause()
+        t = tab(pilot)
+        live = LiveRun(t0=0.0, total=200)
+        from llmops_tui.bench.runner import Progress
+
+        for i in range(60):
+            start = i * 0.1
+            r = RequestRecord(start=start, first_token=start + 0.05 + (i % 7) * 0.01, status=200)
+            r.chunk_times = [r.first_token + k * 0.01 * (1 + i % 3) for k in range(40)]
+            r.end = r.chunk_times[-1]
+            live.on_record(r, Progress(total=200, completed=i + 1, in_flight=32, t0=0.0))
+        t._live = live
+        t._set_running(True)
+        t._message("Running against http://127.0.0.1:8000 (tiny-llama)…")
+        t.refresh_live()
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
+def test_finished_run(snap_compare):
+    async def before(pilot):
+        await pilot.pause()
+        tab(pilot).show_summary(summary(), run_id=3)
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
+def _store_two_runs() -> list[int]:
+    store = ResultStore(paths().results_db)
+    ids = []
+    for i, (model, ttft, tput, status) in enumerate(
+        [("vllm-llama70b", 95.0, 4180.0, False), ("sglang-llama70b", 88.0, 4420.0, True)]
+    ):
+        ids.append(
+            store.save(
+                target={"base_url": "http://127.0.0.1:8000", "model": model, "profile": model},
+                workload={"endpoint": "completions", "input_len": 512, "output_len": 256},
+                load={"max_concurrency": 32, "request_rate": None},
+                summary=summary(ttft, tput, completed=200 - 20 * i),
+                requests=[],
+                partial=status,
+                reason="stopped by the user" if status else None,
+                created_at=1_790_000_000 + 3600 * i,
+            )
+        )
+    return ids
+
+
+def test_history_compare(snap_compare):
+    ids = _store_two_runs()
+
+    async def before(pilot):
+        await pilot.pause()
+        t = tab(pilot)
+        t.query_one("#lt-tabs").active = "lt-history"
+        await pilot.pause()
+        t.load_runs()
+        await settle(pilot)
+        await pilot.pause()
+        t.mark_runs(ids)
+        t.action_compare()
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
