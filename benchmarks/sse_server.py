@@ -66,7 +66,9 @@ class Events:
                     "finish_reason": finish,
                 }
 
-            first = dict(base, choices=[dict(choice("", None), delta={"role": "assistant", "content": ""})])
+            first = dict(
+                base, choices=[dict(choice("", None), delta={"role": "assistant", "content": ""})]
+            )
             self.preamble = _chunk(json.dumps(first, separators=(",", ":")).encode())
         else:
             base = {"id": "cmpl-0", "object": "text_completion", "created": 0, "model": model}
@@ -93,7 +95,11 @@ class Events:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        return _chunk(self._enc(dict(self._base, choices=[], usage=usage))) + _chunk(b"[DONE]") + b"0\r\n\r\n"
+        return (
+            _chunk(self._enc(dict(self._base, choices=[], usage=usage)))
+            + _chunk(b"[DONE]")
+            + b"0\r\n\r\n"
+        )
 
 
 class Server:
@@ -187,7 +193,9 @@ class Conn(asyncio.Protocol):
             req = json.loads(body)
             n = int(req.get("max_tokens") or 16)
         except (ValueError, TypeError):
-            self.transport.write(_json_response("400 Bad Request", {"error": {"message": "bad body"}}))
+            self.transport.write(
+                _json_response("400 Bad Request", {"error": {"message": "bad body"}})
+            )
             return
         srv.started += 1
         if srv.die_after is not None and srv.started > srv.die_after:

@@ -18,6 +18,7 @@ from llmops_tui import __version__
 COMMAND_MODULES = [
     "profiles_cmd",
     "bench_cmd",
+    "chat_cmd",
 ]
 
 

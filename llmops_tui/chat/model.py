@@ -224,3 +224,74 @@ class Conversation:
             targets=[ChatTarget.from_dict(t) for t in data.get("targets") or []],
             messages=[Message.from_dict(m) for m in data.get("messages") or []],
         )
+
+
+def parse_settings(fields: dict[str, str]) -> tuple[SamplingSettings, list[str]]:
+    """Sampling settings from text fields (as typed in the UI); empty means "server default".
+
+    Keys: temperature, top_p, max_tokens, stop (comma-separated, ``\\n`` for a newline),
+    seed, extra (a JSON object). Returns the settings and one message per bad field.
+    """
+    import json
+
+    problems: list[str] = []
+
+    def number(key: str, kind: type, low: float | None = None, high: float | None = None):
+        text = fields.get(key, "").strip()
+        if not text:
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            problems.append(f"{key.replace('_', ' ')}: expected {what}, got {text!r}")
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            problems.append(f"{key.replace('_', ' ')}: expected {low} to {high}, got {text}")
+            return None
+        return value
+
+    temperature = number("temperature", float, 0.0, 2.0)
+    top_p = number("top_p", float, 0.0, 1.0)
+    max_tokens = number("max_tokens", int, 1, 10_000_000)
+    seed = number("seed", int, -(2**63), 2**63 - 1)
+    stop_text = fields.get("stop", "")
+    stop = [s.replace("\\n", "\n") for s in stop_text.split(",") if s.strip()] if stop_text else []
+    extra: dict[str, Any] = {}
+    extra_text = fields.get("extra", "").strip()
+    if extra_text:
+        try:
+            value = json.loads(extra_text)
+        except ValueError as exc:
+            problems.append(f"extra body: not valid JSON ({exc})")
+        else:
+            if isinstance(value, dict):
+                extra = value
+            else:
+                problems.append(f"extra body: expected a JSON object, got {type(value).__name__}")
+    settings = SamplingSettings(
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        stop=stop,
+        seed=seed,
+        extra=extra,
+    )
+    return settings, problems
+
+
+def settings_fields(s: SamplingSettings) -> dict[str, str]:
+    """The text fields that :func:`parse_settings` reads back into ``s``."""
+    import json
+
+    def text(v: object) -> str:
+        return "" if v is None else str(v)
+
+    return {
+        "temperature": text(s.temperature),
+        "top_p": text(s.top_p),
+        "max_tokens": text(s.max_tokens),
+        "stop": ",".join(x.replace("\n", "\\n") for x in s.stop),
+        "seed": text(s.seed),
+        "extra": json.dumps(s.extra) if s.extra else "",
+    }

@@ -15,17 +15,9 @@ TargetSource = Callable[[], Iterable[ChatTarget]]
 
 def profile_targets() -> list[ChatTarget]:
     """One candidate per valid profile: its client address and served model name."""
-    from llmops_tui.engines.base import LaunchSpec
     from llmops_tui.profiles import list_profiles
 
-    out = []
-    for entry in list_profiles():
-        p = entry.profile
-        if p is None:
-            continue
-        base = LaunchSpec(profile=p, argv=(), host=p.host, port=p.port).base_url
-        out.append(ChatTarget(p.name, base, p.model_name, api_key_env=p.api_key_env))
-    return out
+    return [profile_target(e.profile) for e in list_profiles() if e.profile is not None]
 
 
 async def probe(target: ChatTarget, timeout: float = 1.5) -> ChatTarget | None:
@@ -58,3 +50,11 @@ async def live_targets(candidates: Iterable[ChatTarget], timeout: float = 1.5) -
     """The candidates that answer, probed concurrently, in their original order."""
     found = await asyncio.gather(*(probe(t, timeout) for t in candidates))
     return [t for t in found if t is not None]
+
+
+def profile_target(profile) -> ChatTarget:
+    """Where a client reaches the engine a profile launches, and the model name it serves."""
+    from llmops_tui.engines.base import LaunchSpec
+
+    base = LaunchSpec(profile=profile, argv=(), host=profile.host, port=profile.port).base_url
+    return ChatTarget(profile.name, base, profile.model_name, api_key_env=profile.api_key_env)

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from llmops_tui import __version__
+from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.placeholder import PlaceholderTab
 
@@ -51,7 +52,7 @@ class LlmopsApp(App):
                     "Monitor", "GPU panes (NVML) and engine KV-cache panes land here."
                 )
             with TabPane("Chat", id="chat"):
-                yield PlaceholderTab("Chat", "Streaming chat with TTFT and tok/s lands here.")
+                yield ChatTab()
             with TabPane("Load test", id="loadtest"):
                 yield PlaceholderTab(
                     "Load test", "Latency and throughput runs with live plots land here."

@@ -176,3 +176,38 @@ def test_markdown_export():
     assert "> **Error (interrupted):** the engine stopped mid-reply: engine dead" in md
     path = ConversationStore().export_markdown(conv)
     assert path.read_text() == md and path.suffix == ".md"
+
+
+def test_parse_settings_round_trip_and_precise_problems():
+    from llmops_tui.chat.model import parse_settings, settings_fields
+
+    s, problems = parse_settings(
+        {
+            "temperature": "0.7",
+            "top_p": "",
+            "max_tokens": "128",
+            "stop": "###,\\n\\n",
+            "seed": "3",
+            "extra": '{"ignore_eos": true}',
+        }
+    )
+    assert problems == []
+    assert (s.temperature, s.top_p, s.max_tokens, s.stop, s.seed) == (
+        0.7,
+        None,
+        128,
+        ["###", "\n\n"],
+        3,
+    )
+    assert s.extra == {"ignore_eos": True}
+    assert parse_settings(settings_fields(s)) == (s, [])
+    _, problems = parse_settings(
+        {"temperature": "hot", "top_p": "1.5", "max_tokens": "0", "seed": "1.5", "extra": "[1]"}
+    )
+    assert problems == [
+        "temperature: expected a number, got 'hot'",
+        "top p: expected 0.0 to 1.0, got 1.5",
+        "max tokens: expected 1 to 10000000, got 0",
+        "seed: expected a whole number, got '1.5'",
+        "extra body: expected a JSON object, got list",
+    ]
