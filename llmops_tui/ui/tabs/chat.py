@@ -196,6 +196,7 @@ class ChatTab(Vertical):
         self._store = store or ConversationStore()
         self.conversation = Conversation()
         self.runs: list[ReplyRun] = []
+        self._turn_active = False
         self.targets_found: list[ChatTarget] = []
 
     # layout -----------------------------------------------------------------------------
@@ -299,7 +300,8 @@ class ChatTab(Vertical):
 
     @property
     def busy(self) -> bool:
-        return any(not r.done for r in self.runs)
+        """A turn is streaming or being rendered/saved."""
+        return self._turn_active or any(not r.done for r in self.runs)
 
     @on(Input.Submitted, "#prompt")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -326,13 +328,15 @@ class ChatTab(Vertical):
             views[column].feed(delta)
 
         self.runs = start_turn(conv, text, self._factory, on_delta)
+        self._turn_active = True
+        mounts = []
         for column in range(len(self.runs)):
             col = columns[column]
             col.remove_children(".column-empty")
             view = ReplyView(self._who(column))
             views.append(view)
-            col.mount_all([UserBubble(text), view])
-        self._stream(self.runs, views)
+            mounts.append(col.mount_all([UserBubble(text), view]))
+        self._stream(self.runs, views, mounts)
 
     def _who(self, column: int) -> str:
         t = self.conversation.targets[column]
@@ -343,10 +347,18 @@ class ChatTab(Vertical):
         return [self.query_one("#col-a", ChatColumn), self.query_one("#col-b", ChatColumn)]
 
     @work(group="chat-stream")
-    async def _stream(self, runs: list[ReplyRun], views: list[ReplyView]) -> None:
+    async def _stream(self, runs: list[ReplyRun], views: list[ReplyView], mounts: list) -> None:
+        try:
+            await self._stream_turn(runs, views, mounts)
+        finally:
+            self._turn_active = False
+
+    async def _stream_turn(
+        self, runs: list[ReplyRun], views: list[ReplyView], mounts: list
+    ) -> None:
+        for mounted in mounts:
+            await mounted  # the reply widgets exist before the first delta is rendered
         for view in views:
-            if not view.is_mounted:
-                await asyncio.sleep(0)
             view.start_stream()
 
         async def one(run: ReplyRun, view: ReplyView) -> None:
@@ -371,7 +383,7 @@ class ChatTab(Vertical):
         self._set_status(f"“{conv.title}” · {turns} turn(s) · saved")
 
     def action_stop(self) -> None:
-        if not self.busy:
+        if not any(not r.done for r in self.runs):
             return
         for run in self.runs:
             run.cancel()

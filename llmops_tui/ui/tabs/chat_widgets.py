@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +15,7 @@ from llmops_tui.chat.model import Message
 # Render at most this often while streaming: at 1,000+ tok/s each update carries
 # dozens of tokens, instead of one Markdown re-parse per token.
 FRAME_S = 0.05
+RENDER_BUDGET_FACTOR = 3.0
 
 
 class UserBubble(Static):
@@ -87,16 +89,21 @@ class ReplyView(Vertical, can_focus=True):
         md = self.query_one(Markdown)
         while True:
             finished = self._finished.is_set()
+            pause = FRAME_S
             if self._pending:
                 chunk = "".join(self._pending)
                 self._pending.clear()
                 self._source_parts.append(chunk)
+                t0 = time.perf_counter()
                 await md.append(chunk)
                 self.updates += 1
+                # Long replies cost more per update (layout grows with the blocks): space
+                # updates so rendering takes at most ~1/4 of the loop, keys stay responsive.
+                pause = max(FRAME_S, RENDER_BUDGET_FACTOR * (time.perf_counter() - t0))
             if finished:
                 return
             try:
-                await asyncio.wait_for(self._finished.wait(), FRAME_S)
+                await asyncio.wait_for(self._finished.wait(), pause)
             except asyncio.TimeoutError:
                 pass
 
