@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "engines_cmd",
     "envs_cmd",
     "bench_cmd",
+    "chat_cmd",
 ]
 
 

@@ -10,11 +10,11 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
+from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.monitor import MonitorTab
-from llmops_tui.ui.tabs.placeholder import PlaceholderTab
 
 TABS = [
     ("models", "Models"),
@@ -35,6 +35,11 @@ class LlmopsApp(App):
         Binding("3", "show_tab('monitor')", "Monitor"),
         Binding("4", "show_tab('chat')", "Chat"),
         Binding("5", "show_tab('loadtest')", "Load test"),
+        # Alt+N switches tabs even while typing in a text field (where N is typed).
+        *(
+            Binding(f"alt+{n}", f"show_tab('{tab}')", show=False, priority=True)
+            for n, tab in enumerate(("models", "engines", "monitor", "chat", "loadtest"), 1)
+        ),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -82,7 +87,7 @@ class LlmopsApp(App):
             with TabPane("Monitor", id="monitor"):
                 yield MonitorTab(targets=running_engine_targets)
             with TabPane("Chat", id="chat"):
-                yield PlaceholderTab("Chat", "Streaming chat with TTFT and tok/s lands here.")
+                yield ChatTab()
             with TabPane("Load test", id="loadtest"):
                 yield LoadTestTab()
         yield Footer()
@@ -92,6 +97,7 @@ class LlmopsApp(App):
 
         sections: list[tuple[str, list[tuple[str, str]]]] = []
         app_rows = [(b.key, b.description) for b in self.BINDINGS if b.description]
+        app_rows.append(("alt+1…5", "switch tab, also while typing"))
         app_rows.append(("ctrl+p", "command palette (every action, searchable)"))
         sections.append(("Everywhere", app_rows))
         tabs = self.query_one(TabbedContent)

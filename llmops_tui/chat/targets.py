@@ -1,0 +1,60 @@
+"""Where chat replies can come from: profiles whose engine answers ``/v1/models``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from llmops_tui.chat.model import ChatTarget
+
+# A source of candidate targets (the supervisor will provide running engines later).
+TargetSource = Callable[[], Iterable[ChatTarget]]
+
+
+def profile_targets() -> list[ChatTarget]:
+    """One candidate per valid profile: its client address and served model name."""
+    from llmops_tui.profiles import list_profiles
+
+    return [profile_target(e.profile) for e in list_profiles() if e.profile is not None]
+
+
+async def probe(target: ChatTarget, timeout: float = 1.5) -> ChatTarget | None:
+    """The target if its server answers ``GET /v1/models``; the model is corrected to one
+    it serves when the configured one is not listed."""
+    import os
+
+    headers = {}
+    if target.api_key_env and os.environ.get(target.api_key_env):
+        headers["Authorization"] = f"Bearer {os.environ[target.api_key_env]}"
+    url = target.base_url.rstrip("/")
+    url = url if url.endswith("/v1") else url + "/v1"
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            resp = await client.get(url + "/models", headers=headers)
+    except httpx.HTTPError:
+        return None
+    if resp.status_code != 200:
+        return None
+    try:
+        ids = [m["id"] for m in resp.json().get("data", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        ids = []
+    if ids and target.model not in ids:
+        return ChatTarget(target.name, target.base_url, ids[0], target.api_key_env)
+    return target
+
+
+async def live_targets(candidates: Iterable[ChatTarget], timeout: float = 1.5) -> list[ChatTarget]:
+    """The candidates that answer, probed concurrently, in their original order."""
+    found = await asyncio.gather(*(probe(t, timeout) for t in candidates))
+    return [t for t in found if t is not None]
+
+
+def profile_target(profile) -> ChatTarget:
+    """Where a client reaches the engine a profile launches, and the model name it serves."""
+    from llmops_tui.engines.base import LaunchSpec
+
+    base = LaunchSpec(profile=profile, argv=(), host=profile.host, port=profile.port).base_url
+    return ChatTarget(profile.name, base, profile.model_name, api_key_env=profile.api_key_env)
