@@ -118,3 +118,35 @@ def profile_python(profile: Profile) -> str | None:
 
         return str(env_python(profile.engine_env))
     return None
+
+
+# Profile fields that become engine flags, in argv order. Each adapter maps the fields its
+# engine has to that engine's flag (a field it leaves out is not passed).
+FLAG_FIELDS = (
+    "revision", "served_model_name", "tensor_parallel", "pipeline_parallel", "data_parallel",
+    "quantization", "dtype", "kv_cache_dtype", "gpu_memory_fraction", "max_model_len",
+    "max_num_seqs", "trust_remote_code",
+)  # fmt: skip
+_PARALLEL_FIELDS = ("tensor_parallel", "pipeline_parallel", "data_parallel")
+
+
+def field_flags(profile: Profile, flags: dict[str, str]) -> list[str]:
+    """The flags for the profile's set fields: parallel sizes only above 1, booleans as a
+    bare flag, fractions without trailing zeros."""
+    argv: list[str] = []
+    for name in FLAG_FIELDS:
+        flag = flags.get(name)
+        value = getattr(profile, name)
+        if flag is None or value is None:
+            continue
+        if name in _PARALLEL_FIELDS:
+            if value > 1:
+                argv += [flag, str(value)]
+        elif isinstance(value, bool):
+            if value:
+                argv.append(flag)
+        elif isinstance(value, float):
+            argv += [flag, f"{value:g}"]
+        elif value:
+            argv += [flag, str(value)]
+    return argv

@@ -31,6 +31,7 @@ from llmops_tui.engines.base import (
     container_name,
     docker_gpus,
     expand,
+    field_flags,
     gpu_env,
     hf_home,
     profile_python,
@@ -44,36 +45,29 @@ SECRET_CONFIG_NAME = "sglang-secret-args.yaml"
 DOCKER_PORT = 30000
 
 
+# SGLang's flags for the profile fields (sglang/srt/server_args.py).
+FLAGS = {
+    "revision": "--revision",
+    "served_model_name": "--served-model-name",
+    "tensor_parallel": "--tp-size",
+    "pipeline_parallel": "--pp-size",
+    "data_parallel": "--dp-size",
+    "quantization": "--quantization",
+    "dtype": "--dtype",
+    "kv_cache_dtype": "--kv-cache-dtype",
+    "gpu_memory_fraction": "--mem-fraction-static",
+    "max_model_len": "--context-length",
+    "max_num_seqs": "--max-running-requests",
+    "trust_remote_code": "--trust-remote-code",
+}
+
+
 def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str]:
     argv = ["--model-path", model, "--host", host, "--port", str(port)]
-    if profile.revision:
-        argv += ["--revision", profile.revision]
-    if profile.served_model_name:
-        argv += ["--served-model-name", profile.served_model_name]
-    if profile.tensor_parallel > 1:
-        argv += ["--tp-size", str(profile.tensor_parallel)]
-    if profile.pipeline_parallel > 1:
-        argv += ["--pp-size", str(profile.pipeline_parallel)]
-    if profile.data_parallel > 1:
-        argv += ["--dp-size", str(profile.data_parallel)]
-    if profile.quantization:
-        argv += ["--quantization", profile.quantization]
-    if profile.dtype:
-        argv += ["--dtype", profile.dtype]
-    if profile.kv_cache_dtype:
-        argv += ["--kv-cache-dtype", profile.kv_cache_dtype]
-    if profile.gpu_memory_fraction is not None:
-        argv += ["--mem-fraction-static", f"{profile.gpu_memory_fraction:g}"]
-    if profile.max_model_len:
-        argv += ["--context-length", str(profile.max_model_len)]
-    if profile.max_num_seqs:
-        argv += ["--max-running-requests", str(profile.max_num_seqs)]
-    if profile.trust_remote_code:
-        argv.append("--trust-remote-code")
-    if "--enable-metrics" not in profile.extra_args:
+    argv += field_flags(profile, FLAGS)
+    if "--enable-metrics" not in profile.extra_args:  # the KV pane needs /metrics
         argv.append("--enable-metrics")
-    argv += list(profile.extra_args)
-    return argv
+    return argv + list(profile.extra_args)
 
 
 def _model(profile: Profile) -> str:

@@ -35,6 +35,7 @@ from llmops_tui.engines.base import (
     container_name,
     docker_gpus,
     expand,
+    field_flags,
     gpu_env,
     hf_home,
 )
@@ -51,26 +52,23 @@ API_KEY_REFUSAL = (
 )
 
 
+# TGI launcher flags for the profile fields (docs/source/reference/launcher.md); TGI has no
+# pipeline/data parallelism, --served-model-name or per-sequence limit (profiles refuse them).
+FLAGS = {
+    "revision": "--revision",
+    "tensor_parallel": "--num-shard",
+    "quantization": "--quantize",
+    "dtype": "--dtype",
+    "kv_cache_dtype": "--kv-cache-dtype",
+    "gpu_memory_fraction": "--cuda-memory-fraction",
+    "max_model_len": "--max-total-tokens",
+    "trust_remote_code": "--trust-remote-code",
+}
+
+
 def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str]:
     argv = ["--model-id", model, "--hostname", host, "--port", str(port)]
-    if profile.revision:
-        argv += ["--revision", profile.revision]
-    if profile.tensor_parallel > 1:
-        argv += ["--num-shard", str(profile.tensor_parallel)]
-    if profile.quantization:
-        argv += ["--quantize", profile.quantization]
-    if profile.dtype:
-        argv += ["--dtype", profile.dtype]
-    if profile.kv_cache_dtype:
-        argv += ["--kv-cache-dtype", profile.kv_cache_dtype]
-    if profile.gpu_memory_fraction is not None:
-        argv += ["--cuda-memory-fraction", f"{profile.gpu_memory_fraction:g}"]
-    if profile.max_model_len:
-        argv += ["--max-total-tokens", str(profile.max_model_len)]
-    if profile.trust_remote_code:
-        argv.append("--trust-remote-code")
-    argv += list(profile.extra_args)
-    return argv
+    return argv + field_flags(profile, FLAGS) + list(profile.extra_args)
 
 
 def build_argv(profile: Profile) -> list[str]:

@@ -18,6 +18,7 @@ from llmops_tui.engines.base import (
     container_name,
     docker_gpus,
     expand,
+    field_flags,
     gpu_env,
     hf_home,
     profile_python,
@@ -29,35 +30,26 @@ API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 ENGINE_MODULE = "vllm"
 
 
+# vLLM's flags for the profile fields (vllm/engine/arg_utils.py).
+FLAGS = {
+    "revision": "--revision",
+    "served_model_name": "--served-model-name",
+    "tensor_parallel": "--tensor-parallel-size",
+    "pipeline_parallel": "--pipeline-parallel-size",
+    "data_parallel": "--data-parallel-size",
+    "quantization": "--quantization",
+    "dtype": "--dtype",
+    "kv_cache_dtype": "--kv-cache-dtype",
+    "gpu_memory_fraction": "--gpu-memory-utilization",
+    "max_model_len": "--max-model-len",
+    "max_num_seqs": "--max-num-seqs",
+    "trust_remote_code": "--trust-remote-code",
+}
+
+
 def engine_flags(profile: Profile, host: str, port: int) -> list[str]:
     """Every flag after the model, from the profile's fields then its extra_args."""
-    argv = ["--host", host, "--port", str(port)]
-    if profile.revision:
-        argv += ["--revision", profile.revision]
-    if profile.served_model_name:
-        argv += ["--served-model-name", profile.served_model_name]
-    if profile.tensor_parallel > 1:
-        argv += ["--tensor-parallel-size", str(profile.tensor_parallel)]
-    if profile.pipeline_parallel > 1:
-        argv += ["--pipeline-parallel-size", str(profile.pipeline_parallel)]
-    if profile.data_parallel > 1:
-        argv += ["--data-parallel-size", str(profile.data_parallel)]
-    if profile.quantization:
-        argv += ["--quantization", profile.quantization]
-    if profile.dtype:
-        argv += ["--dtype", profile.dtype]
-    if profile.kv_cache_dtype:
-        argv += ["--kv-cache-dtype", profile.kv_cache_dtype]
-    if profile.gpu_memory_fraction is not None:
-        argv += ["--gpu-memory-utilization", f"{profile.gpu_memory_fraction:g}"]
-    if profile.max_model_len:
-        argv += ["--max-model-len", str(profile.max_model_len)]
-    if profile.max_num_seqs:
-        argv += ["--max-num-seqs", str(profile.max_num_seqs)]
-    if profile.trust_remote_code:
-        argv.append("--trust-remote-code")
-    argv += list(profile.extra_args)
-    return argv
+    return ["--host", host, "--port", str(port), *field_flags(profile, FLAGS), *profile.extra_args]
 
 
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
