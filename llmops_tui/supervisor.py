@@ -864,3 +864,18 @@ class AsyncSupervisor:
 
     async def swap(self, from_name: str, to: Profile, timeout: float = 900.0) -> EngineRecord:
         return await asyncio.to_thread(self.sync.swap, from_name, to, timeout)
+
+
+def running_endpoint(name: str) -> tuple[str, str] | None:
+    """(base URL, served model name) of the engine called ``name`` if it is up now.
+
+    Chat and load test use it so that ``--profile NAME`` reaches the engine where it really
+    runs (e.g. launched with ``llmops up NAME --set port=…``), not where its file says.
+    """
+    try:
+        for rec in Supervisor().records():
+            if rec.name == name and rec.phase == "ready":
+                return rec.base_url, rec.served_model_name
+    except OSError:
+        pass
+    return None

@@ -45,14 +45,19 @@ class Target:
 def target_from_profile(name: str) -> Target:
     """A running engine's address and model from its profile (raises ProfileError/NotFound)."""
     from llmops_tui.profiles import find_profile
+    from llmops_tui.supervisor import running_endpoint
 
     p = find_profile(name)
     host = "127.0.0.1" if p.host in ("0.0.0.0", "::", "") else p.host
     if ":" in host:
         host = f"[{host}]"
+    base_url, model = f"http://{host}:{p.port}", p.model_name
+    running = running_endpoint(p.name)  # where it really runs (llmops up --set port=…)
+    if running is not None:
+        base_url, model = running
     return Target(
-        base_url=f"http://{host}:{p.port}",
-        model=p.model_name,
+        base_url=base_url,
+        model=model,
         profile=p.name,
         engine=p.engine,
         api_key_env=p.api_key_env,

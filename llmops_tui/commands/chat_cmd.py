@@ -66,6 +66,11 @@ def resolve_target(args: argparse.Namespace):
         except (ProfileError, ProfileNotFound) as exc:
             return None, str(exc)
         target = profile_target(profile)
+        from llmops_tui.supervisor import running_endpoint
+
+        running = running_endpoint(profile.name)  # where it really runs (up --set port=…)
+        if running is not None:
+            target = ChatTarget(target.name, running[0], running[1], target.api_key_env)
         if args.base_url or args.model or args.api_key_env:
             target = ChatTarget(
                 target.name,

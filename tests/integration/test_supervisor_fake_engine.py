@@ -117,8 +117,9 @@ def test_orphans_that_left_the_tree_are_found_by_session_and_stopped(sup, make_p
 
 
 def test_an_engine_that_dies_while_serving_is_reported_failed(sup, make_profile):
-    sup.up(make_profile("crash", FAKE_CRASH_S="0.5"), wait=True, timeout=30)
-    deadline = time.monotonic() + 10
+    # 3 s of serving first: on a loaded box readiness must be seen before the crash.
+    sup.up(make_profile("crash", FAKE_CRASH_S="3"), wait=True, timeout=30)
+    deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         [rec] = sup.records()
         if rec.phase != "ready":
@@ -221,3 +222,29 @@ def test_swap_to_an_invalid_profile_leaves_the_running_engine_alone(sup, make_pr
     with pytest.raises(LaunchRefused, match="gpu_memory_fraction"):
         sup.swap("a", bad)
     assert sup.get("a").phase == "ready"
+
+
+def test_profile_targets_follow_the_running_engine_not_the_file(
+    make_profile, tmp_path, monkeypatch
+):
+    """`llmops chat/bench --profile NAME` reach the engine where it runs (up --set port=…)."""
+    from llmops_tui.bench.session import target_from_profile
+    from llmops_tui.profiles import save_profile
+    from llmops_tui.supervisor import running_endpoint
+
+    profile = make_profile(name="moved")
+    profiles_dir = tmp_path / "profiles"
+    save_profile(profile.with_overrides(port=1), profiles_dir / "moved.toml")  # file says :1
+    monkeypatch.setenv("LLMOPS_PROFILES", str(profiles_dir))
+    assert target_from_profile("moved").base_url.endswith(":1")
+    sup = Supervisor()  # the default state dir, as the commands use
+    try:
+        sup.up(profile)
+        sup.wait_ready("moved", timeout=60)
+        assert running_endpoint("moved") == (f"http://127.0.0.1:{profile.port}", "fake-model")
+        target = target_from_profile("moved")
+        assert target.base_url == f"http://127.0.0.1:{profile.port}"
+        assert target.model == "fake-model"
+    finally:
+        sup.down("moved", grace=2.0)
+    assert running_endpoint("moved") is None
