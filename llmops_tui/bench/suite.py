@@ -96,7 +96,9 @@ class Scenario:
             "input_len": w.input_len,
             "output_len": w.output_len,
             "concurrency": self.shape.max_concurrency,
-            "request_rate": None if math.isinf(self.shape.request_rate) else self.shape.request_rate,
+            "request_rate": None
+            if math.isinf(self.shape.request_rate)
+            else self.shape.request_rate,
             "temperature": w.temperature,
             "ignore_eos": w.ignore_eos,
             "endpoint": w.endpoint,
