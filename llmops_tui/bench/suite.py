@@ -286,7 +286,7 @@ def parse_suite(text: str, file: str | Path = "<suite>") -> Suite:
     v = _typed(c, data, TOP_FIELDS, None)
     name = v.get("name")
     if name is None and "name" not in data:
-        stem = Path(fname).stem
+        stem = Path(fname).stem if fname != "<suite>" else "custom"
         name = stem if NAME_RE.match(stem) else None
         if name is None:
             c.error("name", f"missing; expected {TOP_FIELDS['name'][1]}")
