@@ -5,7 +5,8 @@ text plots (throughput vs concurrency, TTFT percentiles), and the files written 
 
 "Best" is the highest value for throughputs and prefix hit rate, the lowest for
 latencies and GPU memory; values that are missing (engine refused, failed, no GPU)
-take no part, ties are all best, and a row with fewer than two values marks none.
+take no part, ties are all best, and a row with fewer than two values, or where every
+engine has the same value, marks none.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def metric_value(sr: ScenarioResult | None, key: str) -> float | None:
 
 
 def best_indices(values: Sequence[float | None], better: str | None) -> set[int]:
-    """Indices of the best values (ties included); empty with fewer than two values."""
+    """Indices of the best values (ties included); none when fewer than two values or all equal."""
     if better is None:
         return set()
     valid = [(i, v) for i, v in enumerate(values) if v is not None]
@@ -76,7 +77,8 @@ def best_indices(values: Sequence[float | None], better: str | None) -> set[int]
     pick = max if better == HIGHER else min
     best = pick(v for _, v in valid)
     tol = 1e-9 * max(1.0, abs(best))
-    return {i for i, v in valid if abs(v - best) <= tol}
+    best_set = {i for i, v in valid if abs(v - best) <= tol}
+    return set() if len(best_set) == len(valid) else best_set
 
 
 def scenario_names(result: BakeoffResult) -> list[str]:

@@ -171,7 +171,8 @@ def hand_result() -> BakeoffResult:
 def test_best_indices_direction_ties_and_missing():
     assert best_indices([1.0, 3.0, 2.0], HIGHER) == {1}
     assert best_indices([1.0, 3.0, 2.0], LOWER) == {0}
-    assert best_indices([3.0, 3.0, None], HIGHER) == {0, 1}
+    assert best_indices([3.0, 3.0, 1.0], HIGHER) == {0, 1}
+    assert best_indices([3.0, 3.0, None], HIGHER) == set()  # all equal: nobody is better
     assert best_indices([None, 5.0, None], LOWER) == set()  # one value: nothing to compare
     assert best_indices([1.0, 2.0], None) == set()  # informational row
     assert best_indices([0.0, 0.5], HIGHER) == {1}
@@ -200,17 +201,17 @@ def test_scenario_table_marks_best_per_row():
     assert by["latency mean (ms)"][1] == {1}
     assert by["GPU mem peak (MiB)"][0][1:] == ["20,000", "18,000", "n/a"]
     assert by["GPU mem peak (MiB)"][1] == {1}
-    assert by["GPU mem steady (MiB)"][1] == {0, 1}  # tie
+    assert by["GPU mem steady (MiB)"][1] == set()  # equal: no winner
     assert by["KV cache peak (%)"][0][1:] == ["5.0", "n/a", "n/a"]
     assert by["KV cache peak (%)"][1] == set()
-    assert by["prefix hit rate (%)"][1] == {0, 1}  # 0 = 0: tie
+    assert by["prefix hit rate (%)"][1] == set()  # 0 = 0
 
 
 def test_terminal_table_stars_and_colors_best():
     r = hand_result()
     text = format_scenario_table(r, "c10")
     line = next(ln for ln in text.splitlines() if ln.startswith("output tok/s"))
-    assert line.count("*") == 2  # 900 = 900
+    assert line.count("*") == 0  # 900 = 900: no winner
     line = next(ln for ln in text.splitlines() if ln.startswith("TTFT p50"))
     assert "70.0*" in line and "80.0*" not in line
     assert text.splitlines()[0].startswith("c10: 100 requests, concurrency 10, in 500 / out 500")
@@ -261,7 +262,8 @@ def test_json_has_everything_and_best(tmp_path):
     assert data["bakeoff"]["engines"][0]["scenarios"][0]["summary"]["tpot_ms"]["p99"] is None
     assert data["bakeoff"]["engines"][2]["reason"].startswith("not starting 'tgi-c'")
     assert data["best"]["prefix"]["prefix_hit_rate"] == ["sglang-b"]
-    assert data["best"]["c10"]["output_throughput"] == ["vllm-a", "sglang-b"]
+    assert "output_throughput" not in data["best"]["c10"]  # equal
+    assert data["best"]["c10"]["ttft_ms.p50"] == ["sglang-b"]
     assert data["best"]["seq"]["ttft_ms.p50"] == ["vllm-a"]
     assert report_json(r)["bakeoff"]["suite"]["name"] == "hand"
     # round trip through the stored form
