@@ -218,10 +218,10 @@ def steady_value(samples: list[float]) -> float | None:
 class GpuMemorySampler:
     """GPU memory held by an engine's processes (sum over GPUs), or why it is unknown."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader: Any = None) -> None:
         from llmops_tui.telemetry.gpu import NvmlReader
 
-        self.reader = NvmlReader()
+        self.reader = reader or NvmlReader()
 
     def read_mib(self, pids: set[int]) -> tuple[float | None, str | None]:
         snap = self.reader.read()
