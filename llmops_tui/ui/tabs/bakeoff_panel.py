@@ -36,10 +36,10 @@ class BakeoffPanel(Vertical):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._running = False
-        self._events: list[str] = []
+        self._bakeoff_loop: asyncio.AbstractEventLoop | None = None
+        self._bakeoff_stop: asyncio.Event | None = None
+        self._bakeoff_running = False
+        self._event_lines: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bo-form"):
@@ -88,17 +88,27 @@ class BakeoffPanel(Vertical):
         msg.set_class(error, "error")
 
     def add_event(self, text: str) -> None:
-        self._events = [*self._events, text][-MAX_EVENTS:]
-        self.query_one("#bo-events", Static).update("\n".join(self._events))
+        self._event_lines = [*self._event_lines, text][-MAX_EVENTS:]
+        self.query_one("#bo-events", Static).update("\n".join(self._event_lines))
+
+    @property
+    def running(self) -> bool:
+        """A bake-off is in progress (started here, not finished)."""
+        return self._bakeoff_running
+
+    @property
+    def events(self) -> list[str]:
+        """The last progress lines shown."""
+        return list(self._event_lines)
 
     def _set_running(self, running: bool) -> None:
-        self._running = running
+        self._bakeoff_running = running
         self.query_one("#bo-start", Button).disabled = running
         self.query_one("#bo-stop", Button).disabled = not running
 
     @on(Button.Pressed, "#bo-start")
     def start(self) -> None:
-        if self._running:
+        if self._bakeoff_running:
             return
         names = list(self.query_one("#bo-profiles", SelectionList).selected)
         suite = self.query_one("#bo-suite", Select).value
@@ -110,7 +120,7 @@ class BakeoffPanel(Vertical):
         if problems:
             self._message("\n".join(problems), error=True)
             return
-        self._events = []
+        self._event_lines = []
         self.query_one("#bo-report", Static).update("")
         self._set_running(True)
         self._message(f"Bake-off of {', '.join(names)} with suite '{suite}'…")
@@ -118,8 +128,8 @@ class BakeoffPanel(Vertical):
 
     @on(Button.Pressed, "#bo-stop")
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._bakeoff_loop is not None and self._bakeoff_stop is not None:
+            self._bakeoff_loop.call_soon_threadsafe(self._bakeoff_stop.set)
             self._message("Stopping: the running engine is being stopped; what is done is kept…")
 
     @work(thread=True, exclusive=True, group="bo-run")
@@ -135,14 +145,14 @@ class BakeoffPanel(Vertical):
             self.app.call_from_thread(self.add_event, msg)
 
         async def main():
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
+            self._bakeoff_loop = asyncio.get_running_loop()
+            self._bakeoff_stop = asyncio.Event()
             bake = Bakeoff(
                 [find_profile(n) for n in names],
                 find_suite(suite_name),
                 store=ResultStore(paths().results_db),
                 on_event=event,
-                stop=self._stop,
+                stop=self._bakeoff_stop,
             )
             return await bake.run()
 
@@ -153,7 +163,7 @@ class BakeoffPanel(Vertical):
         except Exception as exc:  # bad profile/suite file, database: shown, never a traceback
             result, error = None, f"bake-off failed: {exc}"
         finally:
-            self._loop = None
+            self._bakeoff_loop = None
         if threading.current_thread() is threading.main_thread():  # pragma: no cover
             self.show_result(result, error)
         else:
