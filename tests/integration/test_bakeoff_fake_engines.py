@@ -172,3 +172,56 @@ def test_stop_request_stops_the_running_engine_and_keeps_what_is_done(make_profi
     assert all(s.status == "not run" for s in b.scenarios)
     assert sup.get("fake-first").phase == "stopped"
     assert sup.get("fake-second") is None  # never launched
+
+
+def test_cli_ctrl_c_stops_the_starting_engine_and_writes_the_partial_report(tmp_path):
+    import json
+    import subprocess
+
+    from llmops_tui.profiles import save_profile
+
+    model = tmp_path / "model"
+    model.mkdir()
+    files = []
+    for name in ("fake-slow", "fake-next"):
+        p = Profile(
+            name=name,
+            engine="vllm",
+            model=str(model),
+            served_model_name="fake-model",
+            port=free_port(),
+            python=sys.executable,
+            env={"PYTHONPATH": str(FAKE), "FAKE_ENGINE_MODE": "ok", "FAKE_LOAD_S": "30"},
+        )
+        files.append(str(save_profile(p, tmp_path / f"{name}.toml")))
+    suite = tmp_path / "fake.toml"
+    suite.write_text(SUITE)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmops_tui", "bakeoff", *files, "--suite", str(suite),
+         "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        for line in proc.stderr:
+            if "fake-slow: starting" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, stderr
+    assert "partial: stopped by the user" in stdout
+    data = json.loads((out / "bakeoff.json").read_text())["bakeoff"]
+    assert data["partial"] is True
+    slow, nxt = data["engines"]
+    assert slow["status"] == "stopped" and "while starting" in slow["reason"]
+    assert nxt["status"] == "stopped" and nxt["reason"] == "bake-off stopped before this engine"
+    assert (out / "bakeoff.csv").read_text().count(",not run,") == 2 * 2  # engines × scenarios
+    sup = Supervisor()
+    (rec,) = sup.records()
+    assert rec.name == "fake-slow" and rec.phase == "stopped"
+    assert not sup.process_pids("fake-slow")
