@@ -44,7 +44,7 @@ METRICS: tuple[tuple[str, str, str | None, int, float], ...] = (
     ("itl_ms.p99", "ITL p99 (ms)", LOWER, 2, 1),
     ("gpu_mem_peak_mib", "GPU mem peak (MiB)", LOWER, 0, 1),
     ("gpu_mem_steady_mib", "GPU mem steady (MiB)", LOWER, 0, 1),
-    ("kv_usage_peak", "KV cache peak (%)", None, 1, 100),
+    ("kv_usage_peak", "KV cache peak (%)", None, 2, 100),
     ("prefix_hit_rate", "prefix hit rate (%)", HIGHER, 1, 100),
 )
 NA_WHEN_MISSING = {"gpu_mem_peak_mib", "gpu_mem_steady_mib", "kv_usage_peak", "prefix_hit_rate"}
@@ -288,9 +288,12 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], bests=None) -> str:
+def _md_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], bests=None, numeric: bool = True
+) -> str:
     out = ["| " + " | ".join(_md_escape(h) or " " for h in header) + " |"]
-    out.append("|" + "|".join(["---", *["---:"] * (len(header) - 1)]) + "|")
+    rest = "---:" if numeric else "---"
+    out.append("|" + "|".join(["---", *[rest] * (len(header) - 1)]) + "|")
     for i, r in enumerate(rows):
         cells = [_md_escape(r[0])]
         for k, c in enumerate(r[1:]):
@@ -306,7 +309,7 @@ def format_markdown(result: BakeoffResult) -> str:
     if len(head) > 1:
         parts.append(head[1])
     parts.append("## Engines")
-    parts.append(_md_table(*engines_table(result)))
+    parts.append(_md_table(*engines_table(result), numeric=False))
     parts.append(
         "## Scenarios\n\nBest values in **bold** (higher throughput and prefix hit rate, "
         "lower latency and GPU memory). GPU memory is n/a without an NVIDIA GPU."

@@ -202,7 +202,7 @@ def test_scenario_table_marks_best_per_row():
     assert by["GPU mem peak (MiB)"][0][1:] == ["20,000", "18,000", "n/a"]
     assert by["GPU mem peak (MiB)"][1] == {1}
     assert by["GPU mem steady (MiB)"][1] == set()  # equal: no winner
-    assert by["KV cache peak (%)"][0][1:] == ["5.0", "n/a", "n/a"]
+    assert by["KV cache peak (%)"][0][1:] == ["5.00", "n/a", "n/a"]
     assert by["KV cache peak (%)"][1] == set()
     assert by["prefix hit rate (%)"][1] == set()  # 0 = 0
 
