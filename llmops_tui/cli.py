@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "envs_cmd",
     "bench_cmd",
     "chat_cmd",
+    "bakeoff_cmd",
 ]
 
 

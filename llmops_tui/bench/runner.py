@@ -137,7 +137,7 @@ def make_sender(
                 messages=[{"role": "user", "content": prompt.text}],
                 max_tokens=prompt.output_len,
                 ignore_eos=spec.ignore_eos,
-                temperature=0.0,
+                temperature=spec.temperature,
             )
         else:
             req = CompletionRequest(
@@ -145,6 +145,7 @@ def make_sender(
                 prompt=prompt.text,
                 max_tokens=prompt.output_len,
                 ignore_eos=spec.ignore_eos,
+                temperature=spec.temperature,
             )
         rec = await client.request(req, text_if_no_usage=count is not None)
         if rec.ok:

@@ -177,6 +177,7 @@ class WorkloadSpec:
     seed: int = 0
     tokenizer: str | None = None
     range_ratio: float = 0.0  # lengths drawn uniformly in [len*(1-r), len*(1+r)]
+    temperature: float = 0.0  # sampling temperature sent with every request
 
     def validate(self) -> list[str]:
         errs = []
@@ -190,6 +191,8 @@ class WorkloadSpec:
             errs.append(f"input_len: {self.input_len} must be ≥ 1")
         if self.output_len < 1:
             errs.append(f"output_len: {self.output_len} must be ≥ 1")
+        if not 0 <= self.temperature <= 2:
+            errs.append(f"temperature: {self.temperature} must be in [0, 2]")
         if not 0 <= self.range_ratio < 1:
             errs.append(f"range_ratio: {self.range_ratio} must be in [0, 1)")
         if self.dataset == "shared-prefix":

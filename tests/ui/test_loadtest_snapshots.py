@@ -146,3 +146,62 @@ def test_history_compare(snap_compare):
         await pilot.pause()
 
     assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
+def _bakeoff_panel(pilot):
+    from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
+
+    return pilot.app.query_one(BakeoffPanel)
+
+
+def test_bakeoff_form(snap_compare):
+    async def before(pilot):
+        await pilot.pause()
+        tab(pilot).query_one("#lt-tabs").active = "lt-bakeoff"
+        await settle(pilot)
+        p = _bakeoff_panel(pilot)
+        p.set_choices(["vllm-llama70b", "sglang-llama70b", "tgi-llama70b"], ["standard", "tiny"])
+        await pilot.pause()
+        p.query_one("#bo-profiles").select("vllm-llama70b")
+        p.query_one("#bo-profiles").select("sglang-llama70b")
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
+def test_bakeoff_running_and_finished(snap_compare):
+    from llmops_tui.bench.bakeoff import BakeoffResult, EngineResult, ScenarioResult
+
+    suite = {
+        "name": "tiny",
+        "description": "smoke test",
+        "scenarios": [
+            {"name": "sequential-short", "dataset": "random", "num_requests": 3,
+             "input_len": 16, "output_len": 16, "concurrency": 1},
+        ],
+    }  # fmt: skip
+    a = EngineResult("vllm-a", "vllm", "m", status="ok", startup_s=61.0, gpu_memory_released=True)
+    a.scenarios = [
+        ScenarioResult("sequential-short", suite["scenarios"][0], "complete",
+                       summary=summary(20.0, 410.0, completed=3), run_id=1,
+                       gpu_mem_peak_mib=20100.0, kv_usage_peak=0.02, prefix_hit_rate=0.0)
+    ]  # fmt: skip
+    b = EngineResult("sglang-b", "sglang", "m", status="ok", startup_s=75.0)
+    b.scenarios = [
+        ScenarioResult("sequential-short", suite["scenarios"][0], "complete",
+                       summary=summary(18.0, 450.0, completed=3), run_id=2,
+                       gpu_mem_peak_mib=19800.0, prefix_hit_rate=0.0)
+    ]  # fmt: skip
+    result = BakeoffResult(suite=suite, profiles=["vllm-a", "sglang-b"], engines=[a, b], id=4)
+
+    async def before(pilot):
+        await pilot.pause()
+        tab(pilot).query_one("#lt-tabs").active = "lt-bakeoff"
+        await settle(pilot)
+        p = _bakeoff_panel(pilot)
+        for msg in ("vllm-a: ready in 61 s", "vllm-a: sequential-short (3 requests)"):
+            p.add_event(msg)
+        p.show_result(result)
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)

@@ -30,6 +30,8 @@ from textual.widgets import (
     TabPane,
 )
 
+from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
+
 CUSTOM = "__custom__"
 METRIC_ROWS = (
     ("TTFT", "ttft_ms"),
@@ -163,6 +165,8 @@ class LoadTestTab(Vertical):
                     yield Button("Compare marked", id="lt-compare-btn")
                     yield Button("Reload", id="lt-reload")
                 yield DataTable(id="lt-compare", show_cursor=False, zebra_stripes=True)
+            with TabPane("Bake-off", id="lt-bakeoff"):
+                yield BakeoffPanel(id="lt-bakeoff-panel")
 
     BINDINGS = [
         ("space", "toggle_mark", "Mark run"),

@@ -1,0 +1,184 @@
+"""The Load test tab's Bake-off pane: pick profiles and a suite, run the bake-off in a
+worker thread (its own event loop), follow its progress, see the final tables.
+
+A thin view over :class:`llmops_tui.bench.bakeoff.Bakeoff`; the report text is
+:func:`llmops_tui.bench.bakeoff_report.format_report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Label, Select, SelectionList, Static
+
+MAX_EVENTS = 8
+
+
+class BakeoffPanel(Vertical):
+    DEFAULT_CSS = """
+    BakeoffPanel { height: 1fr; }
+    BakeoffPanel #bo-form { height: auto; }
+    BakeoffPanel #bo-profiles { width: 2fr; height: 8; margin-right: 1; }
+    BakeoffPanel #bo-side { width: 1fr; height: auto; }
+    BakeoffPanel #bo-side Label { color: $text-muted; }
+    BakeoffPanel #bo-buttons { height: auto; margin-top: 1; }
+    BakeoffPanel #bo-buttons Button { margin-right: 2; }
+    BakeoffPanel #bo-message { height: auto; color: $text-muted; margin-top: 1; }
+    BakeoffPanel #bo-message.error { color: $error; }
+    BakeoffPanel #bo-events { height: auto; color: $text-muted; }
+    BakeoffPanel #bo-report-scroll { height: 1fr; margin-top: 1; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._bakeoff_loop: asyncio.AbstractEventLoop | None = None
+        self._bakeoff_stop: asyncio.Event | None = None
+        self._bakeoff_running = False
+        self._event_lines: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="bo-form"):
+            yield SelectionList[str](id="bo-profiles")
+            with Vertical(id="bo-side"):
+                yield Label("Suite")
+                yield Select([], allow_blank=True, id="bo-suite")
+                with Horizontal(id="bo-buttons"):
+                    yield Button("Start bake-off", id="bo-start", variant="success")
+                    yield Button("Stop", id="bo-stop", variant="error", disabled=True)
+        yield Static(
+            "Tick two or more profiles and pick a suite. Each engine is launched, "
+            "benchmarked and stopped in turn.",
+            id="bo-message",
+        )
+        yield Static("", id="bo-events")
+        with VerticalScroll(id="bo-report-scroll"):
+            yield Static("", id="bo-report")
+
+    def on_mount(self) -> None:
+        self.load_choices()
+
+    @work(thread=True, exclusive=True, group="bo-choices")
+    def load_choices(self) -> None:
+        from llmops_tui.bench.suite import list_suites
+        from llmops_tui.profiles import list_profiles
+
+        profiles = [e.name for e in list_profiles() if e.profile is not None]
+        suites = [name for name, _ in list_suites()]
+        self.app.call_from_thread(self.set_choices, profiles, suites)
+
+    def set_choices(self, profiles: list[str], suites: list[str]) -> None:
+        sel = self.query_one("#bo-profiles", SelectionList)
+        sel.clear_options()
+        sel.add_options([(n, n) for n in profiles])
+        suite = self.query_one("#bo-suite", Select)
+        suite.set_options([(n, n) for n in suites])
+        if "standard" in suites:
+            suite.value = "standard"
+        elif suites:
+            suite.value = suites[0]
+
+    def _message(self, text: str, error: bool = False) -> None:
+        msg = self.query_one("#bo-message", Static)
+        msg.update(text)
+        msg.set_class(error, "error")
+
+    def add_event(self, text: str) -> None:
+        self._event_lines = [*self._event_lines, text][-MAX_EVENTS:]
+        self.query_one("#bo-events", Static).update("\n".join(self._event_lines))
+
+    @property
+    def running(self) -> bool:
+        """A bake-off is in progress (started here, not finished)."""
+        return self._bakeoff_running
+
+    @property
+    def events(self) -> list[str]:
+        """The last progress lines shown."""
+        return list(self._event_lines)
+
+    def _set_running(self, running: bool) -> None:
+        self._bakeoff_running = running
+        self.query_one("#bo-start", Button).disabled = running
+        self.query_one("#bo-stop", Button).disabled = not running
+
+    @on(Button.Pressed, "#bo-start")
+    def start(self) -> None:
+        if self._bakeoff_running:
+            return
+        names = list(self.query_one("#bo-profiles", SelectionList).selected)
+        suite = self.query_one("#bo-suite", Select).value
+        problems = []
+        if not names:
+            problems.append("profiles: tick at least one profile")
+        if suite in (Select.BLANK, None):
+            problems.append("suite: pick a suite")
+        if problems:
+            self._message("\n".join(problems), error=True)
+            return
+        self._event_lines = []
+        self.query_one("#bo-report", Static).update("")
+        self._set_running(True)
+        self._message(f"Bake-off of {', '.join(names)} with suite '{suite}'…")
+        self.run_bakeoff(names, str(suite))
+
+    @on(Button.Pressed, "#bo-stop")
+    def stop(self) -> None:
+        if self._bakeoff_loop is not None and self._bakeoff_stop is not None:
+            self._bakeoff_loop.call_soon_threadsafe(self._bakeoff_stop.set)
+            self._message("Stopping: the running engine is being stopped; what is done is kept…")
+
+    @work(thread=True, exclusive=True, group="bo-run")
+    def run_bakeoff(self, names: list[str], suite_name: str) -> None:
+        """Load profiles and suite, run the bake-off, all in this worker thread."""
+        from llmops_tui.bench.bakeoff import Bakeoff
+        from llmops_tui.bench.store import ResultStore
+        from llmops_tui.bench.suite import find_suite
+        from llmops_tui.config import paths
+        from llmops_tui.profiles import find_profile
+
+        def event(msg: str) -> None:
+            self.app.call_from_thread(self.add_event, msg)
+
+        async def main():
+            self._bakeoff_loop = asyncio.get_running_loop()
+            self._bakeoff_stop = asyncio.Event()
+            bake = Bakeoff(
+                [find_profile(n) for n in names],
+                find_suite(suite_name),
+                store=ResultStore(paths().results_db),
+                on_event=event,
+                stop=self._bakeoff_stop,
+            )
+            return await bake.run()
+
+        try:
+            from llmops_tui.bench.eventloop import run as run_loop
+
+            result, error = run_loop(main()), None
+        except Exception as exc:  # bad profile/suite file, database: shown, never a traceback
+            result, error = None, f"bake-off failed: {exc}"
+        finally:
+            self._bakeoff_loop = None
+        if threading.current_thread() is threading.main_thread():  # pragma: no cover
+            self.show_result(result, error)
+        else:
+            self.app.call_from_thread(self.show_result, result, error)
+
+    def show_result(self, result: Any, error: str | None = None) -> None:
+        """The final tables (also used by tests with a hand-made result)."""
+        from llmops_tui.bench.bakeoff_report import format_report
+
+        self._set_running(False)
+        if error or result is None:
+            self._message(error or "bake-off failed", error=True)
+            return
+        ok = sum(1 for e in result.engines if e.status == "ok")
+        head = "Partial bake-off" if result.partial else "Bake-off done"
+        stored = f" · stored as bake-off #{result.id}" if result.id is not None else ""
+        self._message(f"{head}{stored}: {ok}/{len(result.engines)} engines completed the suite")
+        self.query_one("#bo-report", Static).update(format_report(result))
