@@ -87,6 +87,8 @@ class LlmopsApp(App):
     def on_mount(self) -> None:
         for message in self.theme_errors:
             self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
+        if self.initial_tab == "engines":
+            self.query_one(EnginesTab).take_focus()
         self.read_gpus()
         if self.gpu_poll_s > 0:
             self.set_interval(self.gpu_poll_s, self.read_gpus)
@@ -103,6 +105,10 @@ class LlmopsApp(App):
         except Exception:  # a reader that breaks must not take the header down
             return
         self.call_from_thread(self.query_one(ShellHeader).show_gpus, snapshot)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "engines":
+            self.query_one(EnginesTab).take_focus()
 
     def on_engines_tab_records_changed(self, event: EnginesTab.RecordsChanged) -> None:
         self.query_one(ShellHeader).show_records(event.records)
@@ -151,7 +157,12 @@ class LlmopsApp(App):
         self.push_screen(HelpScreen(sections))
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != tab and self.focused is not None:
+            # Let go of the focus first: Textual would hand it to the next focusable widget of
+            # the pane being hidden, and focus inside a pane switches back to that pane.
+            self.screen.set_focus(None)
+        tabs.active = tab
 
     def action_new_chat(self) -> None:
         self.action_show_tab("chat")

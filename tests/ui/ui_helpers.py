@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# Workers that run for the app's whole life (the Monitor tab's 1 Hz sampler).
-ENDLESS_GROUPS = {"monitor"}
+# Workers that run for the app's whole life (the Monitor tab's 1 Hz sampler) or for as
+# long as a view is open (an engine log view's tail -f follower).
+ENDLESS_GROUPS = {"monitor", "logfollow"}
 
 
 async def settle(pilot_or_app) -> None:

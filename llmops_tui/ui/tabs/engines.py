@@ -56,11 +56,11 @@ class EnginesTab(Vertical):
         Binding("o", "open_logs", "Logs"),
     ]
     DEFAULT_CSS = """
-    EnginesTab { padding: 0 1; }
+    EnginesTab { padding: 0 1; overflow: hidden hidden; }
     EnginesTab .title { text-style: bold; height: 1; }
     EnginesTab #profiles { height: 1fr; min-height: 4; }
-    EnginesTab #engines { height: auto; max-height: 8; }
-    EnginesTab #profile-detail { height: auto; max-height: 4; color: $text-muted; }
+    EnginesTab #engine-list { height: auto; max-height: 8; }
+    EnginesTab #profile-detail { height: auto; max-height: 2; color: $text-muted; }
     EnginesTab #engine-detail { height: auto; max-height: 2; }
     EnginesTab #engine-cause {
         display: none; height: auto; max-height: 6;
@@ -113,7 +113,7 @@ class EnginesTab(Vertical):
             classes="title",
             id="engines-title",
         )
-        engines = DataTable(id="engines", cursor_type="row")
+        engines = DataTable(id="engine-list", cursor_type="row")
         engines.add_columns("Engine", "Phase", "Address", "Model", "Progress / uptime")
         yield engines
         yield Static("no engines", id="engine-detail")
@@ -126,9 +126,8 @@ class EnginesTab(Vertical):
         if self.poll_s > 0:
             self.set_interval(self.poll_s, self.refresh_records)
 
-    def on_show(self) -> None:
-        # The tab's keys work once focus is inside it: take it when shown, unless it is
-        # already on one of our tables.
+    def take_focus(self) -> None:
+        """The tab's keys work once focus is inside it (the app calls this when shown)."""
         focused = self.app.focused
         if focused is None or self not in focused.ancestors:
             self.query_one("#profiles", DataTable).focus()
@@ -201,13 +200,13 @@ class EnginesTab(Vertical):
         key = event.row_key.value if event.row_key else None
         if event.data_table.id == "profiles":
             self._show_profile_detail(key)
-        elif event.data_table.id == "engines" and key in self.records:
+        elif event.data_table.id == "engine-list" and key in self.records:
             self._show_engine_detail(self.records[key])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "profiles":
             self.action_launch()
-        elif event.data_table.id == "engines":
+        elif event.data_table.id == "engine-list":
             self.action_open_logs()
 
     # -- records ------------------------------------------------------------
@@ -227,7 +226,7 @@ class EnginesTab(Vertical):
     def _show_records(self, records: list[Any]) -> None:
         self._announce_transitions(records)
         self.records = {r.name: r for r in records}
-        table = self.query_one("#engines", DataTable)
+        table = self.query_one("#engine-list", DataTable)
         keep = self.highlighted_engine_name()
         table.clear()
         for r in records:
@@ -254,12 +253,12 @@ class EnginesTab(Vertical):
 
     @staticmethod
     def _progress_cell(r: Any) -> str:
-        import time
+        from llmops_tui.ui.tabs import engines_log
 
         if r.phase in ("starting", "loading"):
             return r.progress or "starting"
         if r.phase == "ready" and r.ready_at:
-            return f"up {format_duration(time.time() - r.ready_at)}"
+            return f"up {format_duration(engines_log.now() - r.ready_at)}"
         if r.phase == "failed":
             return _short(r.root_cause or "failed", 30)
         return ""
@@ -285,7 +284,7 @@ class EnginesTab(Vertical):
                 )
 
     def highlighted_engine_name(self) -> str | None:
-        table = self.query_one("#engines", DataTable)
+        table = self.query_one("#engine-list", DataTable)
         if table.row_count == 0:
             return None
         try:

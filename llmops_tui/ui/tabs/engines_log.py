@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -19,6 +20,11 @@ FOLLOW_POLL_S = 0.1  # how often the follower looks for new lines
 BATCH_LINES = 2_000  # at most this many lines per hop to the UI thread
 
 
+def now() -> float:
+    """The wall clock (one place, so that tests can fix it)."""
+    return time.time()
+
+
 def phase_line(rec: Any) -> str:
     """``ready · 127.0.0.1:8000 · up 1 m 40 s`` or the progress of a starting engine."""
     parts = [f"[b]{rec.phase}[/b]", f"{rec.host}:{rec.port}"]
@@ -27,7 +33,7 @@ def phase_line(rec: Any) -> str:
     if rec.phase == "ready" and rec.ready_at:
         parts.append(f"ready in {format_duration(rec.ready_at - rec.started_at)}")
     elif rec.phase in ("starting", "loading"):
-        parts.append(f"{format_duration(time.time() - rec.started_at)} so far")
+        parts.append(f"{format_duration(now() - rec.started_at)} so far")
     if rec.phase == "failed" and rec.exit_code is not None:
         parts.append(f"exit code {rec.exit_code}")
     return " · ".join(parts)
@@ -77,7 +83,9 @@ class LogView(Vertical):
         yield Static("following", id="log-status")
 
     def on_mount(self) -> None:
-        self.query_one(Log).border_title = self.path or "no log file"
+        # <engine>/engine.log: the state dir's layout; the full path is in `llmops logs`.
+        where = "/".join(Path(self.path).parts[-2:]) if self.path else "no log file"
+        self.query_one(Log).border_title = where
         if self.path:
             self.follow()
 

@@ -114,6 +114,8 @@ class ProfileForm(ModalScreen[Path | None]):
     ProfileForm .row { height: auto; }
     ProfileForm .row Label { width: 18; padding: 0 1 0 0; }
     ProfileForm .row Input, ProfileForm .row Select { width: 1fr; }
+    ProfileForm .row Input { background: $boost; }
+    ProfileForm .row Input:disabled { background: $surface; }
     ProfileForm .field-error { color: $error; padding: 0 0 0 18; height: auto; display: none; }
     ProfileForm .field-error.shown { display: block; }
     ProfileForm #form-errors { color: $error; height: auto; max-height: 4; }
@@ -164,13 +166,13 @@ class ProfileForm(ModalScreen[Path | None]):
                             yield self._choice(key, engine)
                         else:
                             yield Input(self._initial(key), id=f"f-{key}", compact=True)
+                    yield Static("", id=f"err-{key}", classes="field-error")
                     if key == "model":
                         with Horizontal(classes="row"):
                             yield Label("  from cache")
                             yield Select(
                                 [], id="f-cached", compact=True, prompt="scanning the HF cache…"
                             )
-                    yield Static("", id=f"err-{key}", classes="field-error")
             yield Static("", id="form-errors")
             with Horizontal(id="form-buttons"):
                 yield Button("Save", id="save", variant="primary", compact=True)
