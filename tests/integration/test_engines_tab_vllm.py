@@ -16,7 +16,7 @@ from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.engines import EnginesTab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from ui_helpers import settle  # noqa: E402
+from ui_helpers import settle
 
 READY_TIMEOUT_S = 240
 

@@ -36,6 +36,13 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def short_model(model: str, n: int = 30) -> str:
+    """A repo id that fits: the org goes first (``…/Llama-3.1-70B-Instruct``)."""
+    if len(model) > n and "/" in model and not model.startswith(("/", "~", ".")):
+        model = "…/" + model.split("/", 1)[1]
+    return _short(model, n)
+
+
 def error_text(exc: BaseException) -> str:
     """A one-paragraph message for a user: the exception's own words, no traceback."""
     issues = getattr(exc, "issues", None)
@@ -114,7 +121,9 @@ class EnginesTab(Vertical):
             id="engines-title",
         )
         engines = DataTable(id="engine-list", cursor_type="row")
-        engines.add_columns("Engine", "Phase", "Address", "Model", "Progress / uptime")
+        self._phase_col = engines.add_columns(
+            "Engine", "Phase", "Address", "Model", "Progress / uptime"
+        )[1]
         yield engines
         yield Static("no engines", id="engine-detail")
         yield Static("", id="engine-cause")
@@ -158,7 +167,7 @@ class EnginesTab(Vertical):
                 table.add_row(
                     p.name,
                     p.engine,
-                    _short(p.model, 34),
+                    short_model(p.model),
                     f"{p.host}:{p.port}",
                     str(p.tensor_parallel),
                     status,
@@ -166,7 +175,9 @@ class EnginesTab(Vertical):
                 )
             else:
                 n = sum(1 for i in e.issues if i.severity == "error")
-                table.add_row(e.name, "?", "", "", "", f"✗ {n} error(s)", key=e.name)
+                table.add_row(
+                    e.name, "?", "", "", "", f"✗ {n} errors" if n != 1 else "✗ 1 error", key=e.name
+                )
         if keep in self.entries:
             table.move_cursor(row=table.get_row_index(keep))
         detail = self.query_one("#profile-detail", Static)
@@ -345,6 +356,7 @@ class EnginesTab(Vertical):
             self.app.notify(f"{rec.name} is already {rec.phase}", severity="warning")
             return
         self.notify(f"stopping {rec.name}…")
+        self.mark_busy(rec.name, "stopping")
         self.stop(rec.name)
 
     @work(thread=True, group="engine-action")
@@ -366,6 +378,7 @@ class EnginesTab(Vertical):
         rec = self._engine_or_warn(name or self.highlighted_engine_name())
         if rec is not None:
             self.notify(f"restarting {rec.name}…")
+            self.mark_busy(rec.name, "restarting")
             self.restart(rec)
 
     @work(thread=True, group="engine-action")
@@ -400,6 +413,7 @@ class EnginesTab(Vertical):
         profile = self._profile_or_warn(to)
         if profile is not None:
             self.notify(f"swapping {rec.name} → {profile.name}: stopping {rec.name} first…")
+            self.mark_busy(rec.name, f"swapping → {profile.name}")
             self.swap(rec.name, profile)
 
     @work(thread=True, group="engine-action")
@@ -407,6 +421,13 @@ class EnginesTab(Vertical):
         self._run_action(
             from_name, lambda: self.supervisor.swap(from_name, profile), "swap", notify_ok=True
         )
+
+    def mark_busy(self, name: str, label: str) -> None:
+        """Say at once what is under way (the next poll waits for the supervisor's lock)."""
+        self.busy.add(name)
+        table = self.query_one("#engine-list", DataTable)
+        if name in self.records:
+            table.update_cell(name, self._phase_col, f"{label} …")
 
     def _run_action(self, name: str, call: Any, what: str, notify_ok: bool = False) -> Any:
         """Run one supervisor call in this worker thread; report errors as notifications."""
