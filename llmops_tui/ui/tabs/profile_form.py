@@ -67,7 +67,15 @@ def form_to_toml(raw: dict[str, str], base: dict[str, Any] | None = None) -> str
     Numbers that do not parse are written as strings so that validation names the field
     and what it expected instead of the form guessing.
     """
-    data: dict[str, Any] = {k: v for k, v in (base or {}).items() if k not in FORM_KEYS}
+    base = dict(base or {})
+    env_table = base.get("env") if isinstance(base.get("env"), dict) else None
+    # The form's "Engine env" names a managed environment: `env = "name"`, or `engine_env`
+    # when the file has an [env] table of variables (kept as it is).
+    data: dict[str, Any] = {
+        k: v for k, v in base.items() if k not in FORM_KEYS and k != "engine_env"
+    }
+    if env_table is not None:
+        data["env"] = env_table
     kinds = {key: kind for key, _, kind in FIELDS}
     out: dict[str, Any] = {}
     for key, _, _ in FIELDS:
@@ -90,6 +98,8 @@ def form_to_toml(raw: dict[str, str], base: dict[str, Any] | None = None) -> str
                 out[key] = shlex.split(text)
             except ValueError:
                 out[key] = text  # unbalanced quotes: validation reports the type
+        elif key == "env" and env_table is not None:
+            out["engine_env"] = text
         else:
             out[key] = text
     out.update({k: v for k, v in data.items() if not isinstance(v, dict)})
@@ -138,8 +148,8 @@ class ProfileForm(ModalScreen[Path | None]):
         value = self.base.get(key)
         if key == "name" and value is None and self.entry is not None:
             value = self.entry.name
-        if key == "env" and isinstance(value, dict):
-            return ""  # an env table, kept as it is; the field names a managed env
+        if key == "env" and not isinstance(value, str):
+            value = self.base.get("engine_env")  # an [env] table is kept as it is
         if value is None:
             return ""
         if key == "extra_args" and isinstance(value, list):
