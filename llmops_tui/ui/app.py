@@ -89,6 +89,9 @@ class LlmopsApp(App):
             self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
         if self.initial_tab == "engines":
             self.query_one(EnginesTab).take_focus()
+        self.call_after_refresh(self._start_gpu_reads)  # NVML loads after the first paint
+
+    def _start_gpu_reads(self) -> None:
         self.read_gpus()
         if self.gpu_poll_s > 0:
             self.set_interval(self.gpu_poll_s, self.read_gpus)

@@ -130,6 +130,11 @@ class EnginesTab(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#engine-cause", Static).border_title = "Why it failed"
+        # After the first paint: these threads (TOML, psutil, the supervisor's imports)
+        # would otherwise compete with it for the GIL.
+        self.call_after_refresh(self._start_loading)
+
+    def _start_loading(self) -> None:
         self.load_profiles()
         self.refresh_records()
         if self.poll_s > 0:
