@@ -1,15 +1,18 @@
-"""The main window: header, five tabs, footer."""
+"""The main window: header (host, GPUs, engines), five tabs, footer, command palette."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
+from llmops_tui.ui.shell import GPU_POLL_S, LlmopsCommands, ShellHeader, host_label
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
@@ -29,6 +32,7 @@ class LlmopsApp(App):
     TITLE = "llmops"
     SUB_TITLE = f"v{__version__}"
     CSS_PATH = str(Path(__file__).parent / "app.tcss")
+    COMMANDS = App.COMMANDS | {LlmopsCommands}
     BINDINGS = [
         Binding("1", "show_tab('models')", "Models"),
         Binding("2", "show_tab('engines')", "Engines"),
@@ -44,9 +48,22 @@ class LlmopsApp(App):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, initial_tab: str = "engines", theme: str | None = None) -> None:
+    def __init__(
+        self,
+        initial_tab: str = "engines",
+        theme: str | None = None,
+        *,
+        supervisor: Any | None = None,
+        gpu_reader: Any | None = None,
+        engines_poll_s: float = 1.0,
+        gpu_poll_s: float = GPU_POLL_S,
+    ) -> None:
         super().__init__()
         self.initial_tab = initial_tab
+        self.supervisor = supervisor  # None: the real one, made in a worker on first use
+        self.gpu_reader = gpu_reader  # None: NVML, made in a worker on first use
+        self.engines_poll_s = engines_poll_s
+        self.gpu_poll_s = gpu_poll_s
         self.theme_errors: list[str] = []
         self._install_themes(theme)
 
@@ -70,6 +87,34 @@ class LlmopsApp(App):
     def on_mount(self) -> None:
         for message in self.theme_errors:
             self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
+        if self.initial_tab == "engines":
+            self.query_one(EnginesTab).take_focus()
+        self.call_after_refresh(self._start_gpu_reads)  # NVML loads after the first paint
+
+    def _start_gpu_reads(self) -> None:
+        self.read_gpus()
+        if self.gpu_poll_s > 0:
+            self.set_interval(self.gpu_poll_s, self.read_gpus)
+
+    @work(thread=True, exclusive=True, group="header-gpus")
+    def read_gpus(self) -> None:
+        """GPU count and memory for the header, from NVML (never raises: "no GPU")."""
+        if self.gpu_reader is None:
+            from llmops_tui.ui import shell
+
+            self.gpu_reader = shell.make_gpu_reader()
+        try:
+            snapshot = self.gpu_reader.read()
+        except Exception:  # a reader that breaks must not take the header down
+            return
+        self.call_from_thread(self.query_one(ShellHeader).show_gpus, snapshot)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "engines":
+            self.query_one(EnginesTab).take_focus()
+
+    def on_engines_tab_records_changed(self, event: EnginesTab.RecordsChanged) -> None:
+        self.query_one(ShellHeader).show_records(event.records)
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "_remember_theme", False):
@@ -78,12 +123,12 @@ class LlmopsApp(App):
             save_setting("theme", theme)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ShellHeader(__version__, host_label(), id="shell-header")
         with TabbedContent(initial=self.initial_tab, id="tabs"):
             with TabPane("Models", id="models"):
                 yield ModelsTab()
             with TabPane("Engines", id="engines"):
-                yield EnginesTab()
+                yield EnginesTab(self.supervisor, poll_s=self.engines_poll_s)
             with TabPane("Monitor", id="monitor"):
                 yield MonitorTab(targets=running_engine_targets)
             with TabPane("Chat", id="chat"):
@@ -115,4 +160,18 @@ class LlmopsApp(App):
         self.push_screen(HelpScreen(sections))
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != tab and self.focused is not None:
+            # Let go of the focus first: Textual would hand it to the next focusable widget of
+            # the pane being hidden, and focus inside a pane switches back to that pane.
+            self.screen.set_focus(None)
+        tabs.active = tab
+
+    def action_new_chat(self) -> None:
+        self.action_show_tab("chat")
+        self.query_one(ChatTab).action_new_conversation()
+
+    def action_last_load_test(self) -> None:
+        """Run the Load test tab's form again (it keeps the last run's settings)."""
+        self.action_show_tab("loadtest")
+        self.query_one(LoadTestTab).start()

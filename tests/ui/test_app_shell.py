@@ -10,6 +10,7 @@ from llmops_tui.ui.app import LlmopsApp
 
 async def _settle(pilot) -> None:
     """Wait for the profile list to load (other tabs run endless 1 Hz samplers)."""
+    await pilot.pause()  # the Engines tab starts loading after the first refresh
     loaders = [w for w in pilot.app.workers if w.group == "profiles"]
     if loaders:  # (an empty list would mean "wait for every worker")
         await pilot.app.workers.wait_for_complete(loaders)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# Workers that run for the app's whole life (the Monitor tab's 1 Hz sampler).
-ENDLESS_GROUPS = {"monitor"}
+# Workers that run for the app's whole life (the Monitor tab's 1 Hz sampler) or for as
+# long as a view is open (an engine log view's tail -f follower).
+ENDLESS_GROUPS = {"monitor", "logfollow"}
 
 
 async def settle(pilot_or_app) -> None:
@@ -13,9 +14,11 @@ async def settle(pilot_or_app) -> None:
     included, so an empty list is never passed.
     """
     app = getattr(pilot_or_app, "app", pilot_or_app)
+    pilot = pilot_or_app if hasattr(pilot_or_app, "pause") else None
+    if pilot is not None:
+        await pilot.pause()  # workers started after the first refresh are now started
     pending = [w for w in app.workers if w.group not in ENDLESS_GROUPS]
     if pending:
         await app.workers.wait_for_complete(pending)
-    pilot = pilot_or_app if hasattr(pilot_or_app, "pause") else None
     if pilot is not None:
         await pilot.pause()

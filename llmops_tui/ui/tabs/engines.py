@@ -1,13 +1,25 @@
-"""Engines tab: profiles found on disk and their validation state."""
+"""Engines tab: profiles (with validation state) and the supervisor's engines.
+
+Keys: l/Enter launch the highlighted profile, n new profile, e edit it; s stop, r restart,
+w swap, o/Enter open the log of the highlighted engine. Every supervisor call runs in a
+thread worker; refusals and failures come back as notifications, never tracebacks.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
+
+from llmops_tui.ui.tabs.engines_log import format_duration
+
+RECORDS_POLL_S = 1.0
 
 
 def display_path(path: Path) -> str:
@@ -20,61 +32,458 @@ def display_path(path: Path) -> str:
         return "~" + text[len(home) :] if text.startswith(home + "/") else text
 
 
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def short_model(model: str, n: int = 30) -> str:
+    """A repo id that fits: the org goes first (``…/Llama-3.1-70B-Instruct``)."""
+    if len(model) > n and "/" in model and not model.startswith(("/", "~", ".")):
+        model = "…/" + model.split("/", 1)[1]
+    return _short(model, n)
+
+
+def error_text(exc: BaseException) -> str:
+    """A one-paragraph message for a user: the exception's own words, no traceback."""
+    issues = getattr(exc, "issues", None)
+    if issues:
+        return "\n".join(str(i) for i in issues[:6])
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
 class EnginesTab(Vertical):
+    BINDINGS = [
+        Binding("l", "launch", "Launch"),
+        Binding("n", "new_profile", "New profile"),
+        Binding("e", "edit_profile", "Edit profile"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "restart", "Restart"),
+        Binding("w", "swap", "Swap"),
+        Binding("o", "open_logs", "Logs"),
+    ]
     DEFAULT_CSS = """
-    EnginesTab { padding: 0 1; }
-    EnginesTab #profiles-title { text-style: bold; padding: 1 0 0 0; }
-    EnginesTab DataTable { height: 1fr; }
-    EnginesTab #profile-detail { height: auto; max-height: 8; color: $text-muted; }
+    EnginesTab { padding: 0 1; overflow: hidden hidden; }
+    EnginesTab .title { text-style: bold; height: 1; }
+    EnginesTab #profiles { height: 1fr; min-height: 4; }
+    EnginesTab #engine-list { height: auto; max-height: 8; }
+    EnginesTab #profile-detail { height: auto; max-height: 2; color: $text-muted; }
+    EnginesTab #engine-detail { height: auto; max-height: 2; }
+    EnginesTab #engine-cause {
+        display: none; height: auto; max-height: 6;
+        border: round $error; border-title-color: $error; padding: 0 1;
+    }
+    EnginesTab.failed #engine-cause { display: block; }
     """
 
+    class RecordsChanged(Message):
+        """The engines list was refreshed (the app header counts running engines)."""
+
+        def __init__(self, records: list[Any]) -> None:
+            super().__init__()
+            self.records = records
+
+    def __init__(
+        self,
+        supervisor: Any | None = None,
+        *,
+        profile_dirs: list[Path] | None = None,
+        poll_s: float = RECORDS_POLL_S,
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self._supervisor = supervisor
+        self.profile_dirs = profile_dirs
+        self.poll_s = poll_s
+        self.entries: dict[str, Any] = {}
+        self.records: dict[str, Any] = {}
+        self._phases: dict[str, str] | None = None  # None until the first refresh
+        self.busy: set[str] = set()  # engines with an action in flight
+
+    @property
+    def supervisor(self) -> Any:
+        """The Supervisor, made on first use (from a worker thread: it touches the disk)."""
+        if self._supervisor is None:
+            from llmops_tui.supervisor import Supervisor
+
+            self._supervisor = Supervisor()
+        return self._supervisor
+
     def compose(self) -> ComposeResult:
-        yield Static("Profiles", id="profiles-title")
+        yield Static("Profiles  [dim]l launch · n new · e edit[/dim]", classes="title")
         table = DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")
         yield table
         yield Static("loading profiles…", id="profile-detail")
+        yield Static(
+            "Engines  [dim]s stop · r restart · w swap · o logs[/dim]",
+            classes="title",
+            id="engines-title",
+        )
+        engines = DataTable(id="engine-list", cursor_type="row")
+        self._phase_col = engines.add_columns(
+            "Engine", "Phase", "Address", "Model", "Progress / uptime"
+        )[1]
+        yield engines
+        yield Static("no engines", id="engine-detail")
+        yield Static("", id="engine-cause")
 
     def on_mount(self) -> None:
+        self.query_one("#engine-cause", Static).border_title = "Why it failed"
+        # After the first paint: these threads (TOML, psutil, the supervisor's imports)
+        # would otherwise compete with it for the GIL.
+        self.call_after_refresh(self._start_loading)
+
+    def _start_loading(self) -> None:
         self.load_profiles()
+        self.refresh_records()
+        if self.poll_s > 0:
+            self.set_interval(self.poll_s, self.refresh_records)
+
+    def take_focus(self) -> None:
+        """The tab's keys work once focus is inside it (the app calls this when shown)."""
+        focused = self.app.focused
+        if focused is None or self not in focused.ancestors:
+            self.query_one("#profiles", DataTable).focus()
+
+    # -- profiles -----------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="profiles")
     def load_profiles(self) -> None:
         from llmops_tui.profiles import list_profiles
 
-        entries = list_profiles()
-        self.app.call_from_thread(self._show, entries)
+        try:
+            entries = list_profiles(self.profile_dirs)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show_profiles, entries)
 
-    def _show(self, entries) -> None:
+    def _show_profiles(self, entries: list[Any]) -> None:
         table = self.query_one("#profiles", DataTable)
+        keep = self.highlighted_profile_name()
         table.clear()
-        self._entries = {e.name: e for e in entries}
+        self.entries = {e.name: e for e in entries}
         for e in entries:
             if e.profile:
                 p = e.profile
-                model = p.model if len(p.model) <= 36 else p.model[:35] + "…"
+                warnings = sum(1 for i in e.issues if i.severity == "warning")
+                status = f"ok, {warnings} warning(s)" if warnings else "ok"
                 table.add_row(
                     p.name,
                     p.engine,
-                    model,
+                    short_model(p.model),
                     f"{p.host}:{p.port}",
                     str(p.tensor_parallel),
-                    "ok",
+                    status,
                     key=e.name,
                 )
             else:
                 n = sum(1 for i in e.issues if i.severity == "error")
-                table.add_row(e.name, "?", "", "", "", f"{n} error(s)", key=e.name)
+                table.add_row(
+                    e.name, "?", "", "", "", f"✗ {n} errors" if n != 1 else "✗ 1 error", key=e.name
+                )
+        if keep in self.entries:
+            table.move_cursor(row=table.get_row_index(keep))
         detail = self.query_one("#profile-detail", Static)
-        detail.update(f"{len(entries)} profile(s)" if entries else "no profiles found")
+        if not entries:
+            detail.update("no profiles found: n makes one")
+        else:
+            self._show_profile_detail(self.highlighted_profile_name())
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        entry = getattr(self, "_entries", {}).get(event.row_key.value if event.row_key else None)
+    def highlighted_profile_name(self) -> str | None:
+        table = self.query_one("#profiles", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return key.value if key else None
+
+    def _show_profile_detail(self, name: str | None) -> None:
+        entry = self.entries.get(name) if name else None
         if entry is None:
             return
         detail = self.query_one("#profile-detail", Static)
         if entry.profile:
             p = entry.profile
-            detail.update(f"{display_path(entry.path)}\n{p.description or p.model}")
+            detail.update(f"{display_path(entry.path)} · {p.description or p.model}")
         else:
-            detail.update("\n".join(str(i) for i in entry.issues[:6]))
+            detail.update("\n".join(str(i) for i in entry.issues[:4]))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key else None
+        if event.data_table.id == "profiles":
+            self._show_profile_detail(key)
+        elif event.data_table.id == "engine-list" and key in self.records:
+            self._show_engine_detail(self.records[key])
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "profiles":
+            self.action_launch()
+        elif event.data_table.id == "engine-list":
+            self.action_open_logs()
+
+    # -- records ------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="engines-poll")
+    def refresh_records(self) -> None:
+        try:
+            records = self.supervisor.records()
+        except Exception as exc:  # a broken state dir must not kill the poller
+            self.app.call_from_thread(self._show_poll_error, error_text(exc))
+            return
+        self.app.call_from_thread(self._show_records, records)
+
+    def _show_poll_error(self, text: str) -> None:
+        self.query_one("#engine-detail", Static).update(f"[b red]cannot read engines:[/] {text}")
+
+    def _show_records(self, records: list[Any]) -> None:
+        self._announce_transitions(records)
+        self.records = {r.name: r for r in records}
+        table = self.query_one("#engine-list", DataTable)
+        keep = self.highlighted_engine_name()
+        table.clear()
+        for r in records:
+            phase = r.phase + (" …" if r.name in self.busy else "")
+            table.add_row(
+                r.name,
+                phase,
+                f"{r.host}:{r.port}",
+                _short(r.served_model_name, 26),
+                _short(self._progress_cell(r), 30),
+                key=r.name,
+            )
+        if keep in self.records:
+            table.move_cursor(row=table.get_row_index(keep))
+        name = self.highlighted_engine_name()
+        if name in self.records:
+            self._show_engine_detail(self.records[name])
+        else:
+            self.query_one("#engine-detail", Static).update(
+                "no engines: pick a profile and press l"
+            )
+            self.remove_class("failed")
+        self.post_message(self.RecordsChanged(records))
+
+    @staticmethod
+    def _progress_cell(r: Any) -> str:
+        from llmops_tui.ui.tabs import engines_log
+
+        if r.phase in ("starting", "loading"):
+            return r.progress or "starting"
+        if r.phase == "ready" and r.ready_at:
+            return f"up {format_duration(engines_log.now() - r.ready_at)}"
+        if r.phase == "failed":
+            return _short(r.root_cause or "failed", 30)
+        return ""
+
+    def _announce_transitions(self, records: list[Any]) -> None:
+        before = self._phases
+        self._phases = {r.name: r.phase for r in records}
+        if before is None:
+            return  # the first look: engines already running are not news
+        for r in records:
+            old = before.get(r.name)
+            if old == r.phase:
+                continue
+            if r.phase == "ready":
+                took = f" in {format_duration(r.ready_at - r.started_at)}" if r.ready_at else ""
+                self.app.notify(f"{r.name} ready on {r.host}:{r.port}{took}", title="Engine ready")
+            elif r.phase == "failed":
+                self.app.notify(
+                    r.root_cause or "the engine exited during startup",
+                    title=f"Engine {r.name} failed",
+                    severity="error",
+                    timeout=15,
+                )
+
+    def highlighted_engine_name(self) -> str | None:
+        table = self.query_one("#engine-list", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return key.value if key else None
+
+    def _show_engine_detail(self, r: Any) -> None:
+        from llmops_tui.ui.tabs.engines_log import phase_line
+
+        self.query_one("#engine-detail", Static).update(f"{r.name}: {phase_line(r)}")
+        failed = r.phase == "failed"
+        self.set_class(failed, "failed")
+        if failed:
+            self.query_one("#engine-cause", Static).update(
+                r.root_cause or "the engine exited; no cause line was recognised in its log"
+            )
+
+    # -- actions ------------------------------------------------------------
+
+    def _profile_or_warn(self, name: str | None) -> Any:
+        entry = self.entries.get(name) if name else None
+        if entry is None:
+            self.app.notify("no profile highlighted", severity="warning")
+            return None
+        if entry.profile is None:
+            self.app.notify(
+                "\n".join(str(i) for i in entry.issues[:4]),
+                title=f"Profile {entry.name} has errors",
+                severity="error",
+                timeout=10,
+            )
+            return None
+        return entry.profile
+
+    def _engine_or_warn(self, name: str | None) -> Any:
+        rec = self.records.get(name) if name else None
+        if rec is None:
+            self.app.notify("no engine highlighted (the Engines list is empty)", severity="warning")
+        return rec
+
+    def action_launch(self, name: str | None = None) -> None:
+        profile = self._profile_or_warn(name or self.highlighted_profile_name())
+        if profile is not None:
+            self.notify(f"launching {profile.name} on {profile.host}:{profile.port}…")
+            self.launch(profile)
+
+    @work(thread=True, group="engine-action")
+    def launch(self, profile: Any) -> None:
+        self._run_action(profile.name, lambda: self.supervisor.up(profile), "launch")
+
+    def action_stop(self, name: str | None = None) -> None:
+        rec = self._engine_or_warn(name or self.highlighted_engine_name())
+        if rec is None:
+            return
+        if not rec.alive_phase:
+            self.app.notify(f"{rec.name} is already {rec.phase}", severity="warning")
+            return
+        self.notify(f"stopping {rec.name}…")
+        self.mark_busy(rec.name, "stopping")
+        self.stop(rec.name)
+
+    @work(thread=True, group="engine-action")
+    def stop(self, name: str) -> None:
+        rec = self._run_action(name, lambda: self.supervisor.down(name), "stop")
+        if rec is not None:
+            freed = {True: ", GPU memory freed", None: "", False: ""}[rec.gpu_memory_released]
+            self.app.call_from_thread(self.app.notify, f"{name} stopped{freed}")
+
+    def _profile_for_record(self, rec: Any) -> Any:
+        """The profile an engine was started from: its file, else the same name."""
+        from llmops_tui.profiles import find_profile, load_profile
+
+        if rec.profile_path and Path(rec.profile_path).is_file():
+            return load_profile(rec.profile_path)
+        return find_profile(rec.name, self.profile_dirs)
+
+    def action_restart(self, name: str | None = None) -> None:
+        rec = self._engine_or_warn(name or self.highlighted_engine_name())
+        if rec is not None:
+            self.notify(f"restarting {rec.name}…")
+            self.mark_busy(rec.name, "restarting")
+            self.restart(rec)
+
+    @work(thread=True, group="engine-action")
+    def restart(self, rec: Any) -> None:
+        def go() -> Any:
+            profile = self._profile_for_record(rec)
+            if rec.alive_phase:
+                self.supervisor.down(rec.name)
+            return self.supervisor.up(profile)
+
+        self._run_action(rec.name, go, "restart")
+
+    def action_swap(self, name: str | None = None, to: str | None = None) -> None:
+        rec = self._engine_or_warn(name or self.highlighted_engine_name())
+        if rec is None:
+            return
+        if to is not None:
+            self._start_swap(rec, to)
+            return
+        from llmops_tui.ui.tabs.engines_pick import ProfilePicker
+
+        names = [n for n, e in self.entries.items() if e.profile is not None and n != rec.name]
+        if not names:
+            self.app.notify("no other valid profile to swap to", severity="warning")
+            return
+        self.app.push_screen(
+            ProfilePicker(f"Swap {rec.name} for…", names),
+            lambda picked: picked and self._start_swap(rec, picked),
+        )
+
+    def _start_swap(self, rec: Any, to: str) -> None:
+        profile = self._profile_or_warn(to)
+        if profile is not None:
+            self.notify(f"swapping {rec.name} → {profile.name}: stopping {rec.name} first…")
+            self.mark_busy(rec.name, f"swapping → {profile.name}")
+            self.swap(rec.name, profile)
+
+    @work(thread=True, group="engine-action")
+    def swap(self, from_name: str, profile: Any) -> None:
+        self._run_action(
+            from_name, lambda: self.supervisor.swap(from_name, profile), "swap", notify_ok=True
+        )
+
+    def mark_busy(self, name: str, label: str) -> None:
+        """Say at once what is under way (the next poll waits for the supervisor's lock)."""
+        self.busy.add(name)
+        table = self.query_one("#engine-list", DataTable)
+        if name in self.records:
+            table.update_cell(name, self._phase_col, f"{label} …")
+
+    def _run_action(self, name: str, call: Any, what: str, notify_ok: bool = False) -> Any:
+        """Run one supervisor call in this worker thread; report errors as notifications."""
+        self.busy.add(name)
+        try:
+            result = call()
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.app.notify,
+                error_text(exc),
+                title=f"{what} {name}: {type(exc).__name__}",
+                severity="error",
+                timeout=15,
+            )
+            return None
+        finally:
+            self.busy.discard(name)
+            self.app.call_from_thread(self.refresh_records)
+        if notify_ok and result is not None:
+            self.app.call_from_thread(
+                self.app.notify, f"{what} done: {result.name} is {result.phase}"
+            )
+        return result
+
+    def action_open_logs(self, name: str | None = None) -> None:
+        rec = self._engine_or_warn(name or self.highlighted_engine_name())
+        if rec is None:
+            return
+        from llmops_tui.ui.tabs.engines_log import EngineLogScreen
+
+        self.app.push_screen(EngineLogScreen(rec, self._get_record, poll_s=self.poll_s))
+
+    def _get_record(self, name: str) -> Any:
+        return self.supervisor.get(name)
+
+    def action_new_profile(self) -> None:
+        self._open_form(None)
+
+    def action_edit_profile(self) -> None:
+        entry = self.entries.get(self.highlighted_profile_name() or "")
+        if entry is None:
+            self.app.notify("no profile highlighted", severity="warning")
+            return
+        self._open_form(entry)
+
+    def _open_form(self, entry: Any) -> None:
+        from llmops_tui.ui.tabs.profile_form import ProfileForm
+
+        def saved(path: Path | None) -> None:
+            if path:
+                self.app.notify(f"saved {display_path(path)}", title="Profile saved")
+                self.load_profiles()
+
+        self.app.push_screen(ProfileForm(entry), saved)

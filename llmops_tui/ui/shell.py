@@ -1,0 +1,139 @@
+"""The app shell's pieces: the one-line header and the command palette's actions."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widgets import Static
+
+GPU_POLL_S = 2.0
+
+
+def make_gpu_reader() -> Any:
+    from llmops_tui.telemetry.gpu import NvmlReader
+
+    return NvmlReader()
+
+
+def host_label() -> str:
+    return socket.gethostname().split(".")[0]
+
+
+def gpu_summary(snapshot: Any) -> str:
+    """``2 GPUs · 12.3/160.0 GiB`` or ``no GPU (reason)``."""
+    if snapshot is None:
+        return "GPUs: …"
+    if not snapshot.available or not snapshot.gpus:
+        reason = (snapshot.reason or "").split(":")[0].strip()
+        return "no GPU" + (f" ({reason[:30]})" if reason else "")
+    used = sum(g.memory_used or 0 for g in snapshot.gpus)
+    total = sum(g.memory_total or 0 for g in snapshot.gpus)
+    n = len(snapshot.gpus)
+    gib = 1024**3
+    return f"{n} GPU{'s' if n != 1 else ''} · {used / gib:.1f}/{total / gib:.1f} GiB"
+
+
+def engines_summary(records: list[Any] | None) -> str:
+    if records is None:
+        return "engines: …"
+    running = [r for r in records if r.alive_phase]
+    ready = sum(1 for r in running if r.phase == "ready")
+    if not running:
+        return "no engine running"
+    starting = len(running) - ready
+    text = f"{len(running)} engine{'s' if len(running) != 1 else ''} running"
+    return text + (f" ({starting} starting)" if starting else "")
+
+
+class ShellHeader(Static):
+    """``llmops v0.1 · host · 2 GPUs · 12.3/160.0 GiB · 1 engine running``."""
+
+    DEFAULT_CSS = """
+    ShellHeader { dock: top; height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    def __init__(self, version: str, host: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.version = version
+        self.host = host
+        self.gpus: Any = None
+        self.records: list[Any] | None = None
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def show_gpus(self, snapshot: Any) -> None:
+        self.gpus = snapshot
+        self.redraw()
+
+    def show_records(self, records: list[Any]) -> None:
+        self.records = records
+        self.redraw()
+
+    def redraw(self) -> None:
+        self.update(
+            f"[b]llmops[/b] v{self.version} · {self.host} · {gpu_summary(self.gpus)}"
+            f" · {engines_summary(self.records)}"
+        )
+
+
+def palette_commands(app: Any) -> list[tuple[str, Callable[[], Any], str]]:
+    """Every action the app offers, as (title, callback, help)."""
+    from llmops_tui.ui.tabs.engines import EnginesTab
+
+    out: list[tuple[str, Callable[[], Any], str]] = []
+    engines = app.query_one(EnginesTab)
+
+    def on_engines(action: str, *args: Any) -> Callable[[], None]:
+        def go() -> None:
+            app.action_show_tab("engines")
+            getattr(engines, action)(*args)
+
+        return go
+
+    for name, entry in engines.entries.items():
+        if entry.profile is not None:
+            out.append((f"Launch profile {name}", on_engines("action_launch", name), "Engines"))
+            out.append((f"Edit profile {name}", partial(engines._open_form, entry), "Engines"))
+    out.append(("New profile", engines.action_new_profile, "Engines: open the profile form"))
+    for name, rec in engines.records.items():
+        if rec.alive_phase:
+            out.append((f"Stop engine {name}", on_engines("action_stop", name), rec.phase))
+            out.append((f"Restart engine {name}", on_engines("action_restart", name), rec.phase))
+            out.append((f"Swap engine {name} for…", on_engines("action_swap", name), rec.phase))
+        out.append((f"Open logs of {name}", on_engines("action_open_logs", name), rec.phase))
+    out.append(("New chat", app.action_new_chat, "Chat: start a new conversation"))
+    out.append(("Run last load test", app.action_last_load_test, "Load test tab"))
+    for theme in sorted(app.available_themes):
+        out.append((f"Switch theme: {theme}", partial(setattr, app, "theme", theme), "Theme"))
+    from llmops_tui.ui.app import TABS
+
+    for tab_id, label in TABS:
+        out.append((f"Switch to tab {label}", partial(app.action_show_tab, tab_id), "Tab"))
+    out.append(("Help: keys", app.action_help, "?"))
+    return out
+
+
+class LlmopsCommands(Provider):
+    """Command palette entries for every action (engines, chat, load test, themes, tabs)."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+        try:
+            return palette_commands(self.app)
+        except Exception:  # the Engines tab is not mounted (a test app): offer nothing
+            return []
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)

@@ -1,0 +1,347 @@
+"""Create or edit a launch profile; validated by llmops_tui.profiles, saved as TOML.
+
+Choices (quantization, dtype, KV-cache dtype, parallelism) come from
+llmops_tui.engines.facts for the chosen engine; the model list from the local HF cache.
+Problems are shown under the field they concern; nothing typed is lost on a failed save.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from llmops_tui.engines.facts import ENGINES, FACTS
+
+# (TOML key, label, kind) in the order shown. kind: text | int | float | choice | args
+FIELDS: list[tuple[str, str, str]] = [
+    ("name", "Name", "text"),
+    ("engine", "Engine", "choice"),
+    ("model", "Model", "text"),
+    ("quantization", "Quantization", "choice"),
+    ("dtype", "Dtype", "choice"),
+    ("kv_cache_dtype", "KV cache dtype", "choice"),
+    ("tensor_parallel", "Tensor parallel", "int"),
+    ("pipeline_parallel", "Pipeline parallel", "int"),
+    ("data_parallel", "Data parallel", "int"),
+    ("port", "Port", "int"),
+    ("gpu_memory_fraction", "Memory fraction", "float"),
+    ("max_model_len", "Context length", "int"),
+    ("max_num_seqs", "Max sequences", "int"),
+    ("extra_args", "Extra args", "args"),
+    ("python", "Python", "text"),
+    ("env", "Engine env", "text"),
+]
+FORM_KEYS = {key for key, _, _ in FIELDS}
+
+
+def choices_for(engine: str, key: str) -> list[str]:
+    """Values the engine accepts for one choice field (sorted; empty: engine default)."""
+    facts = FACTS.get(engine)
+    if facts is None:
+        return []
+    return sorted(getattr(facts, key))
+
+
+def _toml_scalar(value: Any) -> str:
+    from llmops_tui.profiles import _toml_value
+
+    return _toml_value(value)
+
+
+def form_to_toml(raw: dict[str, str], base: dict[str, Any] | None = None) -> str:
+    """TOML for the form's values on top of ``base`` (the file's other keys are kept).
+
+    Numbers that do not parse are written as strings so that validation names the field
+    and what it expected instead of the form guessing.
+    """
+    base = dict(base or {})
+    env_table = base.get("env") if isinstance(base.get("env"), dict) else None
+    # The form's "Engine env" names a managed environment: `env = "name"`, or `engine_env`
+    # when the file has an [env] table of variables (kept as it is).
+    data: dict[str, Any] = {
+        k: v for k, v in base.items() if k not in FORM_KEYS and k != "engine_env"
+    }
+    if env_table is not None:
+        data["env"] = env_table
+    kinds = {key: kind for key, _, kind in FIELDS}
+    out: dict[str, Any] = {}
+    for key, _, _ in FIELDS:
+        text = raw.get(key, "").strip()
+        if not text:
+            continue
+        kind = kinds[key]
+        if kind == "int":
+            try:
+                out[key] = int(text)
+            except ValueError:
+                out[key] = text
+        elif kind == "float":
+            try:
+                out[key] = float(text)
+            except ValueError:
+                out[key] = text
+        elif kind == "args":
+            try:
+                out[key] = shlex.split(text)
+            except ValueError:
+                out[key] = text  # unbalanced quotes: validation reports the type
+        elif key == "env" and env_table is not None:
+            out["engine_env"] = text
+        else:
+            out[key] = text
+    out.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    lines = [f"{k} = {_toml_scalar(v)}" for k, v in out.items()]
+    for table, values in ((k, v) for k, v in data.items() if isinstance(v, dict)):
+        lines += ["", f"[{table}]"] + [f"{k} = {_toml_scalar(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+class ProfileForm(ModalScreen[Path | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+    DEFAULT_CSS = """
+    ProfileForm { align: center middle; }
+    ProfileForm > Vertical {
+        width: 96; height: 28; border: round $primary; background: $surface; padding: 0 1;
+    }
+    ProfileForm #form-title { height: 1; text-style: bold; }
+    ProfileForm VerticalScroll { height: 1fr; }
+    ProfileForm .row { height: auto; }
+    ProfileForm .row Label { width: 18; padding: 0 1 0 0; }
+    ProfileForm .row Input, ProfileForm .row Select { width: 1fr; }
+    ProfileForm .row Input { background: $boost; }
+    ProfileForm .row Input:disabled { background: $surface; }
+    ProfileForm .field-error { color: $error; padding: 0 0 0 18; height: auto; display: none; }
+    ProfileForm .field-error.shown { display: block; }
+    ProfileForm #form-errors { color: $error; height: auto; max-height: 4; }
+    ProfileForm #form-buttons { height: 1; align-horizontal: right; }
+    ProfileForm Button { min-width: 10; height: 1; border: none; margin: 0 0 0 2; }
+    """
+
+    def __init__(self, entry: Any | None = None, *, save_dir: Path | None = None) -> None:
+        super().__init__()
+        self.entry = entry
+        self.save_dir = save_dir
+        self.base: dict[str, Any] = {}
+        if entry is not None:
+            try:
+                self.base = tomllib.loads(Path(entry.path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError):
+                self.base = {}
+
+    def _initial(self, key: str) -> str:
+        value = self.base.get(key)
+        if key == "name" and value is None and self.entry is not None:
+            value = self.entry.name
+        if key == "env" and not isinstance(value, str):
+            value = self.base.get("engine_env")  # an [env] table is kept as it is
+        if value is None:
+            return ""
+        if key == "extra_args" and isinstance(value, list):
+            return shlex.join(str(v) for v in value)
+        return str(value)
+
+    def compose(self) -> ComposeResult:
+        engine = self._initial("engine") or "vllm"
+        title = f"Edit profile {self.entry.name}" if self.entry else "New profile"
+        with Vertical():
+            yield Static(f"{title}  [dim]ctrl+s save · Esc cancel[/dim]", id="form-title")
+            with VerticalScroll():
+                for key, label, kind in FIELDS:
+                    with Horizontal(classes="row"):
+                        yield Label(label)
+                        if key == "engine":
+                            yield Select(
+                                [(FACTS[e].label, e) for e in ENGINES],
+                                value=engine if engine in ENGINES else Select.NULL,
+                                id="f-engine",
+                                compact=True,
+                            )
+                        elif kind == "choice":
+                            yield self._choice(key, engine)
+                        else:
+                            yield Input(self._initial(key), id=f"f-{key}", compact=True)
+                    yield Static("", id=f"err-{key}", classes="field-error")
+                    if key == "model":
+                        with Horizontal(classes="row"):
+                            yield Label("  from cache")
+                            yield Select(
+                                [], id="f-cached", compact=True, prompt="scanning the HF cache…"
+                            )
+            yield Static("", id="form-errors")
+            with Horizontal(id="form-buttons"):
+                yield Button("Save", id="save", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def _choice(self, key: str, engine: str) -> Select:
+        options = [(c, c) for c in choices_for(engine, key)]
+        current = self._initial(key)
+        if current and current not in dict(options):
+            options.insert(0, (f"{current} (not known to {engine})", current))
+        return Select(
+            options,
+            value=current or Select.NULL,
+            id=f"f-{key}",
+            prompt="engine default",
+            compact=True,
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#f-name", Input).focus()
+        self._apply_engine(self._initial("engine") or "vllm", initial=True)
+        self.scan_cache()
+
+    @work(thread=True, exclusive=True, group="form-cache")
+    def scan_cache(self) -> None:
+        try:
+            from llmops_tui.hub import scan_cache
+
+            repos = [m.repo_id for m in scan_cache().models]
+            error = None
+        except Exception as exc:  # no hub install, unreadable cache: say it, keep typing
+            repos, error = [], str(exc) or type(exc).__name__
+        self.app.call_from_thread(self._show_cached, repos, error)
+
+    def _show_cached(self, repos: list[str], error: str | None) -> None:
+        select = self.query_one("#f-cached", Select)
+        select.set_options([(r, r) for r in repos])
+        if error:
+            select.prompt = f"cache unreadable: {error[:50]}"
+        else:
+            select.prompt = f"{len(repos)} cached model(s)" if repos else "no cached models"
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "f-cached" and isinstance(event.value, str):
+            self.query_one("#f-model", Input).value = event.value
+        elif event.select.id == "f-engine" and isinstance(event.value, str):
+            self._apply_engine(event.value)
+
+    def _apply_engine(self, engine: str, initial: bool = False) -> None:
+        facts = FACTS.get(engine)
+        if facts is None:
+            return
+        for key in ("quantization", "dtype", "kv_cache_dtype"):
+            select = self.query_one(f"#f-{key}", Select)
+            if initial:
+                continue
+            keep = select.value
+            options = [(c, c) for c in choices_for(engine, key)]
+            select.set_options(options)
+            if isinstance(keep, str) and keep in dict(options):
+                select.value = keep
+        for key, supported in (
+            ("pipeline_parallel", facts.pipeline_parallel),
+            ("data_parallel", facts.data_parallel),
+            ("max_num_seqs", facts.max_num_seqs),
+        ):
+            field = self.query_one(f"#f-{key}", Input)
+            field.disabled = not supported
+            field.placeholder = "" if supported else f"not supported by {facts.label}"
+            if not supported:
+                field.value = ""
+        port = self.query_one("#f-port", Input)
+        port.placeholder = f"default {facts.default_port}"
+
+    # -- save -----------------------------------------------------------------
+
+    def raw_values(self) -> dict[str, str]:
+        raw: dict[str, str] = {}
+        for key, _, _kind in FIELDS:
+            widget = self.query_one(f"#f-{key}")
+            if isinstance(widget, Select):
+                raw[key] = widget.value if isinstance(widget.value, str) else ""
+            else:
+                raw[key] = widget.value
+        return raw
+
+    def target_path(self, name: str) -> Path:
+        from llmops_tui.config import paths
+
+        directory = self.save_dir or paths().user_profiles
+        if self.entry is not None and self.entry.path.parent == directory:
+            return self.entry.path  # edit in place (a rename keeps the file)
+        return directory / f"{name}.toml"
+
+    def action_save(self) -> None:
+        from llmops_tui.profiles import check_profile_text
+
+        raw = self.raw_values()
+        name = raw["name"].strip()
+        path = self.target_path(name or "unnamed")
+        text = form_to_toml(raw, self.base)
+        profile, issues = check_profile_text(text, path)
+        if not name:
+            from llmops_tui.profiles import ProfileIssue
+
+            issues = [ProfileIssue(str(path), "name", "missing; a profile needs a name"), *issues]
+            profile = None
+        self.show_issues(issues)
+        if profile is not None:
+            if self.entry is None and path.exists():
+                self.show_issues([_issue(path, "name", f"{path.name} exists; pick another name")])
+                return
+            self.save(profile, path)
+
+    def show_issues(self, issues: list[Any]) -> None:
+        by_field: dict[str, list[str]] = {}
+        general: list[str] = []
+        for issue in issues:
+            key = issue.field if issue.field in FORM_KEYS else None
+            if key == "engine_env":
+                key = "env"
+            text = ("warning: " if issue.severity == "warning" else "") + issue.message
+            (by_field.setdefault(key, []) if key else general).append(text if key else str(issue))
+        for key, _, _ in FIELDS:
+            err = self.query_one(f"#err-{key}", Static)
+            messages = by_field.get(key, [])
+            err.update("\n".join(messages))
+            err.set_class(bool(messages), "shown")
+        n = sum(1 for i in issues if i.severity == "error")
+        summary = [f"{n} problem(s): see the fields marked above"] if n else []
+        self.query_one("#form-errors", Static).update("\n".join(summary + general[:3]))
+
+    @work(thread=True, exclusive=True, group="form-save")
+    def save(self, profile: Any, path: Path) -> None:
+        from llmops_tui.profiles import ProfileError, save_profile
+
+        try:
+            saved = save_profile(profile, path)
+        except ProfileError as exc:
+            self.app.call_from_thread(self.show_issues, exc.issues)
+            return
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.query_one("#form-errors", Static).update, f"cannot write {path}: {exc}"
+            )
+            return
+        self.app.call_from_thread(self.dismiss, saved)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _issue(path: Path, field: str, message: str) -> Any:
+    from llmops_tui.profiles import ProfileIssue
+
+    return ProfileIssue(str(path), field, message)
