@@ -140,7 +140,9 @@ def test_bench_counts_agree_with_vllm_counters(vllm_server, tiny_model, endpoint
             assert r["prompt_tokens"] in (32, 33)
     for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2el_ms"):
         assert {"mean", "p50", "p90", "p99"} <= set(s[key])
-        assert s[key]["p50"] > 0
+        # ITL is per chunk *read*: on a loaded box several SSE events can land in one read
+        # (gap 0), so only its mean must be positive.
+        assert s[key]["mean" if key == "itl_ms" else "p50"] > 0
     assert s["output_throughput"] > 0
 
     run = ResultStore(paths().results_db).get(report["run_id"], with_requests=True)

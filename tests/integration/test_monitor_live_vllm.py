@@ -61,7 +61,7 @@ async def _stream(client: httpx.AsyncClient, url: str, model: str, i: int) -> in
     body = {
         "model": model,
         "prompt": f"Request {i}: " + "tell me a long story about the sea. " * 20,
-        "max_tokens": 300,
+        "max_tokens": 800,  # long enough for several scrapes even on a fast box
         "ignore_eos": True,
         "stream": True,
     }
@@ -74,7 +74,7 @@ async def _stream(client: httpx.AsyncClient, url: str, model: str, i: int) -> in
     return chunks
 
 
-async def _load_and_watch(spec, target: EngineTarget, n_requests: int = 16):
+async def _load_and_watch(spec, target: EngineTarget, n_requests: int = 32):
     scraper = MetricsScraper(timeout_s=5.0)
     seen = []
     try:
