@@ -7,7 +7,7 @@ Measured per run:
 
 - CPU time per token: process CPU (user+sys) during the stream ÷ tokens, minus
   the idle app's CPU over the same wall time (reported separately too);
-- updates/s: Markdown re-renders per second of streaming (the frame rate of the reply);
+- updates/s: renders of the reply's live tail per second of streaming (its frame rate);
 - event-loop lag while streaming: a 10 ms ticker's overshoot (p50/p99/max) — what a
   key press waits at worst before it is handled;
 - drain: time from the last delta to the reply fully rendered.
@@ -175,6 +175,7 @@ async def run_one(rate: float, seconds: float) -> dict:
             "lag_max_ms": lags[-1] * 1000,
             "drain_ms": (w1 - stats["t_last"]) * 1000,
             "chars": len(view.source),
+            "segments": view.segments,
         }
 
 
@@ -194,7 +195,8 @@ def main() -> None:
             f"({r['net_cpu_us_per_token']:.1f} over idle), {r['cpu_share'] * 100:.0f}% of a core "
             f"(idle app {r['idle_cpu_share'] * 100:.1f}%) | {r['updates_per_s']:.1f} updates/s "
             f"| loop lag p50 {r['lag_p50_ms']:.1f} ms p99 {r['lag_p99_ms']:.1f} ms "
-            f"max {r['lag_max_ms']:.1f} ms | drain {r['drain_ms']:.0f} ms"
+            f"max {r['lag_max_ms']:.1f} ms | drain {r['drain_ms']:.0f} ms "
+            f"| {r['segments']} Markdown segments"
         )
 
 
