@@ -57,3 +57,30 @@ def test_streaming_cuts_render_the_same_blocks_as_the_whole_text() -> None:
     assert len(frozen) > 10
     rendered = [b for part in [*frozen, live] for b in _blocks(part)]
     assert rendered == _blocks(text)
+
+
+def test_tail_splitter_cuts_huge_blocks_and_keeps_fences_renderable() -> None:
+    """A code block longer than live_max_chars is cut at line breaks; the cut-off parts
+    render with the fence's opening line, and all pieces join back to the text."""
+    from llmops_tui.chat.blocks import TailSplitter
+
+    code = "".join(f"x{i} = {i}\n" for i in range(60))
+    text = "Intro.\n\n```py\n" + code + "```\n\n" + "word " * 80 + "\n\nEnd."
+    splitter = TailSplitter(freeze_chars=10, live_max_chars=60, live_keep_chars=20)
+    pieces = []
+    for i in range(0, len(text), 7):
+        pieces += splitter.feed(text[i : i + 7])
+        assert len(splitter.live) <= 60 + 7
+    assert "".join(p.source for p in pieces) + splitter.live == text
+    fence_cuts = [p for p in pieces if p.prefix]
+    assert fence_cuts and all(p.prefix == "```py\n" and p.continues for p in fence_cuts)
+    # Rendered with its prefix, every cut of the fence is code, not prose.
+    for p in fence_cuts:
+        tokens = MarkdownIt("gfm-like").parse(p.prefix + p.source)
+        assert tokens[0].type == "fence", p
+    # The paragraph of 80 words was cut too (at spaces): its first piece starts the
+    # block, the others continue it (to be joined when the reply ends).
+    words = [p for p in pieces if p.source.startswith("word")]
+    assert len(words) > 2 and not words[0].continues
+    assert all(p.continues for p in words[1:]) and not splitter.continues
+    assert splitter.live == "End."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
 from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
@@ -14,7 +15,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from llmops_tui.chat.blocks import finished_prefix_length
+from llmops_tui.chat.blocks import TailSplitter
 from llmops_tui.chat.model import Message
 
 # Render at most this often while streaming: at 1,000+ tok/s each update carries
@@ -24,6 +25,10 @@ RENDER_BUDGET_FACTOR = 3.0
 # Freeze finished blocks once the live tail holds at least this many characters of them:
 # bounds the tail's render cost and keeps the number of frozen segments small.
 FREEZE_CHARS = 256
+# A single block longer than this (a huge paragraph or code block) is cut while it
+# streams, keeping the last LIVE_KEEP_CHARS live, and joined again when the reply ends.
+LIVE_MAX_CHARS = 4000
+LIVE_KEEP_CHARS = 1000
 
 
 class UserBubble(Static):
@@ -53,13 +58,17 @@ class MarkdownSegment(Widget):
     DEFAULT_CSS = "MarkdownSegment { height: auto; }"
     CODE_THEME = "monokai"
 
-    def __init__(self, source: str = "", **kwargs) -> None:
+    def __init__(
+        self, source: str = "", prefix: str = "", continues: bool = False, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.source = source
+        self.prefix = prefix  # rendered before the source (a cut code fence's opener)
+        self.continues = continues  # cut out of the block the previous segment holds
         self._lines: tuple[object, list[Strip]] | None = None
 
-    def set_source(self, source: str) -> None:
-        self.source = source
+    def set_source(self, source: str, prefix: str = "", continues: bool = False) -> None:
+        self.source, self.prefix, self.continues = source, prefix, continues
         self._lines = None
         self.refresh(layout=True)
 
@@ -71,7 +80,7 @@ class MarkdownSegment(Widget):
             if self.source and width > 0:
                 app = self.app
                 lines = app.console.render_lines(
-                    RichMarkdown(self.source, code_theme=self.CODE_THEME),
+                    RichMarkdown(self.prefix + self.source, code_theme=self.CODE_THEME),
                     app.console_options.update(width=width, highlight=False),
                     style=style,
                 )
@@ -122,8 +131,10 @@ class ReplyView(Vertical, can_focus=True):
         super().__init__()
         self.who = who
         self.message = message
-        self._pending: list[str] = []
+        # Deltas waiting to be rendered; appended from the network thread (deque: thread-safe).
+        self._pending: deque[str] = deque()
         self._frozen_parts: list[str] = []  # sources of the frozen segments, in order
+        self._splitter = TailSplitter(FREEZE_CHARS, LIVE_MAX_CHARS, LIVE_KEEP_CHARS)
         self._live_text = ""  # source of the live tail widget
         self._finished = asyncio.Event()
         self._render_task: asyncio.Task | None = None
@@ -178,25 +189,29 @@ class ReplyView(Vertical, can_focus=True):
                 pass
 
     async def _render_pending(self) -> None:
-        chunk = "".join(self._pending)
-        self._pending.clear()
+        pending = self._pending
+        chunk = "".join([pending.popleft() for _ in range(len(pending))])
         live = self._live
-        tail = self._live_text + chunk
-        cut = finished_prefix_length(tail) if len(tail) >= FREEZE_CHARS else 0
-        if cut >= FREEZE_CHARS:
-            # Finished blocks go to a frozen segment, rendered once; the live widget
-            # restarts with the unfinished last block.
-            frozen, rest = tail[:cut], tail[cut:]
-            self._frozen_parts.append(frozen)
-            self._live_text = rest
+        splitter = self._splitter
+        pieces = splitter.feed(chunk)
+        self._live_text = splitter.live
+        if pieces:
+            # Finished blocks (or a cut of one huge block) go to frozen segments, rendered
+            # once; the live widget restarts with what is still growing.
+            self._frozen_parts.extend(p.source for p in pieces)
             with self.app.batch_update():
-                await self.mount(
-                    MarkdownSegment(frozen, classes="reply-md reply-frozen"), before=live
+                await self.mount_all(
+                    [
+                        MarkdownSegment(
+                            p.source, p.prefix, p.continues, classes="reply-md reply-frozen"
+                        )
+                        for p in pieces
+                    ],
+                    before=live,
                 )
-                live.set_source(rest)
+                live.set_source(splitter.live, splitter.prefix, splitter.continues)
         else:
-            self._live_text = tail
-            live.set_source(tail)
+            live.set_source(splitter.live, splitter.prefix, splitter.continues)
         await asyncio.sleep(0)  # let the refresh (and key presses) run
 
     async def finish(self, message: Message) -> None:
@@ -212,8 +227,31 @@ class ReplyView(Vertical, can_focus=True):
             self._frozen_parts.clear()
             self._live_text = message.content
             self._live.set_source(message.content)
+        else:
+            await self._join_cut_blocks()
         self.remove_class("streaming")
         self._show_outcome(message)
+
+    async def _join_cut_blocks(self) -> None:
+        """Blocks cut while streaming (they grew too long) become one segment again."""
+        segments = list(self.query(MarkdownSegment))
+        if not any(seg.continues for seg in segments):
+            return
+        groups: list[list[MarkdownSegment]] = []
+        for seg in segments:
+            if seg.continues and groups:
+                groups[-1].append(seg)
+            else:
+                groups.append([seg])
+        drop: list[MarkdownSegment] = []
+        for group in groups:
+            if len(group) > 1:
+                # Into the group's last widget, which may be the live one.
+                group[-1].set_source("".join(seg.source for seg in group))
+                drop.extend(group[:-1])
+        await self.remove_children(drop)
+        self._frozen_parts = [seg.source for seg in self.query(".reply-frozen")]
+        self._live_text = self._live.source
 
     def _show_outcome(self, message: Message) -> None:
         metrics = self.query_one(".reply-metrics", Static)
