@@ -7,6 +7,7 @@ import time
 from collections import deque
 
 from rich.markdown import Markdown as RichMarkdown
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -51,8 +52,8 @@ class MarkdownSegment(Widget):
     """Markdown text rendered (Rich: code blocks highlighted) into one leaf widget.
 
     One widget however many blocks the text has, so laying out a long reply costs the
-    same as a short one. The text is rendered once per (width, style) and the lines are
-    kept: the layout's height query and the painting share that one render.
+    same as a short one. The text is rendered once per width (and style change) and the
+    lines are kept: the layout's height query and the painting share that one render.
     """
 
     DEFAULT_CSS = "MarkdownSegment { height: auto; }"
@@ -65,27 +66,34 @@ class MarkdownSegment(Widget):
         self.source = source
         self.prefix = prefix  # rendered before the source (a cut code fence's opener)
         self.continues = continues  # cut out of the block the previous segment holds
-        self._lines: tuple[object, list[Strip]] | None = None
+        self._lines: tuple[int, list[Strip]] | None = None  # (width, rendered lines)
+        self._style: Style | None = None  # the style they were rendered with
 
     def set_source(self, source: str, prefix: str = "", continues: bool = False) -> None:
         self.source, self.prefix, self.continues = source, prefix, continues
         self._lines = None
         self.refresh(layout=True)
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        # Render again only if this widget's colours changed (a theme switch), not on
+        # every class change above it (the reply losing "streaming" restyles its subtree).
+        if self._lines is not None and self.rich_style != self._style:
+            self._lines = None
+
     def _strips(self, width: int) -> list[Strip]:
-        style = self.rich_style
-        key = (width, style)
-        if self._lines is None or self._lines[0] != key:
+        if self._lines is None or self._lines[0] != width:
             strips: list[Strip] = []
+            self._style = self.rich_style
             if self.source and width > 0:
                 app = self.app
                 lines = app.console.render_lines(
                     RichMarkdown(self.prefix + self.source, code_theme=self.CODE_THEME),
                     app.console_options.update(width=width, highlight=False),
-                    style=style,
+                    style=self._style,
                 )
                 strips = [Strip(line, width) for line in lines]
-            self._lines = (key, strips)
+            self._lines = (width, strips)
         return self._lines[1]
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
