@@ -1,8 +1,9 @@
 """Chat tab: pick an engine (or two, A/B), talk to it, see each reply's TTFT and tok/s.
 
 The network work is in :mod:`llmops_tui.chat` (no Textual); this tab only renders.
-Streaming never blocks the UI: deltas go to a buffer that each reply renders at most
-every 50 ms (see :class:`ReplyView`), saving runs in a thread.
+Streaming never blocks the UI: streams are read and parsed on a network thread
+(:class:`NetworkThread`), deltas go to a buffer that each reply renders at most every
+50 ms, re-rendering only its live tail (see :class:`ReplyView`); saving runs in a thread.
 """
 
 from __future__ import annotations
