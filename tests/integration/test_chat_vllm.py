@@ -117,6 +117,15 @@ async def _wait_for(pilot, predicate, timeout: float, what: str) -> None:
         await pilot.pause(0.1)
 
 
+async def _poll(predicate, timeout: float, what: str) -> None:
+    """Like _wait_for, with plain sleeps (Pilot.pause also waits for the screen's queues)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 async def _send(pilot, text: str) -> None:
     from textual.widgets import Input
 
@@ -185,6 +194,9 @@ async def test_two_turn_conversation_renders_the_servers_text_with_ttft_and_tok_
 async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profile):
     import threading
 
+    from textual import events
+    from textual.widgets import Input
+
     from llmops_tui.ui.tabs.chat import ChatTab
     from llmops_tui.ui.tabs.chat_widgets import ReplyView
 
@@ -209,11 +221,24 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            await _send(pilot, "count")
+            # Keys go in as a terminal sends them, without Pilot.press: it waits (up to
+            # 1 s, twice per key) for the process to go idle, which it never does while
+            # thousands of tokens/s stream in, so the reply could end before Esc is sent.
+            prompt = app.query_one("#prompt", Input)
+            prompt.focus()
+            prompt.value = "count"
+            app.post_message(events.Key("enter", "\r"))
+            await _poll(lambda: app.query(ReplyView), 10, "the reply to start")
             view = list(app.query(ReplyView))[-1]
+            # Mid-stream: tokens are arriving and vLLM's gauge counts the request running.
+            await _poll(
+                lambda: view.tokens_fed > 0 and any(v >= 1 for _, v in samples),
+                30,
+                "the first tokens and the request running on the server",
+            )
             t_stop = time.monotonic()
-            await pilot.press("escape")
-            await _wait_for(pilot, lambda: not tab.busy, 30, "the reply to stop")
+            app.post_message(events.Key("escape", None))
+            await _poll(lambda: not tab.busy, 30, "the reply to stop")
             stop_s = time.monotonic() - t_stop
 
             def zero_after_stop() -> bool:
