@@ -36,13 +36,20 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def engine(engine_python, tiny_model, tmp_path_factory):
-    """(profile, LaunchSpec) of a running tiny vLLM; stopped (whole group) afterwards."""
+    """(profile, LaunchSpec) of a running tiny vLLM; stopped (whole group) afterwards.
+
+    The profile is the tiny_profile fixture's (``env = "ci-vllm"``), made here once for
+    the module: one engine start serves both tests.
+    """
     profile = load_profile(ROOT / "profiles/tiny-vllm-cpu.toml").with_overrides(
         model=str(tiny_model),
-        python=str(engine_python),
         port=_free_port(),
     )
-    spec = build_launch(profile)
+    envs_dir = Path(engine_python).parents[2]  # <envs>/ci-vllm/bin/python
+    assert profile.engine_env == "ci-vllm" and profile.python is None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LLMOPS_ENVS_DIR", str(envs_dir))
+        spec = build_launch(profile)
     log_path = tmp_path_factory.mktemp("chat-engine") / "engine.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -81,7 +88,7 @@ def engine(engine_python, tiny_model, tmp_path_factory):
 
 
 @pytest.fixture
-def app_with_profile(engine, tmp_path, monkeypatch):
+def app_with_profile(engine, tmp_path, monkeypatch, ci_envs):
     """The real app, whose profile search path holds only the running engine's profile."""
     profile, _ = engine
     save_profile(profile, tmp_path / "profiles" / f"{profile.name}.toml")
@@ -108,6 +115,15 @@ async def _wait_for(pilot, predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.1)
+
+
+async def _poll(predicate, timeout: float, what: str) -> None:
+    """Like _wait_for, with plain sleeps (Pilot.pause also waits for the screen's queues)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 async def _send(pilot, text: str) -> None:
@@ -178,6 +194,9 @@ async def test_two_turn_conversation_renders_the_servers_text_with_ttft_and_tok_
 async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profile):
     import threading
 
+    from textual import events
+    from textual.widgets import Input
+
     from llmops_tui.ui.tabs.chat import ChatTab
     from llmops_tui.ui.tabs.chat_widgets import ReplyView
 
@@ -202,13 +221,31 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            await _send(pilot, "count")
+            # Keys go in as a terminal sends them, without Pilot.press: it waits (up to
+            # 1 s, twice per key) for the process to go idle, which it never does while
+            # thousands of tokens/s stream in, so the reply could end before Esc is sent.
+            prompt = app.query_one("#prompt", Input)
+            prompt.focus()
+            prompt.value = "count"
+            app.post_message(events.Key("enter", "\r"))
+            await _poll(lambda: app.query(ReplyView), 10, "the reply to start")
             view = list(app.query(ReplyView))[-1]
-            await pilot.press("escape")
+            # Mid-stream: tokens are arriving and vLLM's gauge counts the request running.
+            await _poll(
+                lambda: view.tokens_fed > 0 and any(v >= 1 for _, v in samples),
+                30,
+                "the first tokens and the request running on the server",
+            )
             t_stop = time.monotonic()
-            await _wait_for(pilot, lambda: not tab.busy, 30, "the reply to stop")
+            app.post_message(events.Key("escape", None))
+            await _poll(lambda: not tab.busy, 30, "the reply to stop")
+            stop_s = time.monotonic() - t_stop
+
+            def zero_after_stop() -> bool:
+                return any(t >= t_stop and v == 0 for t, v in samples)
+
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not (samples and samples[-1][1] == 0):
+            while time.monotonic() < deadline and not zero_after_stop():
                 await asyncio.sleep(0.05)
         finally:
             watching.set()
@@ -216,12 +253,16 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
         reply = tab.conversation.messages[-1]
         assert reply.cancelled and reply.error is None, reply
         assert max(v for _, v in samples) >= 1, "the request never showed as running"
-        assert samples[-1][1] == 0, "vLLM still runs the request 5 s after the reply stopped"
+        assert zero_after_stop() and samples[-1][1] == 0, (
+            "vLLM still runs the request 5 s after the reply stopped"
+        )
+        # The key is handled while tokens flood in, not after the reply would have ended.
+        assert stop_s < 3, f"the reply took {stop_s:.1f} s to stop after the key"
         # Cancelled well before the 32 x 1,000 tokens asked for.
         assert 1 <= reply.metrics.completion_tokens < 32 * 1000
         assert str(view.query_one(".reply-metrics").render()).endswith("· cancelled")
         zero_at = next(t for t, v in samples if t >= t_stop and v == 0)
         print(
             f"stopped after {reply.metrics.completion_tokens} tokens; running gauge at 0 "
-            f"{zero_at - t_stop:.2f} s after the stop key"
+            f"{zero_at - t_stop:.2f} s after the stop key; reply stopped in {stop_s:.2f} s"
         )

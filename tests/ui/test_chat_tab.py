@@ -111,3 +111,52 @@ async def test_settings_and_system_prompt_go_into_the_request():
         assert body["messages"][0] == {"role": "system", "content": "You are terse."}
         assert (body["temperature"], body["seed"], body["ignore_eos"]) == (0.0, 5, True)
         assert body["model"] == "tiny-llama"
+
+
+async def test_long_reply_freezes_finished_blocks_and_keeps_the_whole_text():
+    block = "Para with **bold** text.\n\n```python\ndef f(x):\n    return x\n```\n\n- a\n- b\n\n"
+    text = block * 40
+    deltas = [text[i : i + 4] for i in range(0, len(text), 4)]
+    app = ChatApp(Script([FakeStream(deltas, fixed_record())]))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        await send(pilot, "long", wait=0.1)
+        tab = app.query_one(ChatTab)
+        while tab.busy:
+            await pilot.pause(0.05)
+        view = app.query(ReplyView).last()
+        assert view.source == text == tab.conversation.messages[-1].content
+        # Finished blocks went into frozen segments; only the last block stayed live.
+        assert view.segments > 1
+        assert view.query_one(".reply-live").source == "- a\n- b\n\n"
+        # Every block rendered: 40 code blocks' lines are on the page, nothing lost.
+        rendered = "\n".join(
+            str(line.text)
+            for seg in view.query(".reply-md")
+            for line in seg.render_lines(seg.content_region.reset_offset)
+        )
+        assert rendered.count("def f(x):") == 40 and rendered.count("bold") == 40
+
+
+async def test_a_huge_single_block_is_cut_while_streaming_and_joined_at_the_end():
+    text = "```python\n" + "".join(f"value_{i} = {i}\n" for i in range(1200)) + "```\n"
+    deltas = [text[i : i + 8] for i in range(0, len(text), 8)]
+    held = FakeStream(deltas, fixed_record(finish=None), hold=True)
+    app = ChatApp(Script([held]))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        await send(pilot, "huge", wait=0.05)
+        tab = app.query_one(ChatTab)
+        view = app.query(ReplyView).last()
+        while view.tokens_fed < len(deltas):
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+        # Cut while it streamed: the live tail stayed short.
+        assert view.segments >= 2 and len(view.query_one(".reply-live").source) <= 4000
+        await pilot.press("escape")  # the reply ends (stopped): its cuts are joined
+        while tab.busy:
+            await pilot.pause(0.02)
+        assert view.segments == 1 and view.source == text  # one code block again
+        (seg,) = view.query(".reply-md")
+        assert seg.prefix == "" and not seg.continues
+        assert seg.virtual_size.height >= 1200  # every line of code rendered

@@ -1,8 +1,9 @@
 """Chat tab: pick an engine (or two, A/B), talk to it, see each reply's TTFT and tok/s.
 
 The network work is in :mod:`llmops_tui.chat` (no Textual); this tab only renders.
-Streaming never blocks the UI: deltas go to a buffer that each reply renders at most
-every 50 ms (see :class:`ReplyView`), saving runs in a thread.
+Streaming never blocks the UI: streams are read and parsed on a network thread
+(:class:`NetworkThread`), deltas go to a buffer that each reply renders at most every
+50 ms, re-rendering only its live tail (see :class:`ReplyView`); saving runs in a thread.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from llmops_tui.chat.model import (
     parse_settings,
     settings_fields,
 )
-from llmops_tui.chat.session import ClientPool, ReplyRun, StreamFactory, start_turn
+from llmops_tui.chat.session import (
+    ClientPool,
+    NetworkThread,
+    ReplyRun,
+    StreamFactory,
+    start_turn,
+)
 from llmops_tui.chat.store import ConversationStore
 from llmops_tui.chat.targets import TargetSource
 from llmops_tui.ui.tabs.chat_widgets import ChatColumn, ReplyView, UserBubble
@@ -193,6 +200,9 @@ class ChatTab(Vertical):
         self._probe = probe
         self._pool = ClientPool()
         self._factory: StreamFactory = stream_factory or self._pool
+        # Real streams are read on a network thread, so that parsing thousands of events/s
+        # never delays a key press; a given factory (tests, benchmarks) runs on the UI loop.
+        self._network = NetworkThread() if stream_factory is None else None
         self._store = store or ConversationStore()
         self.conversation = Conversation()
         self.runs: list[ReplyRun] = []
@@ -235,7 +245,16 @@ class ChatTab(Vertical):
     async def on_unmount(self) -> None:
         for run in self.runs:
             run.cancel()
-        await self._pool.aclose()
+        if self._network is None:
+            await self._pool.aclose()
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.wrap_future(self._network.submit(self._pool.aclose())), 5
+            )
+        except (asyncio.TimeoutError, RuntimeError):
+            pass
+        await asyncio.to_thread(self._network.close)
 
     # targets ----------------------------------------------------------------------------
 
@@ -331,7 +350,7 @@ class ChatTab(Vertical):
         def on_delta(column: int, delta: str) -> None:
             views[column].feed(delta)
 
-        self.runs = start_turn(conv, text, self._factory, on_delta)
+        self.runs = start_turn(conv, text, self._factory, on_delta, self._network)
         self._turn_active = True
         mounts = []
         for column in range(len(self.runs)):
