@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-import httpx
-
 from llmops_tui.chat.model import ChatTarget
 
 # A source of candidate targets (the supervisor will provide running engines later).
@@ -24,6 +22,8 @@ async def probe(target: ChatTarget, timeout: float = 1.5) -> ChatTarget | None:
     """The target if its server answers ``GET /v1/models``; the model is corrected to one
     it serves when the configured one is not listed."""
     import os
+
+    import httpx  # here, not at module level: keeps ~40 ms out of the app's cold start
 
     headers = {}
     if target.api_key_env and os.environ.get(target.api_key_env):
