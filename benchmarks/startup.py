@@ -23,11 +23,25 @@ PROBE = r"""
 import sys
 from llmops_tui.ui.app import LlmopsApp
 
+from llmops_tui.ui.tabs.chat import ChatTab
+from llmops_tui.ui.tabs.engines import EnginesTab
+from llmops_tui.ui.tabs.loadtest import LoadTestTab
+from llmops_tui.ui.tabs.models import ModelsTab
+from llmops_tui.ui.tabs.monitor import MonitorTab
+
+TABS = (ModelsTab, EnginesTab, MonitorTab, ChatTab, LoadTestTab)
+
 class Probe(LlmopsApp):
     def on_ready(self) -> None:
         sys.__stdout__.write("READY\n")
         sys.__stdout__.flush()
-        self.exit()
+        self.set_interval(0.005, self._all_mounted)
+
+    def _all_mounted(self) -> None:
+        if all(self.query(t) for t in TABS):
+            sys.__stdout__.write("MOUNTED\n")
+            sys.__stdout__.flush()
+            self.exit()
 
 Probe().run(headless=True, size=(100, 30))
 """
@@ -37,7 +51,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
-    times, cpus = [], []
+    times, cpus, mounted = [], [], []
     load_before = os.getloadavg()[0]
     for i in range(args.runs):
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -47,6 +61,8 @@ def main() -> int:
         )
         line = proc.stdout.readline()
         t = time.perf_counter() - t0
+        if proc.stdout.readline().strip() == "MOUNTED":
+            mounted.append(time.perf_counter() - t0)
         proc.wait(timeout=60)
         if line.strip() != "READY":
             print(proc.stderr.read(), file=sys.stderr)
@@ -61,6 +77,7 @@ def main() -> int:
     print(
         f"median cold start to first paint: {statistics.median(times) * 1000:.0f} ms "
         f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} runs; "
+        f"all five tabs mounted: median {statistics.median(mounted or [0]) * 1000:.0f} ms; "
         f"child CPU median {statistics.median(cpus) * 1000:.0f} ms; "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )

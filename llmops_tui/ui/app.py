@@ -91,6 +91,13 @@ class LlmopsApp(App):
             self.theme = DEFAULT_THEME
         self._remember_theme = requested is None
 
+    def _pane(self, tab_id: str, widget):
+        if tab_id == self.initial_tab:
+            return widget
+        from textual.lazy import Lazy
+
+        return Lazy(widget)
+
     def on_mount(self) -> None:
         for message in self.theme_errors:
             self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
@@ -135,16 +142,18 @@ class LlmopsApp(App):
     def compose(self) -> ComposeResult:
         yield ShellHeader(__version__, host_label(), id="shell-header")
         with TabbedContent(initial=self.initial_tab, id="tabs"):
+            # The tab in view is mounted for the first paint; the others right after it
+            # (textual.lazy.Lazy, as Textual recommends for tab panes): a faster first screen.
             with TabPane("Models", id="models"):
-                yield ModelsTab()
+                yield self._pane("models", ModelsTab())
             with TabPane("Engines", id="engines"):
-                yield EnginesTab(self.supervisor, poll_s=self.engines_poll_s)
+                yield self._pane("engines", EnginesTab(self.supervisor, poll_s=self.engines_poll_s))
             with TabPane("Monitor", id="monitor"):
-                yield MonitorTab(targets=running_engine_targets)
+                yield self._pane("monitor", MonitorTab(targets=running_engine_targets))
             with TabPane("Chat", id="chat"):
-                yield ChatTab()
+                yield self._pane("chat", ChatTab())
             with TabPane("Load test", id="loadtest"):
-                yield LoadTestTab()
+                yield self._pane("loadtest", LoadTestTab())
         yield Footer()
 
     def action_help(self) -> None:
