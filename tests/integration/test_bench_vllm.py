@@ -4,15 +4,12 @@ agree with the engine's own counters (`vllm:generation_tokens_total`, `vllm:prom
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from vllm_process import running_vllm
 
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.cli import main
@@ -39,40 +36,8 @@ def vllm_server(engine_python, tiny_model, tmp_path_factory):
     )
     spec = build_launch(profile)
     log_path = tmp_path_factory.mktemp("vllm-bench") / "engine.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            spec.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **spec.env},
-            start_new_session=True,
-        )
-    try:
-        t0 = time.monotonic()
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(spec.health_url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - t0 > READY_TIMEOUT_S:
-                pytest.fail(
-                    f"vLLM not healthy after {READY_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}"
-                )
-            time.sleep(0.5)
+    with running_vllm(spec, log_path, READY_TIMEOUT_S):
         yield spec
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def counter(metrics_url: str, name: str) -> float:

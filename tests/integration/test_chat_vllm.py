@@ -9,16 +9,14 @@ whose address answers ``/v1/models``.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from vllm_process import running_vllm
 
 from llmops_tui.engines.vllm import build_launch
 from llmops_tui.profiles import load_profile, save_profile
@@ -51,40 +49,8 @@ def engine(engine_python, tiny_model, tmp_path_factory):
         mp.setenv("LLMOPS_ENVS_DIR", str(envs_dir))
         spec = build_launch(profile)
     log_path = tmp_path_factory.mktemp("chat-engine") / "engine.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            spec.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **spec.env},
-            start_new_session=True,
-        )
-    try:
-        t0 = time.monotonic()
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(spec.health_url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - t0 > READY_TIMEOUT_S:
-                pytest.fail(
-                    f"not healthy after {READY_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}"
-                )
-            time.sleep(0.5)
+    with running_vllm(spec, log_path, READY_TIMEOUT_S):
         yield profile, spec
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @pytest.fixture
