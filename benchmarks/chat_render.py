@@ -215,7 +215,7 @@ def main() -> None:
             f"(idle app {r['idle_cpu_share'] * 100:.1f}%) | {r['updates_per_s']:.1f} updates/s "
             f"| loop lag p50 {r['lag_p50_ms']:.1f} ms p99 {r['lag_p99_ms']:.1f} ms "
             f"max {r['lag_max_ms']:.1f} ms (idle app p99 {r['idle_lag_p99_ms']:.1f} ms) | drain {r['drain_ms']:.0f} ms "
-            f"| {r['segments']} Markdown segments"
+            f"| {r['segments']} Markdown pieces"
         )
 
 

@@ -126,16 +126,14 @@ async def test_long_reply_freezes_finished_blocks_and_keeps_the_whole_text():
             await pilot.pause(0.05)
         view = app.query(ReplyView).last()
         assert view.source == text == tab.conversation.messages[-1].content
-        # Finished blocks went into frozen segments; only the last block stayed live.
+        # Finished blocks went into frozen pieces; only the last block stayed live.
         assert view.segments > 1
-        assert view.query_one(".reply-live").source == "- a\n- b\n\n"
+        assert view.body.live.source == "- a\n- b\n\n"
         # Every block rendered: 40 code blocks' lines are on the page, nothing lost.
-        rendered = "\n".join(
-            str(line.text)
-            for seg in view.query(".reply-md")
-            for line in seg.render_lines(seg.content_region.reset_offset)
-        )
+        rendered = "\n".join(view.body.text_lines())
         assert rendered.count("def f(x):") == 40 and rendered.count("bold") == 40
+        # The layout got the exact height once streaming ended (no reserved lines left).
+        assert view.body.virtual_size.height == len(view.body.text_lines())
 
 
 async def test_a_huge_single_block_is_cut_while_streaming_and_joined_at_the_end():
@@ -152,11 +150,14 @@ async def test_a_huge_single_block_is_cut_while_streaming_and_joined_at_the_end(
             await pilot.pause(0.02)
         await pilot.pause(0.3)
         # Cut while it streamed: the live tail stayed short.
-        assert view.segments >= 2 and len(view.query_one(".reply-live").source) <= 4000
+        assert view.segments >= 2 and len(view.body.live.source) <= 4000
         await pilot.press("escape")  # the reply ends (stopped): its cuts are joined
         while tab.busy:
             await pilot.pause(0.02)
         assert view.segments == 1 and view.source == text  # one code block again
-        (seg,) = view.query(".reply-md")
-        assert seg.prefix == "" and not seg.continues
-        assert seg.virtual_size.height >= 1200  # every line of code rendered
+        live = view.body.live
+        assert live.prefix == "" and not live.continues
+        await pilot.pause(0.1)
+        assert view.body.virtual_size.height >= 1200  # every line of code rendered
+        lines = view.body.text_lines()
+        assert sum("value_" in line for line in lines) == 1200

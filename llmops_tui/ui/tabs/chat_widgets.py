@@ -11,12 +11,12 @@ from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from llmops_tui.chat.blocks import TailSplitter
+from llmops_tui.chat.blocks import Piece, TailSplitter
 from llmops_tui.chat.model import Message
 
 # Render at most this often while streaming: at 1,000+ tok/s each update carries
@@ -48,77 +48,155 @@ class UserBubble(Static):
         self.text = text
 
 
-class MarkdownSegment(Widget):
-    """Markdown text rendered (Rich: code blocks highlighted) into one leaf widget.
+class ReplyBody(Widget):
+    """A reply's Markdown (Rich: code blocks highlighted), drawn line by line in one widget.
 
-    One widget however many blocks the text has, so laying out a long reply costs the
-    same as a short one. The text is rendered once per width (and style change) and the
-    lines are kept: the layout's height query and the painting share that one render.
+    The text is a list of *frozen* pieces (finished blocks, rendered once and kept) and a
+    *live* tail (the block still growing, rendered again on each update). Each piece is
+    followed by one blank line, as blocks are in Markdown. Being one leaf widget however
+    long the reply, an update costs the same on the 10th block as on the 1,000th, and no
+    widget is mounted while streaming.
+
+    While ``streaming`` fast, the height reported to the layout is rounded up to a multiple
+    of twice the lines the last update added (at most ``RESERVE_LINES``): most updates then
+    fit in lines already reserved and repaint only the lines that changed, without a layout
+    pass over the screen. A slow stream (a line per update or less) gets its exact height,
+    so no blank lines show under the text.
     """
 
-    DEFAULT_CSS = "MarkdownSegment { height: auto; }"
+    DEFAULT_CSS = "ReplyBody { height: auto; }"
     CODE_THEME = "monokai"
+    RESERVE_LINES = 8
 
-    def __init__(
-        self, source: str = "", prefix: str = "", continues: bool = False, **kwargs
-    ) -> None:
+    def __init__(self, source: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
-        self.source = source
-        self.prefix = prefix  # rendered before the source (a cut code fence's opener)
-        self.continues = continues  # cut out of the block the previous segment holds
-        self._lines: tuple[int, list[Strip]] | None = None  # (width, rendered lines)
-        self._style: Style | None = None  # the style they were rendered with
+        self.pieces: list[Piece] = []  # frozen, in order
+        self.live = Piece(source)
+        self.streaming = False
+        self._frozen: tuple[int, list[Strip]] = (-1, [])  # (width, lines of pieces[:n])
+        self._frozen_n = 0  # pieces rendered into self._frozen
+        self._live_lines: tuple[int, list[Strip]] | None = None
+        self._style: Style | None = None  # the style the lines were rendered with
+        self._height = 0  # lines last reported to the layout
+        self._step = 1  # the height is reserved in multiples of this while streaming
+        self._lines_total = 0  # rendered lines after the last update
 
-    def set_source(self, source: str, prefix: str = "", continues: bool = False) -> None:
-        self.source, self.prefix, self.continues = source, prefix, continues
-        self._lines = None
-        self.refresh(layout=True)
+    # content -----------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return "".join(p.source for p in self.pieces) + self.live.source
+
+    def update_text(self, frozen: list[Piece], live: Piece) -> None:
+        """Move ``frozen`` pieces out of the live tail, which becomes ``live``."""
+        before = len(self._frozen[1]) if self._frozen_n == len(self.pieces) else 0
+        self.pieces.extend(frozen)
+        self.live = live
+        self._live_lines = None
+        self._changed(first_line=before)
+
+    def set_text(self, pieces: list[Piece], live: Piece) -> None:
+        """Replace everything (rendered again from the first line)."""
+        self.pieces = list(pieces)
+        self.live = live
+        self._frozen, self._frozen_n, self._live_lines = (-1, []), 0, None
+        self._changed(first_line=0)
+
+    def set_streaming(self, streaming: bool) -> None:
+        self.streaming = streaming
+        self._changed(first_line=0)
+
+    # rendering ---------------------------------------------------------------------------
+
+    def _render(self, piece: Piece, width: int) -> list[Strip]:
+        if not piece.source or width <= 0:
+            return []
+        app = self.app
+        lines = app.console.render_lines(
+            RichMarkdown(piece.prefix + piece.source, code_theme=self.CODE_THEME),
+            app.console_options.update(width=width, highlight=False),
+            style=self._style,
+        )
+        strips = [Strip(line, width) for line in lines]
+        strips.append(Strip.blank(width, self._style))  # the gap after a block
+        return strips
+
+    def _lines(self, width: int) -> tuple[list[Strip], list[Strip]]:
+        """(frozen lines, live lines) at ``width``, rendering only what is new."""
+        if self._style is None:
+            self._style = self.rich_style
+        if self._frozen[0] != width:
+            self._frozen, self._frozen_n, self._live_lines = (width, []), 0, None
+        frozen = self._frozen[1]
+        while self._frozen_n < len(self.pieces):
+            frozen.extend(self._render(self.pieces[self._frozen_n], width))
+            self._frozen_n += 1
+        if self._live_lines is None or self._live_lines[0] != width:
+            self._live_lines = (width, self._render(self.live, width))
+        return frozen, self._live_lines[1]
+
+    def _layout_height(self, lines: int) -> int:
+        if self.streaming and self._step > 1:
+            return -(-lines // self._step) * self._step
+        return lines
+
+    def _changed(self, first_line: int) -> None:
+        width = self.content_size.width
+        if width <= 0 or not self.is_mounted:
+            self.refresh(layout=True)
+            return
+        frozen, live = self._lines(width)
+        lines = len(frozen) + len(live)
+        # (The first text's lines are not a rate: no reserve until the second update.)
+        growth = lines - self._lines_total if self._lines_total else 0
+        self._lines_total = lines
+        self._step = min(self.RESERVE_LINES, max(1, 2 * growth)) if self.streaming else 1
+        height = self._layout_height(lines)
+        if height != self._height:
+            self.refresh(layout=True)
+        else:  # same size: repaint from the first changed line down, no layout pass
+            self.refresh(Region(0, first_line, width, max(0, height - first_line)))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         # Render again only if this widget's colours changed (a theme switch), not on
         # every class change above it (the reply losing "streaming" restyles its subtree).
-        if self._lines is not None and self.rich_style != self._style:
-            self._lines = None
-
-    def _strips(self, width: int) -> list[Strip]:
-        if self._lines is None or self._lines[0] != width:
-            strips: list[Strip] = []
-            self._style = self.rich_style
-            if self.source and width > 0:
-                app = self.app
-                lines = app.console.render_lines(
-                    RichMarkdown(self.prefix + self.source, code_theme=self.CODE_THEME),
-                    app.console_options.update(width=width, highlight=False),
-                    style=self._style,
-                )
-                strips = [Strip(line, width) for line in lines]
-            self._lines = (width, strips)
-        return self._lines[1]
+        if self._style is not None and self.rich_style != self._style:
+            self._style = None
+            self._frozen, self._frozen_n, self._live_lines = (-1, []), 0, None
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return container.width
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._strips(width))
+        frozen, live = self._lines(width)
+        self._height = self._layout_height(len(frozen) + len(live))
+        return self._height
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        strips = self._strips(width)
-        if y < len(strips):
-            return strips[y]
+        frozen, live = self._lines(width)
+        if y < len(frozen):
+            return frozen[y]
+        if y - len(frozen) < len(live):
+            return live[y - len(frozen)]
         return Strip.blank(width, self.rich_style)
+
+    def text_lines(self) -> list[str]:
+        """The rendered lines as plain text (for tests and copy checks)."""
+        frozen, live = self._lines(self.content_size.width)
+        return [strip.text for strip in frozen + live]
 
 
 class ReplyView(Vertical, can_focus=True):
     """One reply: streamed in batches into a live Markdown tail, then its metrics or error.
 
-    The text is shown in :class:`MarkdownSegment` leaf widgets. While streaming, finished
-    top-level blocks (see :mod:`llmops_tui.chat.blocks`) move out of the live tail into
-    frozen segments, rendered once and never touched again; each update re-renders only
-    the live tail, so its cost does not grow with the reply's length (Textual's own
-    Markdown widget re-lays out one child widget per block on every update: ~1 ms/token
-    at 1,000 tok/s on a 20k-character reply). Updates are coalesced: at most one every
+    The text is shown in one :class:`ReplyBody`. While streaming, finished top-level
+    blocks (see :mod:`llmops_tui.chat.blocks`) move out of the live tail into frozen
+    pieces, rendered once and never touched again; each update re-renders only the live
+    tail, so its cost does not grow with the reply's length (Textual's own Markdown
+    widget re-lays out one child widget per block on every update: ~1 ms/token at 1,000
+    tok/s on a 20k-character reply). Updates are coalesced: at most one every
     ``FRAME_S``, spaced further when a render is slow.
     """
 
@@ -126,7 +204,7 @@ class ReplyView(Vertical, can_focus=True):
     ReplyView { height: auto; margin: 1 0 0 0; padding: 0 1; border-left: thick $panel; }
     ReplyView:focus { border-left: thick $accent; }
     ReplyView .reply-who { color: $text-muted; text-style: italic; }
-    ReplyView MarkdownSegment { margin: 0 0 1 0; padding: 0; height: auto; }
+    ReplyView ReplyBody { padding: 0; height: auto; }
     ReplyView .reply-metrics { color: $text-muted; }
     ReplyView .reply-error {
         color: $text-error; background: $error-muted; padding: 0 1; height: auto;
@@ -141,9 +219,7 @@ class ReplyView(Vertical, can_focus=True):
         self.message = message
         # Deltas waiting to be rendered; appended from the network thread (deque: thread-safe).
         self._pending: deque[str] = deque()
-        self._frozen_parts: list[str] = []  # sources of the frozen segments, in order
         self._splitter = TailSplitter(FREEZE_CHARS, LIVE_MAX_CHARS, LIVE_KEEP_CHARS)
-        self._live_text = ""  # source of the live tail widget
         self._finished = asyncio.Event()
         self._render_task: asyncio.Task | None = None
         self.updates = 0  # live-tail renders done while streaming (frames)
@@ -152,8 +228,7 @@ class ReplyView(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Label(self.who, classes="reply-who")
         content = self.message.content if self.message is not None else ""
-        self._live_text = content
-        yield MarkdownSegment(content, classes="reply-md reply-live")
+        yield ReplyBody(content, classes="reply-body")
         yield Static("", classes="reply-metrics", markup=False)
         yield Static("", classes="reply-error", markup=False)
 
@@ -163,13 +238,14 @@ class ReplyView(Vertical, can_focus=True):
             self._show_outcome(self.message)
 
     @property
-    def _live(self) -> MarkdownSegment:
-        return self.query_one(".reply-live", MarkdownSegment)
+    def body(self) -> ReplyBody:
+        return self.query_one(ReplyBody)
 
     # streaming --------------------------------------------------------------------------
 
     def start_stream(self) -> None:
         self.add_class("streaming")
+        self.body.set_streaming(True)
         self.query_one(".reply-metrics", Static).update("streaming… (Esc stops)")
         self._render_task = asyncio.create_task(self._render_loop())
 
@@ -199,27 +275,11 @@ class ReplyView(Vertical, can_focus=True):
     async def _render_pending(self) -> None:
         pending = self._pending
         chunk = "".join([pending.popleft() for _ in range(len(pending))])
-        live = self._live
         splitter = self._splitter
         pieces = splitter.feed(chunk)
-        self._live_text = splitter.live
-        if pieces:
-            # Finished blocks (or a cut of one huge block) go to frozen segments, rendered
-            # once; the live widget restarts with what is still growing.
-            self._frozen_parts.extend(p.source for p in pieces)
-            with self.app.batch_update():
-                await self.mount_all(
-                    [
-                        MarkdownSegment(
-                            p.source, p.prefix, p.continues, classes="reply-md reply-frozen"
-                        )
-                        for p in pieces
-                    ],
-                    before=live,
-                )
-                live.set_source(splitter.live, splitter.prefix, splitter.continues)
-        else:
-            live.set_source(splitter.live, splitter.prefix, splitter.continues)
+        # Finished blocks (or a cut of one huge block) become frozen pieces, rendered
+        # once; the live tail restarts with what is still growing.
+        self.body.update_text(pieces, Piece(splitter.live, splitter.prefix, splitter.continues))
         await asyncio.sleep(0)  # let the refresh (and key presses) run
 
     async def finish(self, message: Message) -> None:
@@ -229,37 +289,30 @@ class ReplyView(Vertical, can_focus=True):
         if self._render_task is not None:
             await self._render_task
             self._render_task = None
+        body = self.body
         if self.source != message.content:
             # Not what was streamed (should not happen): show the message's text whole.
-            await self.query(".reply-frozen").remove()
-            self._frozen_parts.clear()
-            self._live_text = message.content
-            self._live.set_source(message.content)
+            body.set_text([], Piece(message.content))
         else:
-            await self._join_cut_blocks()
+            self._join_cut_blocks()
+        body.set_streaming(False)
         self.remove_class("streaming")
         self._show_outcome(message)
 
-    async def _join_cut_blocks(self) -> None:
-        """Blocks cut while streaming (they grew too long) become one segment again."""
-        segments = list(self.query(MarkdownSegment))
-        if not any(seg.continues for seg in segments):
+    def _join_cut_blocks(self) -> None:
+        """Blocks cut while streaming (they grew too long) become one piece again."""
+        body = self.body
+        parts = [*body.pieces, body.live]
+        if not any(p.continues for p in parts):
             return
-        groups: list[list[MarkdownSegment]] = []
-        for seg in segments:
-            if seg.continues and groups:
-                groups[-1].append(seg)
+        groups: list[list[Piece]] = []
+        for part in parts:
+            if part.continues and groups:
+                groups[-1].append(part)
             else:
-                groups.append([seg])
-        drop: list[MarkdownSegment] = []
-        for group in groups:
-            if len(group) > 1:
-                # Into the group's last widget, which may be the live one.
-                group[-1].set_source("".join(seg.source for seg in group))
-                drop.extend(group[:-1])
-        await self.remove_children(drop)
-        self._frozen_parts = [seg.source for seg in self.query(".reply-frozen")]
-        self._live_text = self._live.source
+                groups.append([part])
+        joined = [Piece("".join(p.source for p in group)) for group in groups]
+        body.set_text(joined[:-1], joined[-1])
 
     def _show_outcome(self, message: Message) -> None:
         metrics = self.query_one(".reply-metrics", Static)
@@ -269,17 +322,17 @@ class ReplyView(Vertical, can_focus=True):
             err.update(f"✖ {message.error.message}")
             err.display = True
         if not message.content:
-            self._live.display = False
+            self.body.display = False
 
     @property
     def source(self) -> str:
-        """The Markdown text shown (frozen segments, then the live tail)."""
-        return "".join(self._frozen_parts) + self._live_text
+        """The Markdown text shown (frozen pieces, then the live tail)."""
+        return self.body.source
 
     @property
     def segments(self) -> int:
-        """Markdown widgets the reply is shown in (frozen segments + the live tail)."""
-        return len(self._frozen_parts) + 1
+        """Pieces the reply is rendered in (frozen pieces + the live tail)."""
+        return len(self.body.pieces) + 1
 
     def action_copy(self) -> None:
         text = self.message.content if self.message else self.source
