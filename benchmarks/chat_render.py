@@ -14,6 +14,10 @@ Measured per run:
 
 Usage: python benchmarks/chat_render.py [--seconds 5] [--rates 1000,5000] [--frame-ms 50]
 ``--frame-ms 0`` renders as often as possible (what Markdown.get_stream does).
+``--network`` streams from a local server instead (benchmarks/sse_server.py, the same
+Markdown text, one token per SSE event every 1/rate s): the whole path a reply takes
+(HTTP + SSE + JSON on the chat network thread, then rendering) is measured, and the
+CPU figures include the network thread's share.
 ``--gc-freeze`` freezes the started app's objects first: the loop lag's p99 is then no
 longer set by Python's full garbage collections (100+ ms on a 2-core box).
 """
@@ -25,11 +29,14 @@ import asyncio
 import gc
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import zero_cost_server
 from textual.app import App, ComposeResult
 
 from llmops_tui.chat import ChatTarget
@@ -108,13 +115,14 @@ class PacedStream:
 
 
 class BenchApp(App):
-    def __init__(self, factory) -> None:
+    def __init__(self, factory, base_url: str = "http://127.0.0.1:9") -> None:
         super().__init__()
         self.factory = factory
+        self.base_url = base_url
 
     def compose(self) -> ComposeResult:
         yield ChatTab(
-            targets=lambda: [ChatTarget("sim", "http://127.0.0.1:9", "sim")],
+            targets=lambda: [ChatTarget("sim", self.base_url, "sim")],
             probe=False,
             stream_factory=self.factory,
         )
@@ -132,11 +140,18 @@ def cpu() -> float:
     return t
 
 
-async def run_one(rate: float, seconds: float, gc_freeze: bool = False) -> dict:
+async def run_one(
+    rate: float, seconds: float, gc_freeze: bool = False, base_url: str | None = None
+) -> dict:
     stats: dict = {}
-    app = BenchApp(lambda target, req: PacedStream(rate, seconds, stats))
+    if base_url is None:
+        app = BenchApp(lambda target, req: PacedStream(rate, seconds, stats))
+    else:  # the real client on the chat network thread, against a local server
+        app = BenchApp(None, base_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
+        if base_url is not None:
+            app.query_one("#set-max_tokens").value = str(int(rate * seconds))
         if gc_freeze:
             # What an app can do once started: move its startup objects out of the
             # collector's reach, so full collections (100+ ms here) stay short.
@@ -167,7 +182,12 @@ async def run_one(rate: float, seconds: float, gc_freeze: bool = False) -> dict:
         stop.set()
         await prober
         view = app.query(ReplyView).last()
-        assert view.source == tab.conversation.messages[-1].content
+        reply = tab.conversation.messages[-1]
+        assert reply.error is None, reply.error
+        assert view.source == reply.content
+        if base_url is not None:
+            times = tab.runs[0]._stream.record.chunk_times  # arrival times (perf_counter)
+            stats.update(t_first=times[0], t_last=times[-1], sent=len(times))
         wall = w1 - w0
         stream_s = stats["t_last"] - stats["t_first"]
         tokens = stats["sent"]
@@ -200,14 +220,26 @@ def main() -> None:
     ap.add_argument("--rates", default="1000,5000")
     ap.add_argument("--frame-ms", type=float, default=chat_widgets.FRAME_S * 1000)
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once the app has started")
+    ap.add_argument(
+        "--network", action="store_true", help="stream from a local SSE server (real client)"
+    )
     args = ap.parse_args()
     chat_widgets.FRAME_S = args.frame_ms / 1000
     print(
-        f"frame interval {args.frame_ms:g} ms, {args.seconds:g} s of stream per rate"
+        ("network path (local SSE server), " if args.network else "")
+        + f"frame interval {args.frame_ms:g} ms, {args.seconds:g} s of stream per rate"
         + (", gc.freeze() after start" if args.gc_freeze else "")
     )
     for rate in (float(r) for r in args.rates.split(",")):
-        r = asyncio.run(run_one(rate, args.seconds, args.gc_freeze))
+        if args.network:
+            with tempfile.NamedTemporaryFile("w", suffix=".md") as f:
+                f.write(TEXT)
+                f.flush()
+                server_args = ("--itl-ms", str(1000 / rate), "--text", f.name, "--model", "sim")
+                with zero_cost_server(None, *server_args) as url:
+                    r = asyncio.run(run_one(rate, args.seconds, args.gc_freeze, url))
+        else:
+            r = asyncio.run(run_one(rate, args.seconds, args.gc_freeze))
         print(
             f"{rate:>6,.0f} tok/s: {r['tokens']:,} tokens ({r['chars']:,} chars) delivered at "
             f"{r['delivered_tok_s']:,.0f} tok/s | CPU {r['cpu_us_per_token']:.1f} µs/token "

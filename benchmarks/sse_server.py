@@ -15,6 +15,9 @@ view of the TTFT it delivered (the "truth" a client's figures are compared to);
 
     taskset -c 0 python benchmarks/sse_server.py --port 8123 --ttft-ms 50 --itl-ms 5
 
+``--text FILE`` makes the tokens 4-character slices of that file's text, cycling
+(every token is " tok" otherwise): a chat client then renders real Markdown.
+
 ``--die-after N`` closes every connection and stops listening once N requests
 have started (a server dying mid-run, for the partial-run tests).
 """
@@ -27,6 +30,7 @@ import json
 import signal
 import statistics
 import time
+from pathlib import Path
 
 HEAD_200 = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -53,7 +57,7 @@ def _json_response(status: str, obj: object, keep_alive: bool = True) -> bytes:
 class Events:
     """Pre-encoded events for one endpoint (every token is the same bytes)."""
 
-    def __init__(self, chat: bool, model: str) -> None:
+    def __init__(self, chat: bool, model: str, text: str | None = None) -> None:
         if chat:
             base = {"id": "chatcmpl-0", "object": "chat.completion.chunk", "created": 0}
             base["model"] = model
@@ -86,6 +90,8 @@ class Events:
         enc = lambda o: json.dumps(o, separators=(",", ":")).encode()  # noqa: E731
         self.token = _chunk(enc(dict(base, choices=[choice(" tok", None)])))
         self.last = _chunk(enc(dict(base, choices=[choice(" tok", "length")])))
+        pieces = [text[i : i + 4] for i in range(0, len(text), 4)] if text else [" tok"]
+        self.tokens = [_chunk(enc(dict(base, choices=[choice(p, None)]))) for p in pieces]
         self._base = base
         self._enc = enc
 
@@ -103,14 +109,22 @@ class Events:
 
 
 class Server:
-    def __init__(self, ttft_s: float, itl_s: float, batch: int, die_after: int | None, model: str):
+    def __init__(
+        self,
+        ttft_s: float,
+        itl_s: float,
+        batch: int,
+        die_after: int | None,
+        model: str,
+        text: str | None = None,
+    ):
         self.ttft_s = ttft_s
         self.itl_s = itl_s
         self.batch = max(1, batch)
         self.die_after = die_after
         self.started = 0
         self.ttfts: list[float] = []
-        self.events = {False: Events(False, model), True: Events(True, model)}
+        self.events = {False: Events(False, model, text), True: Events(True, model, text)}
         self.model = model
         self.conns: set[Conn] = set()
         self.listener: asyncio.AbstractServer | None = None
@@ -243,10 +257,11 @@ class Stream:
             srv.ttfts.append(time.perf_counter() - self.arrived)
         k = 1 if srv.itl_s > 0 else srv.batch
         out = []
+        tokens = self.ev.tokens
         while k and self.sent < self.n:
-            self.sent += 1
             k -= 1
-            out.append(self.ev.last if self.sent == self.n else self.ev.token)
+            out.append(self.ev.last if self.sent + 1 == self.n else tokens[self.sent % len(tokens)])
+            self.sent += 1
         if self.sent >= self.n:
             out.append(self.ev.usage(self.prompt_tokens, self.n))
             tr.write(b"".join(out))
@@ -260,7 +275,10 @@ class Stream:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    srv = Server(args.ttft_ms / 1e3, args.itl_ms / 1e3, args.batch, args.die_after, args.model)
+    text = Path(args.text).read_text(encoding="utf-8") if args.text else None
+    srv = Server(
+        args.ttft_ms / 1e3, args.itl_ms / 1e3, args.batch, args.die_after, args.model, text
+    )
     loop = asyncio.get_running_loop()
     srv.listener = await loop.create_server(
         lambda: Conn(srv), args.host, args.port, backlog=4096, reuse_address=True
@@ -282,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=1, help="events per write when delays are 0")
     p.add_argument("--die-after", type=int, default=None)
     p.add_argument("--model", default="zero-cost")
+    p.add_argument("--text", default=None, help="tokens cut from this file's text")
     p.add_argument("--uvloop", action="store_true")
     args = p.parse_args(argv)
     if args.uvloop:

@@ -312,19 +312,21 @@ class EventSink:
             return
         self._parse(data, t)
 
-    def _parse(self, data: bytes, t: float) -> None:
+    def _parse(self, data: bytes, t: float) -> str:
+        """Record what the event says; the text it carries ("" if none)."""
         rec = self.record
         try:
             obj = json.loads(data)
         except ValueError:
             if _is_error_payload(data):
                 rec.error = data.decode("utf-8", "replace")[:2000]
-            return
+            return ""
         if not isinstance(obj, dict):
-            return
+            return ""
         if "error" in obj or obj.get("object") == "error":
             rec.error = _error_text(obj)
-            return
+            return ""
+        text = ""
         choices = obj.get("choices")
         if choices:
             choice = choices[0]
@@ -346,6 +348,7 @@ class EventSink:
             if ct is not None:
                 rec.completion_tokens = ct
                 rec.token_source = "usage"
+        return text
 
     @staticmethod
     def choice_text(choice: dict[str, Any]) -> str:
@@ -367,15 +370,23 @@ class EventSink:
 
 
 class DeltaSink(EventSink):
-    """The chat path: parse every event and hand each text delta to a queue."""
+    """The chat path: parse every event (once) and hand each text delta to a queue.
 
-    __slots__ = ("deltas", "wake")
+    The whole text goes into ``record.text`` at ``[DONE]`` or when the stream is closed
+    (:meth:`collect`), not by appending to a string per delta (quadratic).
+    """
+
+    __slots__ = ("deltas", "parts", "wake")
 
     def __init__(self, record: RequestRecord, content_key: bytes):
         super().__init__(record, content_key)
         self.bulk = False  # the chat path needs every event's text
         self.deltas: deque[str] = deque()
+        self.parts: list[str] = []
         self.wake = asyncio.Event()
+
+    def collect(self) -> None:
+        self.record.text = "".join(self.parts)
 
     def on_events(self, events: list[bytes], t: float) -> None:
         for data in events:
@@ -384,6 +395,7 @@ class DeltaSink(EventSink):
     def on_data(self, data: bytes, t: float) -> None:
         if data == b"[DONE]":
             self.done = True
+            self.collect()
             return
         before = len(self.record.chunk_times)
         self._parse_delta(data, t)
@@ -391,18 +403,10 @@ class DeltaSink(EventSink):
             self.wake.set()
 
     def _parse_delta(self, data: bytes, t: float) -> None:
-        rec = self.record
-        n = len(rec.chunk_times)
-        self._parse(data, t)
-        if len(rec.chunk_times) > n:
-            try:
-                choices = json.loads(data).get("choices") or []
-            except ValueError:
-                return
-            text = self.choice_text(choices[0]) if choices else ""
-            if text:
-                rec.text += text
-                self.deltas.append(text)
+        text = self._parse(data, t)
+        if text:
+            self.parts.append(text)
+            self.deltas.append(text)
 
 
 # --------------------------------------------------------------------------- HTTP/1.1 over asyncio
@@ -875,6 +879,7 @@ class ChatStream:
         self._closed = True
         rec = self.record
         rec.end = rec.end or time.perf_counter()
+        self._sink.collect()
         conn, done = self._conn, self._done
         if conn is None:
             return
