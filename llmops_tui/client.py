@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl as ssl_module
 import time
 from collections import deque
@@ -871,6 +872,19 @@ class ChatStream:
     @property
     def error(self) -> str | None:
         return self.record.error
+
+    def shutdown_now(self) -> None:
+        """Cut the connection at the socket, from any thread: the server sees it closed
+        at once and aborts the request, even while the loop reading this stream is busy
+        with a backlog of events (``aclose`` on that loop still tidies up after)."""
+        conn = self._conn
+        transport = conn.transport if conn is not None else None
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None and not self._closed:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     async def aclose(self) -> None:
         """Finish (or cancel, if the stream is still running) and release the connection."""

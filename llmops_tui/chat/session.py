@@ -158,6 +158,11 @@ class ReplyRun:
             return
         self._cancelled = True
         if self._network is not None:
+            # The network loop may be busy with a backlog of events: cut the socket now
+            # (thread-safe), so the server aborts at once; the loop then closes the stream.
+            shutdown_now = getattr(self._stream, "shutdown_now", None)
+            if shutdown_now is not None:
+                shutdown_now()
             self._network.call_soon(self._close_stream)
         else:
             self._close_stream()

@@ -42,6 +42,9 @@ def engine(engine_python, tiny_model, tmp_path_factory):
     profile = load_profile(ROOT / "profiles/tiny-vllm-cpu.toml").with_overrides(
         model=str(tiny_model),
         port=_free_port(),
+        # Room for the stop test's 32 sequences of 2,000 tokens (vLLM makes 32 x 1,000,
+        # what the profile's 1,024 allow, in ~3.7 s: too little margin on a loaded box).
+        max_model_len=2048,
     )
     envs_dir = Path(engine_python).parents[2]  # <envs>/ci-vllm/bin/python
     assert profile.engine_env == "ci-vllm" and profile.python is None
@@ -64,15 +67,21 @@ def app_with_profile(engine, tmp_path, monkeypatch, ci_envs):
     return LlmopsApp(initial_tab="chat")
 
 
-def running_requests(metrics_url: str) -> float:
-    text = httpx.get(metrics_url, timeout=5).text
+def _metric_sum(metrics_url: str, name: str) -> float:
+    text = httpx.get(metrics_url, timeout=30).text
     values = [
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("vllm:num_requests_running{")
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{")
     ]
-    assert values, "no vllm:num_requests_running gauge on /metrics"
+    assert values, f"no {name} on /metrics"
     return sum(values)
+
+
+def generated_tokens(metrics_url: str) -> float:
+    return _metric_sum(metrics_url, "vllm:generation_tokens_total")
+
+
+def running_requests(metrics_url: str) -> float:
+    return _metric_sum(metrics_url, "vllm:num_requests_running")
 
 
 async def _wait_for(pilot, predicate, timeout: float, what: str) -> None:
@@ -158,12 +167,18 @@ async def test_two_turn_conversation_renders_the_servers_text_with_ttft_and_tok_
         }
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="flaky on 2 loaded cores: in ~1 run of 3 vLLM's num_requests_running gauge reads 0 "
-    "for 30 s while 15k tokens stream (open: see the stop-11 note)",
-)
 async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profile):
+    """Esc mid-stream closes the connection and vLLM aborts the request.
+
+    The request asks for 32 sequences (``n``) of 2,000 tokens, which vLLM takes ~8 s to
+    make on 2 quiet CPU cores. Esc goes in as soon as the first tokens are shown. Proof that the *server* stopped,
+    not just our reader: the tokens vLLM generated (``vllm:generation_tokens_total``
+    delta) are far fewer than asked, and its running-requests gauge reads 0 soon after.
+
+    (An earlier version asked for n=32 sequences of 1,000 tokens and waited for the gauge
+    to read ≥ 1 before pressing the key: vLLM makes those 32,000 tokens in ~3.7 s, so on
+    a loaded box the key often came after the request had ended.)
+    """
     import threading
 
     from textual import events
@@ -174,13 +189,13 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
 
     _, spec = engine
     app = app_with_profile
-    # The gauge is watched from a thread: the UI loop is busy rendering a flood of tokens.
-    samples: list[tuple[float, float]] = []
+    asked = 32 * 2000
+    samples: list[tuple[float, float]] = []  # (time read, running requests), from a thread
     watching = threading.Event()
 
     def watch() -> None:
         while not watching.is_set():
-            try:  # a slow /metrics under load must not end the watch (the thread would die)
+            try:
                 samples.append((time.monotonic(), running_requests(spec.metrics_url)))
             except httpx.HTTPError:
                 pass
@@ -189,62 +204,57 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
     async with app.run_test(size=(120, 40)) as pilot:
         tab = app.query_one(ChatTab)
         await _wait_for(pilot, lambda: tab.targets_found, 20, "the engine to be found")
-        # The tiny model streams ~1,000 tokens in well under a second; n=32 parallel
-        # sequences of 1,000 tokens keep the request running for seconds.
-        app.query_one("#set-max_tokens").value = "1000"
+        app.query_one("#set-max_tokens").value = "2000"
         app.query_one("#set-extra").value = '{"ignore_eos": true, "n": 32}'
+        generated_before = await asyncio.to_thread(generated_tokens, spec.metrics_url)
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
             # Keys go in as a terminal sends them, without Pilot.press: it waits (up to
             # 1 s, twice per key) for the process to go idle, which it never does while
-            # thousands of tokens/s stream in, so the reply could end before Esc is sent.
+            # thousands of tokens/s stream in.
             prompt = app.query_one("#prompt", Input)
             prompt.focus()
             prompt.value = "count"
+            t_send = time.monotonic()
             app.post_message(events.Key("enter", "\r"))
             await _poll(lambda: app.query(ReplyView), 10, "the reply to start")
             view = list(app.query(ReplyView))[-1]
-            # Mid-stream: tokens are arriving and vLLM's gauge counts the request running.
-            await _poll(
-                lambda: view.tokens_fed > 0 and any(v >= 1 for _, v in samples),
-                30,
-                "the first tokens and the request running on the server",
-                # (what was seen, if it times out)
-                detail=lambda: (
-                    f"tokens_fed={view.tokens_fed}, gauge max="
-                    f"{max((v for _, v in samples), default=None)}, reply={tab.conversation.messages[-1]!r:.300}"
-                ),
-            )
+            await _poll(lambda: view.tokens_fed > 0, 60, "the first tokens")
             t_stop = time.monotonic()
+            first_s = t_stop - t_send
             app.post_message(events.Key("escape", None))
             await _poll(lambda: not tab.busy, 30, "the reply to stop")
             stop_s = time.monotonic() - t_stop
+            metrics_line = str(view.query_one(".reply-metrics").render())
 
-            def zero_after_stop() -> bool:
-                return any(t >= t_stop and v == 0 for t, v in samples)
+            def zero_since_stop() -> bool:
+                return any(t > t_stop + stop_s and v == 0 for t, v in samples)
 
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not zero_after_stop():
-                await asyncio.sleep(0.05)
+            deadline = time.monotonic() + 15
+            while not zero_since_stop() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
         finally:
             watching.set()
-            watcher.join(5)
-        reply = tab.conversation.messages[-1]
-        assert reply.cancelled and reply.error is None, reply
-        assert max(v for _, v in samples) >= 1, "the request never showed as running"
-        assert zero_after_stop() and samples[-1][1] == 0, (
-            "vLLM still runs the request 5 s after the reply stopped"
-        )
-        # The key is handled while tokens flood in, not after the reply would have ended
-        # (32,000 tokens take ≈ 15 s on 2 CPU cores that vLLM itself saturates; the 0.5 s
-        # figure of a quiet box is a benchmark's job, not this test's).
-        assert stop_s < 10, f"the reply took {stop_s:.1f} s to stop after the key"
-        # Cancelled well before the 32 x 1,000 tokens asked for.
-        assert 1 <= reply.metrics.completion_tokens < 32 * 1000
-        assert str(view.query_one(".reply-metrics").render()).endswith("· cancelled")
-        zero_at = next(t for t, v in samples if t >= t_stop and v == 0)
-        print(
-            f"stopped after {reply.metrics.completion_tokens} tokens; running gauge at 0 "
-            f"{zero_at - t_stop:.2f} s after the stop key; reply stopped in {stop_s:.2f} s"
-        )
+            await asyncio.to_thread(watcher.join, 35)
+        generated = await asyncio.to_thread(generated_tokens, spec.metrics_url) - generated_before
+
+    reply = tab.conversation.messages[-1]
+    timeline = (
+        f"first tokens shown {first_s:.2f} s after the prompt, reply stopped {stop_s:.2f} s "
+        f"after the key, vLLM generated {generated:.0f} of {asked}"
+    )
+    assert reply.cancelled and reply.error is None, f"{timeline}: {reply!r:.300}"
+    assert metrics_line.endswith("· cancelled"), metrics_line
+    # The engine stopped generating well before the end of what was asked.
+    assert 1 <= generated < asked * 0.8, timeline
+    assert 1 <= reply.metrics.completion_tokens < asked
+    assert zero_since_stop(), f"vLLM still runs a request 15 s after the stop: {samples[-5:]}"
+    assert stop_s < 10, f"the reply took {stop_s:.1f} s to stop after the key"
+    seen = max((v for t, v in samples if t <= t_stop), default=None)
+    zero_at = next(t for t, v in samples if t > t_stop + stop_s and v == 0)
+    print(
+        f"stopped: vLLM generated {generated:.0f} of {asked} tokens, the reply showed "
+        f"{reply.metrics.completion_tokens}; gauge before the key: max {seen}; 0 read "
+        f"{zero_at - t_stop:.2f} s after the key; reply stopped in {stop_s:.2f} s"
+    )

@@ -161,3 +161,24 @@ async def test_a_huge_single_block_is_cut_while_streaming_and_joined_at_the_end(
         assert view.body.virtual_size.height >= 1200  # every line of code rendered
         lines = view.body.text_lines()
         assert sum("value_" in line for line in lines) == 1200
+
+
+async def test_a_block_too_long_to_join_stays_cut_with_every_line_rendered():
+    from llmops_tui.ui.tabs.chat_widgets import JOIN_MAX_CHARS
+
+    text = "```python\n" + "".join(f"value_{i} = {i}\n" for i in range(2600)) + "```\n"
+    assert len(text) > JOIN_MAX_CHARS
+    deltas = [text[i : i + 64] for i in range(0, len(text), 64)]
+    app = ChatApp(Script([FakeStream(deltas, fixed_record())]))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        await send(pilot, "huge", wait=0.05)
+        tab = app.query_one(ChatTab)
+        while tab.busy:
+            await pilot.pause(0.05)
+        view = app.query(ReplyView).last()
+        # Not joined into one block at the end (rendering it whole would hold the screen),
+        # yet the text is whole and every line of code is on the page.
+        assert view.segments > 1 and view.source == text
+        lines = view.body.text_lines()
+        assert sum("value_" in line for line in lines) == 2600

@@ -30,6 +30,9 @@ FREEZE_CHARS = 256
 # streams, keeping the last LIVE_KEEP_CHARS live, and joined again when the reply ends.
 LIVE_MAX_CHARS = 4000
 LIVE_KEEP_CHARS = 1000
+# ...unless the joined block would be longer than this (Rich takes ~160 ms for a
+# 20,000-character code block, ~0.8 s for 110,000).
+JOIN_MAX_CHARS = 24000
 
 
 class UserBubble(Static):
@@ -73,8 +76,9 @@ class ReplyBody(Widget):
         self.pieces: list[Piece] = []  # frozen, in order
         self.live = Piece(source)
         self.streaming = False
-        self._frozen: tuple[int, list[Strip]] = (-1, [])  # (width, lines of pieces[:n])
-        self._frozen_n = 0  # pieces rendered into self._frozen
+        self._width = -1  # the width the cached lines are for
+        self._piece_lines: list[list[Strip]] = []  # per frozen piece rendered, in order
+        self._frozen_lines: list[Strip] = []  # the same, flattened (what is drawn)
         self._live_lines: tuple[int, list[Strip]] | None = None
         self._style: Style | None = None  # the style the lines were rendered with
         self._height = 0  # lines last reported to the layout
@@ -89,18 +93,29 @@ class ReplyBody(Widget):
 
     def update_text(self, frozen: list[Piece], live: Piece) -> None:
         """Move ``frozen`` pieces out of the live tail, which becomes ``live``."""
-        before = len(self._frozen[1]) if self._frozen_n == len(self.pieces) else 0
+        before = len(self._frozen_lines) if len(self._piece_lines) == len(self.pieces) else 0
         self.pieces.extend(frozen)
         self.live = live
         self._live_lines = None
         self._changed(first_line=before)
 
     def set_text(self, pieces: list[Piece], live: Piece) -> None:
-        """Replace everything (rendered again from the first line)."""
+        """Replace the pieces and the tail. Pieces kept (the same objects) keep their
+        rendered lines; only new ones are rendered."""
+        kept = {id(p): lines for p, lines in zip(self.pieces, self._piece_lines)}
+        first_new = next((i for i, p in enumerate(pieces) if id(p) not in kept), len(pieces))
         self.pieces = list(pieces)
+        if self._width > 0 and self._style is not None:
+            self._piece_lines = [
+                kept.get(id(p)) or self._render(p, self._width) for p in self.pieces
+            ]
+        else:
+            self._piece_lines = []
+        self._frozen_lines = [line for lines in self._piece_lines for line in lines]
         self.live = live
-        self._frozen, self._frozen_n, self._live_lines = (-1, []), 0, None
-        self._changed(first_line=0)
+        self._live_lines = None
+        first_line = sum(len(lines) for lines in self._piece_lines[:first_new])
+        self._changed(first_line=first_line)
 
     def set_streaming(self, streaming: bool) -> None:
         self.streaming = streaming
@@ -125,12 +140,14 @@ class ReplyBody(Widget):
         """(frozen lines, live lines) at ``width``, rendering only what is new."""
         if self._style is None:
             self._style = self.rich_style
-        if self._frozen[0] != width:
-            self._frozen, self._frozen_n, self._live_lines = (width, []), 0, None
-        frozen = self._frozen[1]
-        while self._frozen_n < len(self.pieces):
-            frozen.extend(self._render(self.pieces[self._frozen_n], width))
-            self._frozen_n += 1
+        if self._width != width:
+            self._width, self._piece_lines, self._frozen_lines = width, [], []
+            self._live_lines = None
+        frozen = self._frozen_lines
+        while len(self._piece_lines) < len(self.pieces):
+            lines = self._render(self.pieces[len(self._piece_lines)], width)
+            self._piece_lines.append(lines)
+            frozen.extend(lines)
         if self._live_lines is None or self._live_lines[0] != width:
             self._live_lines = (width, self._render(self.live, width))
         return frozen, self._live_lines[1]
@@ -163,7 +180,8 @@ class ReplyBody(Widget):
         # every class change above it (the reply losing "streaming" restyles its subtree).
         if self._style is not None and self.rich_style != self._style:
             self._style = None
-            self._frozen, self._frozen_n, self._live_lines = (-1, []), 0, None
+            self._width, self._piece_lines, self._frozen_lines = -1, [], []
+            self._live_lines = None
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return container.width
@@ -311,7 +329,15 @@ class ReplyView(Vertical, can_focus=True):
                 groups[-1].append(part)
             else:
                 groups.append([part])
-        joined = [Piece("".join(p.source for p in group)) for group in groups]
+        joined: list[Piece] = []
+        for group in groups:
+            size = sum(len(p.source) for p in group)
+            if len(group) == 1 or size > JOIN_MAX_CHARS:
+                # Kept as it is (a huge block stays cut: rendering it whole would hold
+                # the screen for a second or more, e.g. a 6,000-line code block).
+                joined.extend(group)
+            else:
+                joined.append(Piece("".join(p.source for p in group)))
         body.set_text(joined[:-1], joined[-1])
 
     def _show_outcome(self, message: Message) -> None:
