@@ -349,28 +349,9 @@ def gpus_given(count: int, memory_bytes: int, name: str = "GPU") -> list[Gpu]:
 
 def read_nvml_gpus() -> list[Gpu]:
     """GPUs seen by NVML ([] when there is no NVIDIA driver)."""
-    try:
-        import pynvml
-    except ImportError:
-        return []
-    try:
-        pynvml.nvmlInit()
-    except Exception:
-        return []
-    try:
-        out = []
-        for i in range(pynvml.nvmlDeviceGetCount()):
-            h = pynvml.nvmlDeviceGetHandleByIndex(i)
-            name = pynvml.nvmlDeviceGetName(h)
-            if isinstance(name, bytes):
-                name = name.decode()
-            out.append(Gpu(i, str(name), int(pynvml.nvmlDeviceGetMemoryInfo(h).total)))
-        return out
-    finally:
-        try:
-            pynvml.nvmlShutdown()
-        except Exception:
-            pass
+    from llmops_tui.telemetry.gpu import gpu_memory_totals
+
+    return [Gpu(index, name, total) for index, name, total in gpu_memory_totals()]
 
 
 # ---------------------------------------------------------------------------

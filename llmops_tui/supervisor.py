@@ -37,12 +37,12 @@ from pathlib import Path
 
 import psutil
 
-from llmops_tui import nvml
 from llmops_tui.config import paths
 from llmops_tui.engines import adapter
 from llmops_tui.engines.base import LaunchRefused, LaunchSpec, expand
 from llmops_tui.engines.logs import LogWatch, split_lines
 from llmops_tui.profiles import Profile, check_profile_text, to_toml
+from llmops_tui.telemetry import gpu
 
 PHASES = ("starting", "loading", "ready", "stopping", "stopped", "failed")
 STARTING_PHASES = frozenset({"starting", "loading"})
@@ -339,7 +339,7 @@ class Supervisor:
     def _gpu_problems(self, profile: Profile) -> list[str]:
         if not profile.gpus:
             return []
-        ids = nvml.gpu_ids()
+        ids = gpu.gpu_ids()
         wanted = profile.gpus.split(",")
         if not ids.available:
             return [f"gpus = {profile.gpus!r} requested but {ids.error}: no GPU can be checked"]
@@ -801,7 +801,7 @@ class Supervisor:
             return True
         deadline = time.monotonic() + timeout
         while True:
-            usage = nvml.gpu_memory_by_pid()
+            usage = gpu.gpu_memory_by_pid()
             if usage is None:
                 return None
             if not pids & set(usage):
