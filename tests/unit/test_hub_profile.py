@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import struct
 
-from llmops_tui.hub import (
-    HubSettings,
-    profile_for_model,
-    safetensors_param_counts,
-    save_new_profile,
-    select_files,
-)
+from llmops_tui.hub.details import safetensors_param_counts
+from llmops_tui.hub.downloader import select_files
+from llmops_tui.hub.new_profile import profile_for_model, save_new_profile
+from llmops_tui.hub.settings import HubSettings
 from llmops_tui.profiles import load_profile
 
 

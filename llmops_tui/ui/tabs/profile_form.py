@@ -209,7 +209,7 @@ class ProfileForm(ModalScreen[Path | None]):
     @work(thread=True, exclusive=True, group="form-cache")
     def scan_cache(self) -> None:
         try:
-            from llmops_tui.hub import scan_cache
+            from llmops_tui.hub.cache import scan_cache
 
             repos = [m.repo_id for m in scan_cache().models]
             error = None
