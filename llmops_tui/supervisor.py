@@ -318,7 +318,8 @@ class Supervisor:
 
         problems += self._gpu_problems(profile)
         if profile.engine_env and profile.runtime != "docker":
-            from llmops_tui.envs import EnvError, resolve_engine_interpreter
+            from llmops_tui.envs.launch import resolve_engine_interpreter
+            from llmops_tui.envs.records import EnvError
 
             try:  # missing, failed or half-made env: say so and how to make it
                 resolve_engine_interpreter(profile)

@@ -114,7 +114,7 @@ def profile_python(profile: Profile) -> str | None:
     if profile.python:
         return expand(profile.python)
     if profile.engine_env:
-        from llmops_tui.envs import env_python
+        from llmops_tui.envs.managed import env_python
 
         return str(env_python(profile.engine_env))
     return None
