@@ -308,7 +308,7 @@ class Bakeoff:
         request_timeout: float = 600.0,
         gpu: bool = True,
     ):
-        from llmops_tui.supervisor import Supervisor
+        from llmops_tui.supervisor.core import Supervisor
 
         self.profiles = profiles
         self.suite = suite
@@ -370,7 +370,7 @@ class Bakeoff:
 
     async def _one_engine(self, profile: Profile, er: EngineResult, gpu: GpuMemorySampler | None):
         from llmops_tui.engines.base import LaunchRefused
-        from llmops_tui.supervisor import EngineFailed
+        from llmops_tui.supervisor.records import EngineFailed
 
         self.say(f"{profile.name}: preflight")
         try:
@@ -555,7 +555,7 @@ class Bakeoff:
         )
 
     async def _down(self, profile: Profile, er: EngineResult) -> None:
-        from llmops_tui.supervisor import EngineNotFound, StopIncomplete
+        from llmops_tui.supervisor.records import EngineNotFound, StopIncomplete
 
         if self.sup.get(profile.name) is None or self.current != profile.name:
             return

@@ -66,7 +66,7 @@ def resolve_target(args: argparse.Namespace):
         except (ProfileError, ProfileNotFound) as exc:
             return None, str(exc)
         target = profile_target(profile)
-        from llmops_tui.supervisor import running_endpoint
+        from llmops_tui.supervisor.core import running_endpoint
 
         running = running_endpoint(profile.name)  # where it really runs (up --set port=…)
         if running is not None:

@@ -132,7 +132,9 @@ def _print_failure(rec) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import EngineFailed, LaunchRefused, Supervisor
+    from llmops_tui.engines.base import LaunchRefused
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineFailed
 
     profile = _load_profile(args.profile, args.overrides)
     if isinstance(profile, int):
@@ -160,7 +162,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import EngineNotFound, StopIncomplete, Supervisor
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineNotFound, StopIncomplete
 
     sup = Supervisor()
     names = [r.name for r in sup.records() if r.alive_phase] if args.all else [args.name]
@@ -201,7 +204,7 @@ def _age(seconds: float) -> str:
 
 
 def cmd_ps(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import Supervisor
+    from llmops_tui.supervisor.core import Supervisor
 
     sup = Supervisor()
     recs = sup.records()
@@ -244,7 +247,8 @@ def cmd_ps(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import EngineNotFound, Supervisor
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineNotFound
 
     sup = Supervisor()
     try:
@@ -280,13 +284,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_swap(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import (
-        EngineFailed,
-        EngineNotFound,
-        LaunchRefused,
-        StopIncomplete,
-        Supervisor,
-    )
+    from llmops_tui.engines.base import LaunchRefused
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineFailed, EngineNotFound, StopIncomplete
 
     profile = _load_profile(args.to_profile, args.overrides)
     if isinstance(profile, int):

@@ -20,7 +20,7 @@ from llmops_tui.bench.bakeoff_report import csv_rows, format_report
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.suite import parse_suite
 from llmops_tui.profiles import Profile
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.supervisor.core import Supervisor
 
 FAKE = Path(__file__).resolve().parents[1] / "fixtures" / "fake_engine"
 

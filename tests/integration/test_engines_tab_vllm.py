@@ -11,7 +11,7 @@ import psutil
 from textual.widgets import DataTable
 
 from llmops_tui.profiles import save_profile
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.supervisor.core import Supervisor
 from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.engines import EnginesTab
 

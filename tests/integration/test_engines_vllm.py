@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 from llmops_tui.profiles import to_toml
-from llmops_tui.supervisor import Supervisor, port_in_use
+from llmops_tui.supervisor.core import Supervisor
+from llmops_tui.supervisor.health import port_in_use
 
 READY_TIMEOUT_S = 240
 

@@ -17,7 +17,8 @@ from fake_nvml import FakeDevice, make_fake_nvml
 
 from llmops_tui.engines.base import LaunchRefused
 from llmops_tui.profiles import Profile
-from llmops_tui.supervisor import EngineNotFound, EngineRecord, Supervisor
+from llmops_tui.supervisor.core import Supervisor
+from llmops_tui.supervisor.records import EngineNotFound, EngineRecord
 
 
 @pytest.fixture

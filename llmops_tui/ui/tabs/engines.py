@@ -104,7 +104,7 @@ class EnginesTab(Vertical):
     def supervisor(self) -> Any:
         """The Supervisor, made on first use (from a worker thread: it touches the disk)."""
         if self._supervisor is None:
-            from llmops_tui.supervisor import Supervisor
+            from llmops_tui.supervisor.core import Supervisor
 
             self._supervisor = Supervisor()
         return self._supervisor
