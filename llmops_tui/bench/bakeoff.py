@@ -29,7 +29,7 @@ from llmops_tui.bench.session import Target, execute, resolve_tokenizer
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.suite import Scenario, Suite
 from llmops_tui.bench.workload import WorkloadSpec, build_workload
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 MIB = 1024 * 1024
 SAMPLE_INTERVAL_S = 0.5

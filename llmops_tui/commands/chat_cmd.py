@@ -59,7 +59,8 @@ def resolve_target(args: argparse.Namespace):
 
     if args.profile:
         from llmops_tui.chat.targets import profile_target
-        from llmops_tui.profiles import ProfileError, ProfileNotFound, find_profile
+        from llmops_tui.profiles.profile import ProfileError
+        from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
         try:
             profile = find_profile(args.profile)

@@ -71,7 +71,7 @@ def _err(msg: str) -> None:
 
 def parse_override(item: str) -> tuple[str, object]:
     """``key=value`` with the value read as TOML (a bare word is a string)."""
-    from llmops_tui.profiles import tomllib
+    from llmops_tui.profiles.validation import tomllib
 
     if "=" not in item:
         raise ValueError(f"--set {item!r}: expected KEY=VALUE")
@@ -92,7 +92,9 @@ def _load_profile(name: str, overrides: list[str]):
     """The profile with overrides applied, or an exit code after printing why."""
     from dataclasses import fields
 
-    from llmops_tui.profiles import SCHEMA, Profile, ProfileError, ProfileNotFound, find_profile
+    from llmops_tui.profiles.profile import Profile, ProfileError
+    from llmops_tui.profiles.schema import SCHEMA
+    from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
     try:
         profile = find_profile(name)

@@ -7,7 +7,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 
 @dataclass(frozen=True)

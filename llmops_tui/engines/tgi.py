@@ -40,7 +40,7 @@ from llmops_tui.engines.base import (
     hf_home,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 DOCKER_PORT = 80
 DOCKER_MODEL_DIR = "/models"

@@ -127,7 +127,7 @@ def discover(
 
     profile_images: dict[str, list[str]] = {}
     if include_profiles:
-        from llmops_tui.profiles import list_profiles
+        from llmops_tui.profiles.store import list_profiles
 
         for entry in list_profiles():
             p = entry.profile

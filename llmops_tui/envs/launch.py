@@ -21,7 +21,7 @@ from llmops_tui.envs.records import (
     EngineEnv,
     EnvError,
 )
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 # ---------------------------------------------------------------------------
 # Profiles

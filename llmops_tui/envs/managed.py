@@ -24,7 +24,7 @@ from llmops_tui.envs.records import (
     EngineEnv,
     EnvError,
 )
-from llmops_tui.profiles import NAME_RE
+from llmops_tui.profiles.profile import NAME_RE
 
 # ---------------------------------------------------------------------------
 # Managed envs: paths and state files

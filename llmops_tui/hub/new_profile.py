@@ -25,7 +25,7 @@ def profile_for_model(
     the environment, never written).
     """
     from llmops_tui.engines.facts import FACTS
-    from llmops_tui.profiles import Profile
+    from llmops_tui.profiles.profile import Profile
 
     facts = FACTS[engine]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", repo_id.split("/")[-1]).strip("-.").lower()
@@ -52,7 +52,7 @@ def profile_for_model(
 def save_new_profile(profile, directory: Path | None = None) -> Path:
     """Save to the user's profile folder; never overwrites (adds -2, -3, …)."""
     from llmops_tui.config import paths
-    from llmops_tui.profiles import save_profile
+    from llmops_tui.profiles.store import save_profile
 
     d = directory or paths().user_profiles
     base = profile.name

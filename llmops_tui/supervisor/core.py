@@ -18,7 +18,9 @@ from llmops_tui.config import paths
 from llmops_tui.engines import adapter
 from llmops_tui.engines.base import LaunchRefused, LaunchSpec
 from llmops_tui.engines.logs import LogWatch
-from llmops_tui.profiles import Profile, check_profile_text, to_toml
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.profiles.store import to_toml
+from llmops_tui.profiles.validation import check_profile_text
 from llmops_tui.supervisor.health import probe_ready
 from llmops_tui.supervisor.logtail import LogTail, read_log
 from llmops_tui.supervisor.preflight import gpu_problems, port_problems, runtime_problems

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 from llmops_tui.engines.base import LaunchSpec, expand
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 from llmops_tui.supervisor.health import port_in_use, port_owner
 from llmops_tui.telemetry import gpu
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 from llmops_tui.supervisor.core import Supervisor
 from llmops_tui.supervisor.health import port_in_use
 from llmops_tui.supervisor.records import EngineFailed
@@ -231,7 +231,7 @@ def test_profile_targets_follow_the_running_engine_not_the_file(
 ):
     """`llmops chat/bench --profile NAME` reach the engine where it runs (up --set port=…)."""
     from llmops_tui.bench.session import target_from_profile
-    from llmops_tui.profiles import save_profile
+    from llmops_tui.profiles.store import save_profile
     from llmops_tui.supervisor.core import running_endpoint
 
     profile = make_profile(name="moved")

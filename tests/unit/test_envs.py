@@ -32,7 +32,7 @@ from llmops_tui.docker_images import (
 )
 from llmops_tui.engines.vllm import build_argv
 from llmops_tui.envs import install as envs_install
-from llmops_tui.profiles import parse_profile
+from llmops_tui.profiles.validation import parse_profile
 
 PROFILE = 'name = "{name}"\nengine = "{engine}"\nmodel = "org/model"\n{extra}\n'
 

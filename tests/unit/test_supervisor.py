@@ -16,7 +16,7 @@ import pytest
 from fake_nvml import FakeDevice, make_fake_nvml
 
 from llmops_tui.engines.base import LaunchRefused
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 from llmops_tui.supervisor.core import Supervisor
 from llmops_tui.supervisor.records import EngineNotFound, EngineRecord
 

@@ -406,7 +406,7 @@ class ModelsTab(Vertical):
 
     @work(thread=True, group="profile")
     def make_profile(self, engine: str, repo_id: str) -> None:
-        from llmops_tui.profiles import ProfileError
+        from llmops_tui.profiles.profile import ProfileError
 
         d = self._details if self._details and self._details.repo_id == repo_id else None
         fit = self._fit if d else None
