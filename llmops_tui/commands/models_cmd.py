@@ -179,7 +179,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _gpus(args: argparse.Namespace):
-    from llmops_tui.fit import GIB, gpus_given, read_nvml_gpus
+    from llmops_tui.fit.gpus import gpus_given, read_nvml_gpus
+    from llmops_tui.fit.units import GIB
 
     if args.gpus is not None or args.gpu_memory is not None:
         if args.gpus is None or args.gpu_memory is None:
@@ -191,7 +192,8 @@ def _gpus(args: argparse.Namespace):
 
 
 def _fit(args: argparse.Namespace, config: dict, params: int | None, source: str):
-    from llmops_tui.fit import GIB, estimate_fit
+    from llmops_tui.fit.estimate import estimate_fit
+    from llmops_tui.fit.units import GIB
 
     return estimate_fit(
         config,
@@ -206,7 +208,7 @@ def _fit(args: argparse.Namespace, config: dict, params: int | None, source: str
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from llmops_tui.fit import FitError
+    from llmops_tui.fit.units import FitError
     from llmops_tui.hub.details import model_details
     from llmops_tui.hub.errors import HubError, format_size
 
@@ -354,7 +356,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from llmops_tui.fit import FitError
+    from llmops_tui.fit.units import FitError
     from llmops_tui.hub.cache import scan_cache
     from llmops_tui.hub.details import local_details, model_details
     from llmops_tui.hub.errors import HubError

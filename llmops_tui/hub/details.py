@@ -65,7 +65,8 @@ class ModelDetails:
 def _describe_format(details: ModelDetails) -> None:
     if details.config is None:
         return
-    from llmops_tui.fit import text_config, weight_format
+    from llmops_tui.fit.shape import text_config
+    from llmops_tui.fit.weights import weight_format
 
     cfg = text_config(details.config)
     details.dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "") or None

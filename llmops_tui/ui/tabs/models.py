@@ -19,7 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 
 from llmops_tui import hub
-from llmops_tui.fit import FitError, estimate_fit, read_nvml_gpus
+from llmops_tui.fit.estimate import estimate_fit
+from llmops_tui.fit.gpus import read_nvml_gpus
+from llmops_tui.fit.units import FitError
 
 
 class HubBackend:
