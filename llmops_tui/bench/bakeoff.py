@@ -176,7 +176,8 @@ class BakeoffStore:
 # -- sampling during a scenario ------------------------------------------------------
 def counter_total(text: str, engine: str, names: tuple[str, ...]) -> float | None:
     """Sum over ranks of the first counter in ``names`` present in a /metrics page."""
-    from llmops_tui.telemetry.scrape import WANTED, parse_samples
+    from llmops_tui.telemetry.scrape.engine_maps import WANTED
+    from llmops_tui.telemetry.scrape.samples import parse_samples
 
     wanted = WANTED.get(engine)
     if wanted is None:
@@ -409,7 +410,7 @@ class Bakeoff:
         target = _target(profile, rec)
         pids = set(await asyncio.to_thread(self.sup.process_pids, profile.name))
 
-        from llmops_tui.telemetry.scrape import MetricsScraper
+        from llmops_tui.telemetry.scrape.scraper import MetricsScraper
         from llmops_tui.telemetry.targets import EngineTarget
 
         mtarget = EngineTarget(profile.name, rec.engine, rec.metrics_url, frozenset(pids))
