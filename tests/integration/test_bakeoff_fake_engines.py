@@ -15,8 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmops_tui.bench.bakeoff import Bakeoff, BakeoffStore
+from llmops_tui.bench.bakeoff import Bakeoff
 from llmops_tui.bench.bakeoff_report import csv_rows, format_report
+from llmops_tui.bench.bakeoff_results import BakeoffStore
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.suite import parse_suite
 from llmops_tui.profiles.profile import Profile

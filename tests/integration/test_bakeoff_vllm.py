@@ -11,7 +11,7 @@ import socket
 
 import psutil
 
-from llmops_tui.bench.bakeoff import BakeoffStore
+from llmops_tui.bench.bakeoff_results import BakeoffStore
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.cli import main
 from llmops_tui.config import paths
