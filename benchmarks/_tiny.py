@@ -8,7 +8,8 @@ import socket
 import tempfile
 from pathlib import Path
 
-from llmops_tui.profiles import Profile, load_profile
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.profiles.store import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from llmops_tui.bench.bakeoff import PREFIX_COUNTERS, counter_total
+from llmops_tui.bench.bakeoff_sampling import PREFIX_COUNTERS, counter_total
 from llmops_tui.telemetry.gpu import NvmlReader
-from llmops_tui.telemetry.scrape import CounterRates, SeriesCache, stats_from_text
+from llmops_tui.telemetry.scrape.engine_maps import stats_from_text
+from llmops_tui.telemetry.scrape.samples import CounterRates, SeriesCache
 from llmops_tui.telemetry.targets import EngineTarget
 
 ROOT = Path(__file__).resolve().parents[1]

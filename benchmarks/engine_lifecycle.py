@@ -21,7 +21,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tiny import add_args, state_dir, tiny_profile
 
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.supervisor.core import Supervisor
 
 LINE = "Application startup complete."
 

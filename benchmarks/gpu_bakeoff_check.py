@@ -30,8 +30,8 @@ from llmops_tui.bench.bakeoff_report import format_report, write_report_files  #
 from llmops_tui.bench.store import ResultStore  # noqa: E402
 from llmops_tui.bench.suite import find_suite  # noqa: E402
 from llmops_tui.config import paths  # noqa: E402
-from llmops_tui.profiles import Profile  # noqa: E402
-from llmops_tui.supervisor import Supervisor  # noqa: E402
+from llmops_tui.profiles.profile import Profile  # noqa: E402
+from llmops_tui.supervisor.core import Supervisor  # noqa: E402
 
 STANDIN = ROOT / "benchmarks" / "gpu_standin"
 

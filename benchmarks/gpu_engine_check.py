@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmops_tui.profiles import Profile  # noqa: E402
-from llmops_tui.supervisor import Supervisor  # noqa: E402
+from llmops_tui.profiles.profile import Profile  # noqa: E402
+from llmops_tui.supervisor.core import Supervisor  # noqa: E402
 from llmops_tui.telemetry.gpu import NvmlReader  # noqa: E402
 from llmops_tui.telemetry.targets import pid_owners, running_engine_targets  # noqa: E402
 

@@ -19,7 +19,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tiny import add_args, state_dir, tiny_profile
 
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.supervisor.core import Supervisor
 
 
 def live(pids: set[int]) -> list[int]:

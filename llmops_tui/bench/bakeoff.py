@@ -16,263 +16,34 @@ the bake-off's row (table ``bakeoffs`` / ``bakeoff_runs``).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llmops_tui.bench.bakeoff_results import (
+    BakeoffResult,
+    BakeoffStore,
+    EngineResult,
+    ScenarioResult,
+)
+from llmops_tui.bench.bakeoff_sampling import (
+    PREFIX_COUNTERS,
+    GpuMemorySampler,
+    ScenarioSamples,
+    counter_total,
+    prefix_hit_rate_delta,
+    sample_loop,
+    steady_value,
+)
 from llmops_tui.bench.runner import LoadShape
 from llmops_tui.bench.session import Target, execute, resolve_tokenizer
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.suite import Scenario, Suite
 from llmops_tui.bench.workload import WorkloadSpec, build_workload
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
-MIB = 1024 * 1024
-SAMPLE_INTERVAL_S = 0.5
 READY_TIMEOUT_S = 900.0
-
-# Prefix-cache counters per engine: (hits, queries); both in tokens.
-PREFIX_COUNTERS = {
-    "vllm": (
-        ("vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"),
-        ("vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"),
-    ),
-    "sglang": (("sglang:cached_tokens_total",), ("sglang:prompt_tokens_total",)),
-}
-
-
-# -- results ---------------------------------------------------------------------
-@dataclass
-class ScenarioResult:
-    scenario: str
-    spec: dict[str, Any]  # Scenario.describe()
-    status: str  # complete | partial | failed | not run
-    reason: str | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    run_id: int | None = None
-    gpu_mem_peak_mib: float | None = None  # None: no GPU / NVML ("n/a")
-    gpu_mem_steady_mib: float | None = None
-    gpu_note: str | None = None
-    kv_usage_peak: float | None = None  # 0–1
-    prefix_hit_rate: float | None = None  # 0–1 over the scenario; None: no counters
-    prefix_queries: float | None = None  # tokens looked up in the prefix cache meanwhile
-
-
-@dataclass
-class EngineResult:
-    profile: str
-    engine: str
-    model: str
-    status: str = "pending"  # ok | refused | failed | died | stopped | pending
-    reason: str | None = None
-    startup_s: float | None = None
-    scenarios: list[ScenarioResult] = field(default_factory=list)
-    gpu_memory_released: bool | None = None
-    stop_note: str | None = None
-
-
-@dataclass
-class BakeoffResult:
-    suite: dict[str, Any]
-    profiles: list[str]
-    started_at: float = field(default_factory=time.time)
-    finished_at: float | None = None
-    engines: list[EngineResult] = field(default_factory=list)
-    partial: bool = False
-    reason: str | None = None
-    id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BakeoffResult:
-        engines = []
-        for e in d.get("engines", []):
-            e = dict(e)
-            e["scenarios"] = [ScenarioResult(**s) for s in e.get("scenarios", [])]
-            engines.append(EngineResult(**e))
-        return cls(**{**d, "engines": engines})
-
-
-# -- storage ---------------------------------------------------------------------
-BAKEOFF_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bakeoffs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at REAL NOT NULL,
-    suite TEXT NOT NULL,
-    status TEXT NOT NULL,
-    result TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bakeoff_runs (
-    bakeoff_id INTEGER NOT NULL REFERENCES bakeoffs(id) ON DELETE CASCADE,
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    profile TEXT NOT NULL,
-    scenario TEXT NOT NULL,
-    PRIMARY KEY (bakeoff_id, run_id)
-);
-"""
-
-
-class BakeoffStore:
-    """Bake-offs in the results database, next to (and linking) their runs."""
-
-    def __init__(self, results: ResultStore):
-        self.results = results
-
-    def _db(self):
-        return self.results._db()
-
-    def create(self, result: BakeoffResult) -> int:
-        with self._db() as db:
-            db.executescript(BAKEOFF_SCHEMA)
-            cur = db.execute(
-                "INSERT INTO bakeoffs (created_at, suite, status, result) VALUES (?, ?, ?, ?)",
-                (result.started_at, result.suite["name"], "running", "{}"),
-            )
-            return int(cur.lastrowid)  # type: ignore[arg-type]
-
-    def link(self, bakeoff_id: int, run_id: int, profile: str, scenario: str) -> None:
-        with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO bakeoff_runs VALUES (?, ?, ?, ?)",
-                (bakeoff_id, run_id, profile, scenario),
-            )
-
-    def finish(self, result: BakeoffResult) -> None:
-        assert result.id is not None
-        status = "partial" if result.partial else "complete"
-        with self._db() as db:
-            db.execute(
-                "UPDATE bakeoffs SET status = ?, result = ? WHERE id = ?",
-                (status, json.dumps(result.to_dict(), default=str), result.id),
-            )
-
-    def get(self, bakeoff_id: int) -> BakeoffResult | None:
-        with self._db() as db:
-            db.executescript(BAKEOFF_SCHEMA)
-            row = db.execute("SELECT result FROM bakeoffs WHERE id = ?", (bakeoff_id,)).fetchone()
-        if row is None or row[0] == "{}":
-            return None
-        return BakeoffResult.from_dict(json.loads(row[0]))
-
-    def run_ids(self, bakeoff_id: int) -> list[tuple[int, str, str]]:
-        with self._db() as db:
-            db.executescript(BAKEOFF_SCHEMA)
-            return [
-                (r[0], r[1], r[2])
-                for r in db.execute(
-                    "SELECT run_id, profile, scenario FROM bakeoff_runs WHERE bakeoff_id = ?"
-                    " ORDER BY run_id",
-                    (bakeoff_id,),
-                )
-            ]
-
-
-# -- sampling during a scenario ------------------------------------------------------
-def counter_total(text: str, engine: str, names: tuple[str, ...]) -> float | None:
-    """Sum over ranks of the first counter in ``names`` present in a /metrics page."""
-    from llmops_tui.telemetry.scrape import WANTED, parse_samples
-
-    wanted = WANTED.get(engine)
-    if wanted is None:
-        return None
-    samples = parse_samples(text, wanted)
-    found = samples.get(*names)
-    if not found:
-        return None
-    return sum(v for _, v in found)
-
-
-def prefix_hit_rate_delta(
-    before: tuple[float | None, float | None], after: tuple[float | None, float | None]
-) -> tuple[float | None, float | None]:
-    """(hit rate, queries) between two (hits, queries) counter readings.
-
-    None when the engine has no such counters; rate 0 when nothing was looked up
-    (so "caching off" reads 0, not unknown). A counter that went down (engine
-    restarted) counts from 0.
-    """
-    (h0, q0), (h1, q1) = before, after
-    if h1 is None or q1 is None:
-        return None, None
-    dh = h1 - (h0 or 0) if h0 is not None and h1 >= h0 else h1
-    dq = q1 - (q0 or 0) if q0 is not None and q1 >= q0 else q1
-    if dq <= 0:
-        return 0.0, 0.0
-    return min(max(dh / dq, 0.0), 1.0), dq
-
-
-def steady_value(samples: list[float]) -> float | None:
-    """The median of the second half of the samples (after the ramp-up)."""
-    if not samples:
-        return None
-    tail = samples[len(samples) // 2 :]
-    return float(statistics.median(tail))
-
-
-class GpuMemorySampler:
-    """GPU memory held by an engine's processes (sum over GPUs), or why it is unknown."""
-
-    def __init__(self, reader: Any = None) -> None:
-        from llmops_tui.telemetry.gpu import NvmlReader
-
-        self.reader = reader or NvmlReader()
-
-    def read_mib(self, pids: set[int]) -> tuple[float | None, str | None]:
-        snap = self.reader.read()
-        if not snap.available:
-            return None, snap.reason or "no GPU"
-        used = 0
-        per_process = False
-        for gpu in snap.gpus:
-            for p in gpu.processes:
-                if p.pid in pids and p.used_bytes is not None:
-                    used += p.used_bytes
-                    per_process = True
-        if per_process:
-            return used / MIB, None
-        # No per-process figures (MIG, containers): whole-GPU memory in use instead.
-        total = sum(g.memory_used or 0 for g in snap.gpus)
-        return total / MIB, "whole-GPU memory (no per-process figures)"
-
-    def close(self) -> None:
-        self.reader.close()
-
-
-@dataclass
-class _Samples:
-    gpu_mib: list[float] = field(default_factory=list)
-    gpu_note: str | None = None
-    kv: list[float] = field(default_factory=list)
-
-
-async def _sample_loop(
-    stop: asyncio.Event,
-    gpu: GpuMemorySampler | None,
-    pids: set[int],
-    scraper: Any,
-    target: Any,
-    out: _Samples,
-) -> None:
-    while True:
-        if gpu is not None:
-            mib, note = await asyncio.to_thread(gpu.read_mib, pids)
-            if mib is not None:
-                out.gpu_mib.append(mib)
-            out.gpu_note = note
-        stats = await scraper.scrape(target)
-        if stats.kv_cache_usage is not None:
-            out.kv.append(stats.kv_cache_usage)
-        try:
-            await asyncio.wait_for(stop.wait(), SAMPLE_INTERVAL_S)
-            return
-        except asyncio.TimeoutError:
-            pass
 
 
 # -- the bake-off ---------------------------------------------------------------------
@@ -308,7 +79,7 @@ class Bakeoff:
         request_timeout: float = 600.0,
         gpu: bool = True,
     ):
-        from llmops_tui.supervisor import Supervisor
+        from llmops_tui.supervisor.core import Supervisor
 
         self.profiles = profiles
         self.suite = suite
@@ -370,7 +141,7 @@ class Bakeoff:
 
     async def _one_engine(self, profile: Profile, er: EngineResult, gpu: GpuMemorySampler | None):
         from llmops_tui.engines.base import LaunchRefused
-        from llmops_tui.supervisor import EngineFailed
+        from llmops_tui.supervisor.records import EngineFailed
 
         self.say(f"{profile.name}: preflight")
         try:
@@ -409,7 +180,7 @@ class Bakeoff:
         target = _target(profile, rec)
         pids = set(await asyncio.to_thread(self.sup.process_pids, profile.name))
 
-        from llmops_tui.telemetry.scrape import MetricsScraper
+        from llmops_tui.telemetry.scrape.scraper import MetricsScraper
         from llmops_tui.telemetry.targets import EngineTarget
 
         mtarget = EngineTarget(profile.name, rec.engine, rec.metrics_url, frozenset(pids))
@@ -507,10 +278,10 @@ class Bakeoff:
             )
 
         before = await read_prefix()
-        samples = _Samples()
+        samples = ScenarioSamples()
         sampling_done = asyncio.Event()
         sampler = asyncio.ensure_future(
-            _sample_loop(sampling_done, gpu, pids, scraper, mtarget, samples)
+            sample_loop(sampling_done, gpu, pids, scraper, mtarget, samples)
         )
         try:
             outcome = await execute(
@@ -555,7 +326,7 @@ class Bakeoff:
         )
 
     async def _down(self, profile: Profile, er: EngineResult) -> None:
-        from llmops_tui.supervisor import EngineNotFound, StopIncomplete
+        from llmops_tui.supervisor.records import EngineNotFound, StopIncomplete
 
         if self.sup.get(profile.name) is None or self.current != profile.name:
             return

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmops_tui.bench.bakeoff import BakeoffResult, EngineResult, ScenarioResult
+from llmops_tui.bench.bakeoff_results import BakeoffResult, EngineResult, ScenarioResult
 
 HIGHER, LOWER = "higher", "lower"
 

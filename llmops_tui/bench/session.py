@@ -44,8 +44,8 @@ class Target:
 
 def target_from_profile(name: str) -> Target:
     """A running engine's address and model from its profile (raises ProfileError/NotFound)."""
-    from llmops_tui.profiles import find_profile
-    from llmops_tui.supervisor import running_endpoint
+    from llmops_tui.profiles.store import find_profile
+    from llmops_tui.supervisor.core import running_endpoint
 
     p = find_profile(name)
     host = "127.0.0.1" if p.host in ("0.0.0.0", "::", "") else p.host

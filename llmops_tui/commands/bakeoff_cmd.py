@@ -43,7 +43,8 @@ def cmd_bakeoff(args: argparse.Namespace) -> int:
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.suite import SuiteError, SuiteNotFound, find_suite
     from llmops_tui.config import paths
-    from llmops_tui.profiles import ProfileError, ProfileNotFound, find_profile
+    from llmops_tui.profiles.profile import ProfileError
+    from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
     try:
         suite = find_suite(args.suite)

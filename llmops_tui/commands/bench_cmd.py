@@ -113,7 +113,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.workload import TokenizerError, WorkloadSpec, build_workload
     from llmops_tui.config import paths
-    from llmops_tui.profiles import ProfileError, ProfileNotFound
+    from llmops_tui.profiles.profile import ProfileError
+    from llmops_tui.profiles.store import ProfileNotFound
 
     if args.scenario:
         from llmops_tui.bench.workload import SCENARIOS

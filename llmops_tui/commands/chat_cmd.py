@@ -59,14 +59,15 @@ def resolve_target(args: argparse.Namespace):
 
     if args.profile:
         from llmops_tui.chat.targets import profile_target
-        from llmops_tui.profiles import ProfileError, ProfileNotFound, find_profile
+        from llmops_tui.profiles.profile import ProfileError
+        from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
         try:
             profile = find_profile(args.profile)
         except (ProfileError, ProfileNotFound) as exc:
             return None, str(exc)
         target = profile_target(profile)
-        from llmops_tui.supervisor import running_endpoint
+        from llmops_tui.supervisor.core import running_endpoint
 
         running = running_endpoint(profile.name)  # where it really runs (up --set port=…)
         if running is not None:

@@ -71,7 +71,7 @@ def _err(msg: str) -> None:
 
 def parse_override(item: str) -> tuple[str, object]:
     """``key=value`` with the value read as TOML (a bare word is a string)."""
-    from llmops_tui.profiles import tomllib
+    from llmops_tui.profiles.validation import tomllib
 
     if "=" not in item:
         raise ValueError(f"--set {item!r}: expected KEY=VALUE")
@@ -92,7 +92,9 @@ def _load_profile(name: str, overrides: list[str]):
     """The profile with overrides applied, or an exit code after printing why."""
     from dataclasses import fields
 
-    from llmops_tui.profiles import SCHEMA, Profile, ProfileError, ProfileNotFound, find_profile
+    from llmops_tui.profiles.profile import Profile, ProfileError
+    from llmops_tui.profiles.schema import SCHEMA
+    from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
     try:
         profile = find_profile(name)
@@ -132,7 +134,9 @@ def _print_failure(rec) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import EngineFailed, LaunchRefused, Supervisor
+    from llmops_tui.engines.base import LaunchRefused
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineFailed
 
     profile = _load_profile(args.profile, args.overrides)
     if isinstance(profile, int):
@@ -160,7 +164,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import EngineNotFound, StopIncomplete, Supervisor
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineNotFound, StopIncomplete
 
     sup = Supervisor()
     names = [r.name for r in sup.records() if r.alive_phase] if args.all else [args.name]
@@ -201,7 +206,7 @@ def _age(seconds: float) -> str:
 
 
 def cmd_ps(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import Supervisor
+    from llmops_tui.supervisor.core import Supervisor
 
     sup = Supervisor()
     recs = sup.records()
@@ -244,7 +249,8 @@ def cmd_ps(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import EngineNotFound, Supervisor
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineNotFound
 
     sup = Supervisor()
     try:
@@ -280,13 +286,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_swap(args: argparse.Namespace) -> int:
-    from llmops_tui.supervisor import (
-        EngineFailed,
-        EngineNotFound,
-        LaunchRefused,
-        StopIncomplete,
-        Supervisor,
-    )
+    from llmops_tui.engines.base import LaunchRefused
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.records import EngineFailed, EngineNotFound, StopIncomplete
 
     profile = _load_profile(args.to_profile, args.overrides)
     if isinstance(profile, int):

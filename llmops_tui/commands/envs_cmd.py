@@ -47,7 +47,8 @@ def _cell(value: object) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from llmops_tui.envs import discover, envs_dir
+    from llmops_tui.envs.discovery import discover
+    from llmops_tui.envs.managed import envs_dir
 
     envs, docker = discover(import_check=not args.no_import_check, use_cache=not args.refresh)
     if args.json:
@@ -93,7 +94,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from llmops_tui.envs import EnvError, InstallProgress, create
+    from llmops_tui.envs.install import create
+    from llmops_tui.envs.records import EnvError, InstallProgress
 
     def show(event: InstallProgress) -> None:
         if event.stage == "failed":
@@ -120,7 +122,8 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    from llmops_tui.envs import EnvError, remove
+    from llmops_tui.envs.install import remove
+    from llmops_tui.envs.records import EnvError
 
     try:
         path = remove(args.name)

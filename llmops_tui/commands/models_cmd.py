@@ -99,7 +99,8 @@ def _table(rows: list[tuple[str, ...]]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from llmops_tui.hub import HubError, format_size, scan_cache
+    from llmops_tui.hub.cache import scan_cache
+    from llmops_tui.hub.errors import HubError, format_size
 
     try:
         report = scan_cache()
@@ -146,7 +147,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from llmops_tui.hub import HubError, search_models
+    from llmops_tui.hub.errors import HubError
+    from llmops_tui.hub.search import search_models
 
     try:
         results = search_models(
@@ -177,7 +179,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _gpus(args: argparse.Namespace):
-    from llmops_tui.fit import GIB, gpus_given, read_nvml_gpus
+    from llmops_tui.fit.gpus import gpus_given, read_nvml_gpus
+    from llmops_tui.fit.units import GIB
 
     if args.gpus is not None or args.gpu_memory is not None:
         if args.gpus is None or args.gpu_memory is None:
@@ -189,7 +192,8 @@ def _gpus(args: argparse.Namespace):
 
 
 def _fit(args: argparse.Namespace, config: dict, params: int | None, source: str):
-    from llmops_tui.fit import GIB, estimate_fit
+    from llmops_tui.fit.estimate import estimate_fit
+    from llmops_tui.fit.units import GIB
 
     return estimate_fit(
         config,
@@ -204,8 +208,9 @@ def _fit(args: argparse.Namespace, config: dict, params: int | None, source: str
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from llmops_tui.fit import FitError
-    from llmops_tui.hub import HubError, format_size, model_details
+    from llmops_tui.fit.units import FitError
+    from llmops_tui.hub.details import model_details
+    from llmops_tui.hub.errors import HubError, format_size
 
     try:
         d = model_details(args.repo_id, args.revision)
@@ -276,7 +281,8 @@ class _Printer:
 def cmd_download(args: argparse.Namespace) -> int:
     import threading
 
-    from llmops_tui.hub import HubError, download, format_size
+    from llmops_tui.hub.downloader import download
+    from llmops_tui.hub.errors import HubError, format_size
 
     cancel = threading.Event()
     printer = _Printer(quiet=False)
@@ -319,7 +325,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    from llmops_tui.hub import HubError, plan_delete
+    from llmops_tui.hub.delete import plan_delete
+    from llmops_tui.hub.errors import HubError
 
     try:
         plan = plan_delete(args.repo_id, args.revision)
@@ -349,8 +356,10 @@ def cmd_rm(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from llmops_tui.fit import FitError
-    from llmops_tui.hub import HubError, local_details, model_details, scan_cache
+    from llmops_tui.fit.units import FitError
+    from llmops_tui.hub.cache import scan_cache
+    from llmops_tui.hub.details import local_details, model_details
+    from llmops_tui.hub.errors import HubError
 
     try:
         target = Path(args.model).expanduser()
@@ -362,7 +371,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{cfg_path}: not valid JSON: {exc}") from None
             if target.is_dir():
-                from llmops_tui.hub import safetensors_param_counts
+                from llmops_tui.hub.details import safetensors_param_counts
 
                 counts = [safetensors_param_counts(p) for p in target.glob("*.safetensors")]
                 params = sum(sum(c.values()) for c in counts) or None

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from llmops_tui.config import profile_search_path
-    from llmops_tui.profiles import list_profiles
+    from llmops_tui.profiles.store import list_profiles
 
     entries = list_profiles()
     if args.json:
@@ -78,7 +78,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from llmops_tui.profiles import check_profile_file, list_profiles
+    from llmops_tui.profiles.store import list_profiles
+    from llmops_tui.profiles.validation import check_profile_file
 
     if args.files:
         results = [(f, *check_profile_file(f)) for f in args.files]
@@ -102,7 +103,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from llmops_tui.profiles import ProfileError, ProfileNotFound, find_profile, to_toml
+    from llmops_tui.profiles.profile import ProfileError
+    from llmops_tui.profiles.store import ProfileNotFound, find_profile, to_toml
 
     try:
         profile = find_profile(args.name)

@@ -7,7 +7,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def profile_python(profile: Profile) -> str | None:
     if profile.python:
         return expand(profile.python)
     if profile.engine_env:
-        from llmops_tui.envs import env_python
+        from llmops_tui.envs.managed import env_python
 
         return str(env_python(profile.engine_env))
     return None

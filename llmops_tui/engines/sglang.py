@@ -37,7 +37,7 @@ from llmops_tui.engines.base import (
     profile_python,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 LAUNCH_MODULE = "sglang.launch_server"
 ENGINE_MODULE = "sglang"

@@ -5,7 +5,7 @@ Flags from ``launcher/src/main.rs`` (struct Args, clap ``#[clap(long, env)]``) a
 ``text-generation-launcher --model-id M --hostname H --port P`` with ``--revision``,
 ``--num-shard`` (tensor parallel), ``--quantize``, ``--dtype``, ``--kv-cache-dtype``,
 ``--max-total-tokens``, ``--cuda-memory-fraction``, ``--trust-remote-code``.
-No pipeline/data parallelism and no served-model-name (profiles.py refuses those).
+No pipeline/data parallelism and no served-model-name (profile validation refuses those).
 
 Docker form: ``docker run --gpus … --shm-size 1g -p HOST:PORT:80 -v $HF_HOME:/data
 IMAGE --model-id …``; the image sets ``HF_HOME=/data`` and ``PORT=80`` (Dockerfile).
@@ -40,7 +40,7 @@ from llmops_tui.engines.base import (
     hf_home,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 DOCKER_PORT = 80
 DOCKER_MODEL_DIR = "/models"

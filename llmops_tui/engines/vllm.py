@@ -24,7 +24,7 @@ from llmops_tui.engines.base import (
     profile_python,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
-from llmops_tui.profiles import Profile
+from llmops_tui.profiles.profile import Profile
 
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 ENGINE_MODULE = "vllm"

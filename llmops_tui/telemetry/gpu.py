@@ -8,6 +8,10 @@ power on some boards or per-process memory under MIG/WSL) is ``None`` and named
 in ``unsupported``; any other NVML error on a field is logged once per GPU/field
 and that field is ``None``. A lost GPU is an error on that GPU only.
 
+The one-shot questions other modules ask (:func:`gpu_ids`, :func:`gpu_memory_totals`,
+:func:`gpu_memory_by_pid`) open and shut NVML through the same guarded
+:func:`open_nvml`, and read processes with the same reader as ``NvmlReader``.
+
 Calls block for a few milliseconds: run them off the UI thread.
 """
 
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -125,6 +130,165 @@ class ProcessNames:
             del self._cache[pid]
 
 
+# -- one guarded start/stop --------------------------------------------------
+
+
+class NvmlUnavailable(Exception):
+    """NVML gives no GPU here; ``str(exc)`` is the "no NVIDIA GPU found: <reason>" sentence."""
+
+
+NO_GPUS_REASON = "no NVIDIA GPU found: the driver is loaded but reports 0 GPUs"
+
+
+def open_nvml(nvml: Any = None) -> tuple[Any, list[Any]]:
+    """Start NVML and return ``(module, one handle per GPU)``; the list may be empty.
+
+    ``nvml``: a pynvml-like module (tests pass a fake); None imports ``pynvml``.
+    Raises :class:`NvmlUnavailable` with the reason, and leaves NVML shut, when it fails.
+    """
+    if nvml is None:
+        try:
+            import pynvml
+        except ImportError:
+            raise NvmlUnavailable(
+                "no NVIDIA GPU found: the nvidia-ml-py package (pynvml) is not installed"
+            ) from None
+        nvml = pynvml
+    try:
+        nvml.nvmlInit()
+    except nvml.NVMLError as exc:
+        raise NvmlUnavailable(_init_failure_reason(nvml, exc)) from exc
+    except OSError as exc:  # a broken library can surface as OSError from ctypes
+        raise NvmlUnavailable(f"no NVIDIA GPU found: cannot load NVML ({exc})") from exc
+    try:
+        count = nvml.nvmlDeviceGetCount()
+        handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+    except nvml.NVMLError as exc:
+        close_nvml(nvml)
+        raise NvmlUnavailable(
+            f"no NVIDIA GPU found: NVML could not list GPUs ({_text(exc)})"
+        ) from exc
+    return nvml, handles
+
+
+def close_nvml(nvml: Any) -> None:
+    try:
+        nvml.nvmlShutdown()
+    except Exception:  # shutting down a half-started NVML must not raise
+        pass
+
+
+@contextmanager
+def nvml_session(nvml: Any = None) -> Iterator[tuple[Any, list[Any]]]:
+    """``open_nvml`` for one question: NVML is shut again on leaving."""
+    nvml, handles = open_nvml(nvml)
+    try:
+        yield nvml, handles
+    finally:
+        close_nvml(nvml)
+
+
+# -- guarded field reads, shared by the reader and the one-shot questions ----
+
+LogOnce = Callable[[int, str, BaseException], None]
+
+
+def _read_field(nvml: Any, gpu: GpuInfo, what: str, log_once: LogOnce, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``; an NVML error is ``None`` (and noted on ``gpu``), never raised."""
+    try:
+        return fn(*args)
+    except nvml.NVMLError_NotSupported:
+        if what not in gpu.unsupported:
+            gpu.unsupported.append(what)
+        return None
+    except nvml.NVMLError as exc:
+        if isinstance(exc, nvml.NVMLError_GpuIsLost):
+            gpu.error = "GPU is lost (fell off the bus): needs a reset or reboot"
+        log_once(gpu.index, what, exc)
+        return None
+
+
+def _no_log(index: int, what: str, exc: BaseException) -> None:
+    pass
+
+
+def read_process_memory(
+    nvml: Any, gpu: GpuInfo, handle: Any, log_once: LogOnce = _no_log
+) -> dict[int, tuple[int | None, list[str]]]:
+    """pid → (bytes held on this GPU or None when the driver does not say, kinds)."""
+    merged: dict[int, tuple[int | None, list[str]]] = {}
+    for kind, fn in (
+        ("compute", nvml.nvmlDeviceGetComputeRunningProcesses),
+        ("graphics", nvml.nvmlDeviceGetGraphicsRunningProcesses),
+    ):
+        procs = _read_field(nvml, gpu, f"{kind} processes", log_once, fn, handle) or []
+        for p in procs:
+            used = getattr(p, "usedGpuMemory", None)
+            used = int(used) if used is not None else None
+            prev_used, kinds = merged.get(p.pid, (None, []))
+            if used is not None and (prev_used is None or used > prev_used):
+                prev_used = used
+            merged[p.pid] = (prev_used, [*kinds, kind])
+    return merged
+
+
+# -- one-shot questions --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuIds:
+    """What NVML says exists: indices and UUIDs, or why it could not say."""
+
+    indices: tuple[int, ...] = ()
+    uuids: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.error is None
+
+
+def gpu_ids(nvml: Any = None) -> GpuIds:
+    """Indices and UUIDs of the GPUs here (none, not an error, when the driver reports 0)."""
+    try:
+        with nvml_session(nvml) as (nv, handles):
+            uuids = tuple(_text(nv.nvmlDeviceGetUUID(h)) for h in handles)
+    except NvmlUnavailable as exc:
+        return GpuIds(error=str(exc))
+    except Exception as exc:
+        return GpuIds(error=f"NVML query failed ({_text(exc) or type(exc).__name__})")
+    return GpuIds(tuple(range(len(uuids))), uuids)
+
+
+def gpu_memory_totals(nvml: Any = None) -> list[tuple[int, str, int]]:
+    """(index, name, total bytes) per GPU; [] when NVML gives no GPU."""
+    try:
+        with nvml_session(nvml) as (nv, handles):
+            return [
+                (i, _text(nv.nvmlDeviceGetName(h)), int(nv.nvmlDeviceGetMemoryInfo(h).total))
+                for i, h in enumerate(handles)
+            ]
+    except NvmlUnavailable:
+        return []
+
+
+def gpu_memory_by_pid(nvml: Any = None) -> dict[int, int] | None:
+    """Bytes of GPU memory per process over all GPUs; None when NVML cannot tell."""
+    try:
+        with nvml_session(nvml) as (nv, handles):
+            out: dict[int, int] = {}
+            for i, handle in enumerate(handles):
+                procs = read_process_memory(nv, GpuInfo(index=i, name="?"), handle)
+                for pid, (used, _kinds) in procs.items():
+                    out[pid] = out.get(pid, 0) + (used or 0)
+            return out
+    except Exception:  # NvmlUnavailable, or a driver error mid-read: cannot tell
+        return None
+
+
+# -- the Monitor's reader --------------------------------------------------------
+
+
 class NvmlReader:
     """Reads every GPU through NVML; never raises out of ``read``."""
 
@@ -143,35 +307,16 @@ class NvmlReader:
             return True
         if self._failed_reason is not None:
             return False
-        if self._nvml is None:
-            try:
-                import pynvml
-            except ImportError:
-                self._failed_reason = (
-                    "no NVIDIA GPU found: the nvidia-ml-py package (pynvml) is not installed"
-                )
-                return False
-            self._nvml = pynvml
-        nvml = self._nvml
         try:
-            nvml.nvmlInit()
-        except nvml.NVMLError as exc:
-            self._failed_reason = _init_failure_reason(nvml, exc)
+            self._nvml, self._handles = open_nvml(self._nvml)
+        except NvmlUnavailable as exc:
+            self._failed_reason = str(exc)
             log.info("NVML unavailable: %s", self._failed_reason)
             return False
-        except OSError as exc:  # a broken library can surface as OSError from ctypes
-            self._failed_reason = f"no NVIDIA GPU found: cannot load NVML ({exc})"
-            return False
-        try:
-            count = nvml.nvmlDeviceGetCount()
-            self._handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
-        except nvml.NVMLError as exc:
-            self._failed_reason = f"no NVIDIA GPU found: NVML could not list GPUs ({_text(exc)})"
-            self._shutdown_quietly()
-            return False
+        nvml = self._nvml
         if not self._handles:
-            self._failed_reason = "no NVIDIA GPU found: the driver is loaded but reports 0 GPUs"
-            self._shutdown_quietly()
+            self._failed_reason = NO_GPUS_REASON
+            close_nvml(nvml)
             return False
         try:
             self._driver = _text(nvml.nvmlSystemGetDriverVersion())
@@ -180,15 +325,9 @@ class NvmlReader:
         self._ready = True
         return True
 
-    def _shutdown_quietly(self) -> None:
-        try:
-            self._nvml.nvmlShutdown()
-        except Exception:  # shutting down a half-started NVML must not raise
-            pass
-
     def close(self) -> None:
         if self._ready:
-            self._shutdown_quietly()
+            close_nvml(self._nvml)
             self._ready = False
 
     @property
@@ -212,18 +351,7 @@ class NvmlReader:
             log.warning("GPU %d: reading %s failed: %s", index, what, _text(exc))
 
     def _get(self, gpu: GpuInfo, what: str, fn: Any, *args: Any) -> Any:
-        nvml = self._nvml
-        try:
-            return fn(*args)
-        except nvml.NVMLError_NotSupported:
-            if what not in gpu.unsupported:
-                gpu.unsupported.append(what)
-            return None
-        except nvml.NVMLError as exc:
-            if isinstance(exc, nvml.NVMLError_GpuIsLost):
-                gpu.error = "GPU is lost (fell off the bus): needs a reset or reboot"
-            self._log_once(gpu.index, what, exc)
-            return None
+        return _read_field(self._nvml, gpu, what, self._log_once, fn, *args)
 
     def _read_gpu(self, index: int, handle: Any, owners: Mapping[int, str]) -> GpuInfo:
         nvml = self._nvml
@@ -257,22 +385,10 @@ class NvmlReader:
     def _read_processes(
         self, gpu: GpuInfo, handle: Any, owners: Mapping[int, str]
     ) -> list[GpuProcess]:
-        nvml = self._nvml
-        merged: dict[int, tuple[int | None, list[str]]] = {}
-        for kind, fn in (
-            ("compute", nvml.nvmlDeviceGetComputeRunningProcesses),
-            ("graphics", nvml.nvmlDeviceGetGraphicsRunningProcesses),
-        ):
-            procs = self._get(gpu, f"{kind} processes", fn, handle) or []
-            for p in procs:
-                used = getattr(p, "usedGpuMemory", None)
-                used = int(used) if used is not None else None
-                prev_used, kinds = merged.get(p.pid, (None, []))
-                if used is not None and (prev_used is None or used > prev_used):
-                    prev_used = used
-                merged[p.pid] = (prev_used, [*kinds, kind])
         out = []
-        for pid, (used, kinds) in merged.items():
+        for pid, (used, kinds) in read_process_memory(
+            self._nvml, gpu, handle, self._log_once
+        ).items():
             name, ancestors = self._names.lookup(pid)
             engine = owners.get(pid)
             if engine is None:

@@ -17,7 +17,8 @@ from typing import Any
 from llmops_tui.telemetry.gpu import GpuSnapshot, NvmlReader
 from llmops_tui.telemetry.history import History
 from llmops_tui.telemetry.host import HostReader, HostSnapshot
-from llmops_tui.telemetry.scrape import EngineStats, MetricsScraper
+from llmops_tui.telemetry.scrape.scraper import MetricsScraper
+from llmops_tui.telemetry.scrape.stats import EngineStats
 from llmops_tui.telemetry.targets import EngineTarget, pid_owners
 
 TargetsFn = Callable[[], Sequence[EngineTarget]]

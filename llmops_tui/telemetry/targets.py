@@ -74,7 +74,7 @@ def running_engine_targets() -> list[EngineTarget]:
     Called once per monitor tick from a worker thread; a broken state dir yields []
     rather than an exception in the sampler.
     """
-    from llmops_tui.supervisor import Supervisor
+    from llmops_tui.supervisor.core import Supervisor
 
     try:
         sup = Supervisor()

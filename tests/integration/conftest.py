@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops_tui.profiles import Profile, load_profile
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.profiles.store import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 CI_ENV_NAME = "ci-vllm"

@@ -15,12 +15,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmops_tui.bench.bakeoff import Bakeoff, BakeoffStore
+from llmops_tui.bench.bakeoff import Bakeoff
 from llmops_tui.bench.bakeoff_report import csv_rows, format_report
+from llmops_tui.bench.bakeoff_results import BakeoffStore
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.suite import parse_suite
-from llmops_tui.profiles import Profile
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.supervisor.core import Supervisor
 
 FAKE = Path(__file__).resolve().parents[1] / "fixtures" / "fake_engine"
 
@@ -178,7 +179,7 @@ def test_cli_ctrl_c_stops_the_starting_engine_and_writes_the_partial_report(tmp_
     import json
     import subprocess
 
-    from llmops_tui.profiles import save_profile
+    from llmops_tui.profiles.store import save_profile
 
     model = tmp_path / "model"
     model.mkdir()

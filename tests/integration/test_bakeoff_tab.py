@@ -12,8 +12,9 @@ from pathlib import Path
 from textual.widgets import SelectionList, Static
 
 from llmops_tui.config import paths
-from llmops_tui.profiles import Profile, save_profile
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.profiles.store import save_profile
+from llmops_tui.supervisor.core import Supervisor
 from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 

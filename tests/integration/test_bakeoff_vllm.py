@@ -11,11 +11,11 @@ import socket
 
 import psutil
 
-from llmops_tui.bench.bakeoff import BakeoffStore
+from llmops_tui.bench.bakeoff_results import BakeoffStore
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.cli import main
 from llmops_tui.config import paths
-from llmops_tui.profiles import save_profile
+from llmops_tui.profiles.store import save_profile
 
 
 def free_port() -> int:

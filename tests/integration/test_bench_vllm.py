@@ -15,7 +15,7 @@ from llmops_tui.bench.store import ResultStore
 from llmops_tui.cli import main
 from llmops_tui.config import paths
 from llmops_tui.engines.vllm import build_launch
-from llmops_tui.profiles import load_profile
+from llmops_tui.profiles.store import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ import pytest
 from vllm_process import running_vllm
 
 from llmops_tui.engines.vllm import build_launch
-from llmops_tui.profiles import load_profile, save_profile
+from llmops_tui.profiles.store import load_profile, save_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 240

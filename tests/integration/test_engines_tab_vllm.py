@@ -10,8 +10,8 @@ import httpx
 import psutil
 from textual.widgets import DataTable
 
-from llmops_tui.profiles import save_profile
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.profiles.store import save_profile
+from llmops_tui.supervisor.core import Supervisor
 from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.engines import EnginesTab
 

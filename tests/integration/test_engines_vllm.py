@@ -15,8 +15,9 @@ import httpx
 import psutil
 import pytest
 
-from llmops_tui.profiles import to_toml
-from llmops_tui.supervisor import Supervisor, port_in_use
+from llmops_tui.profiles.store import to_toml
+from llmops_tui.supervisor.core import Supervisor
+from llmops_tui.supervisor.health import port_in_use
 
 READY_TIMEOUT_S = 240
 

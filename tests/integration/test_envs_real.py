@@ -10,7 +10,7 @@ import pytest
 
 from llmops_tui import envs
 from llmops_tui.cli import main
-from llmops_tui.profiles import load_profile
+from llmops_tui.profiles.store import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 CI_ENV_NAME = "ci-vllm"  # what scripts/setup-vllm-cpu creates (see conftest.py)

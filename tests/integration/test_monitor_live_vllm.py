@@ -15,7 +15,7 @@ import psutil
 from llmops_tui.cli import main
 from llmops_tui.engines.vllm import build_launch
 from llmops_tui.telemetry.monitor import MonitorSampler
-from llmops_tui.telemetry.scrape import MetricsScraper
+from llmops_tui.telemetry.scrape.scraper import MetricsScraper
 from llmops_tui.telemetry.targets import EngineTarget
 
 READY_TIMEOUT_S = 240

@@ -13,8 +13,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from llmops_tui.profiles import Profile
-from llmops_tui.supervisor import EngineFailed, Supervisor, port_in_use
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.supervisor.core import Supervisor
+from llmops_tui.supervisor.health import port_in_use
+from llmops_tui.supervisor.records import EngineFailed
 
 FAKE = Path(__file__).resolve().parents[1] / "fixtures" / "fake_engine"
 
@@ -160,7 +162,7 @@ def test_a_pid_reused_by_another_program_is_never_signalled(sup, make_profile, t
 
 
 async def test_async_wrapper_runs_the_same_lifecycle(make_profile, tmp_path):
-    from llmops_tui.supervisor import AsyncSupervisor
+    from llmops_tui.supervisor.core import AsyncSupervisor
 
     asup = AsyncSupervisor(state_dir=tmp_path / "state")
     rec = await asup.up(make_profile(), wait=True, timeout=30)
@@ -229,8 +231,8 @@ def test_profile_targets_follow_the_running_engine_not_the_file(
 ):
     """`llmops chat/bench --profile NAME` reach the engine where it runs (up --set port=…)."""
     from llmops_tui.bench.session import target_from_profile
-    from llmops_tui.profiles import save_profile
-    from llmops_tui.supervisor import running_endpoint
+    from llmops_tui.profiles.store import save_profile
+    from llmops_tui.supervisor.core import running_endpoint
 
     profile = make_profile(name="moved")
     profiles_dir = tmp_path / "profiles"

@@ -9,7 +9,7 @@ import json
 import httpx
 import psutil
 
-from llmops_tui.supervisor import Supervisor
+from llmops_tui.supervisor.core import Supervisor
 
 READY_TIMEOUT_S = 240
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from llmops_tui.engines.base import LaunchRefused
-from llmops_tui.supervisor import EngineRecord
+from llmops_tui.supervisor.records import EngineRecord
 
 T0 = 1_700_000_000.0
 

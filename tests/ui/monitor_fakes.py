@@ -10,7 +10,7 @@ from llmops_tui.telemetry.gpu import GpuInfo, GpuProcess, GpuSnapshot
 from llmops_tui.telemetry.history import History
 from llmops_tui.telemetry.host import HostSnapshot
 from llmops_tui.telemetry.monitor import MonitorSampler
-from llmops_tui.telemetry.scrape import TGI_BUDGET_LABEL, EngineStats, RankStats
+from llmops_tui.telemetry.scrape.stats import TGI_BUDGET_LABEL, EngineStats, RankStats
 from llmops_tui.ui.tabs.monitor import MonitorTab
 
 MIB = 1024 * 1024

@@ -11,7 +11,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from llmops_tui import hub
-from llmops_tui.fit import GIB, gpus_given
+from llmops_tui.fit.gpus import gpus_given
+from llmops_tui.fit.units import GIB
 from llmops_tui.ui.tabs.models import HubBackend, ModelsTab
 
 CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "configs"

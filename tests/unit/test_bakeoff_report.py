@@ -9,13 +9,6 @@ import math
 
 import pytest
 
-from llmops_tui.bench.bakeoff import (
-    BakeoffResult,
-    EngineResult,
-    ScenarioResult,
-    prefix_hit_rate_delta,
-    steady_value,
-)
 from llmops_tui.bench.bakeoff_report import (
     HIGHER,
     LOWER,
@@ -32,6 +25,8 @@ from llmops_tui.bench.bakeoff_report import (
     scenario_table,
     write_report_files,
 )
+from llmops_tui.bench.bakeoff_results import BakeoffResult, EngineResult, ScenarioResult
+from llmops_tui.bench.bakeoff_sampling import prefix_hit_rate_delta, steady_value
 from llmops_tui.bench.suite import find_suite
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fake_nvml import MIB, FakeDevice, make_fake_nvml
 
-from llmops_tui.bench.bakeoff import GpuMemorySampler, counter_total
+from llmops_tui.bench.bakeoff_sampling import GpuMemorySampler, counter_total
 from llmops_tui.telemetry.gpu import NvmlReader
 
 

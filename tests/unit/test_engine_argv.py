@@ -11,7 +11,8 @@ import pytest
 
 from llmops_tui.engines import adapter, sglang, tgi, vllm
 from llmops_tui.engines.base import LaunchRefused
-from llmops_tui.profiles import load_profile, parse_profile
+from llmops_tui.profiles.store import load_profile
+from llmops_tui.profiles.validation import parse_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "profiles"

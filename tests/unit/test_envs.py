@@ -31,7 +31,8 @@ from llmops_tui.docker_images import (
     parse_image_lines,
 )
 from llmops_tui.engines.vllm import build_argv
-from llmops_tui.profiles import parse_profile
+from llmops_tui.envs import install as envs_install
+from llmops_tui.profiles.validation import parse_profile
 
 PROFILE = 'name = "{name}"\nengine = "{engine}"\nmodel = "org/model"\n{extra}\n'
 
@@ -458,7 +459,7 @@ def test_install_of_the_wrong_engine_is_not_marked(base_python, monkeypatch, tmp
 )
 def test_spec_must_name_the_engine_before_installing(base_python, engine, spec, ok):
     if ok:
-        envs._check_spec_names_engine(engine, spec)
+        envs_install._check_spec_names_engine(engine, spec)
         return
     with pytest.raises(envs.EnvError, match=f"does not install {engine}"):
         envs.create("x", engine, spec=spec, python=base_python)

@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from llmops_tui.fit import (
-    GIB,
-    FitError,
-    estimate_fit,
-    estimate_params,
-    gpus_given,
-    shape_from_config,
-    weight_format,
-)
+from llmops_tui.fit.estimate import estimate_fit
+from llmops_tui.fit.gpus import gpus_given
+from llmops_tui.fit.shape import estimate_params, shape_from_config
+from llmops_tui.fit.units import GIB, FitError
+from llmops_tui.fit.weights import weight_format
 
 CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
 H100 = 80 * GIB  # user-given "80 GiB" per GPU

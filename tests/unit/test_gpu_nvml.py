@@ -10,7 +10,7 @@ import sys
 import pytest
 from fake_nvml import MIB, FakeDevice, make_fake_nvml
 
-from llmops_tui.telemetry.gpu import NvmlReader
+from llmops_tui.telemetry.gpu import NvmlReader, gpu_ids, gpu_memory_by_pid, gpu_memory_totals
 
 
 def h100(**kw) -> FakeDevice:
@@ -167,3 +167,55 @@ def test_close_shuts_nvml_down_once():
     reader.close()
     reader.close()
     assert nvml.calls["nvmlShutdown"] == 1
+
+
+# -- the one-shot questions (supervisor preflight, stop check, fit) share open_nvml --
+
+
+def test_gpu_ids_lists_indices_and_uuids_and_shuts_nvml():
+    nvml = make_fake_nvml([h100(uuid="GPU-a"), h100(uuid="GPU-b")])
+    ids = gpu_ids(nvml)
+    assert ids.available and ids.indices == (0, 1) and ids.uuids == ("GPU-a", "GPU-b")
+    assert nvml.calls == {"nvmlInit": 1, "nvmlShutdown": 1}
+
+
+def test_gpu_ids_without_driver_says_no_gpu_found_with_the_reason():
+    nvml = make_fake_nvml([h100()], init_error="NVMLError_NoPermission")
+    ids = gpu_ids(nvml)
+    assert not ids.available
+    assert ids.error == "no NVIDIA GPU found: no permission to talk to the NVIDIA driver"
+
+
+def test_gpu_ids_with_zero_gpus_is_an_empty_answer_not_an_error():
+    ids = gpu_ids(make_fake_nvml([]))
+    assert ids.available and ids.indices == ()
+
+
+def test_gpu_memory_totals_for_the_fit_estimate():
+    nvml = make_fake_nvml([h100(), h100(name="NVIDIA A100-SXM4-40GB", total=40_960 * MIB)])
+    assert gpu_memory_totals(nvml) == [
+        (0, "NVIDIA H100 80GB HBM3", 81_559 * MIB),
+        (1, "NVIDIA A100-SXM4-40GB", 40_960 * MIB),
+    ]
+    assert gpu_memory_totals(make_fake_nvml([], init_error="NVMLError_DriverNotLoaded")) == []
+
+
+def test_gpu_memory_by_pid_sums_over_gpus_and_survives_unsupported_lists():
+    nvml = make_fake_nvml(
+        [
+            h100(compute=[(10, 30_000 * MIB), (11, None)]),
+            h100(
+                compute=[(10, 20_000 * MIB)],
+                raises={"nvmlDeviceGetGraphicsRunningProcesses": "NVMLError_NotSupported"},
+            ),
+        ]
+    )
+    assert gpu_memory_by_pid(nvml) == {10: 50_000 * MIB, 11: 0}
+    assert nvml.calls["nvmlShutdown"] == 1
+
+
+def test_gpu_memory_by_pid_is_none_when_nvml_cannot_tell():
+    assert (
+        gpu_memory_by_pid(make_fake_nvml([h100()], init_error="NVMLError_LibraryNotFound")) is None
+    )
+    assert gpu_memory_by_pid(make_fake_nvml([])) == {}  # a driver with no GPU: nothing is held

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import struct
 
-from llmops_tui.hub import (
-    HubSettings,
-    profile_for_model,
-    safetensors_param_counts,
-    save_new_profile,
-    select_files,
-)
-from llmops_tui.profiles import load_profile
+from llmops_tui.hub.details import safetensors_param_counts
+from llmops_tui.hub.downloader import select_files
+from llmops_tui.hub.new_profile import profile_for_model, save_new_profile
+from llmops_tui.hub.settings import HubSettings
+from llmops_tui.profiles.store import load_profile
 
 
 def test_profiles_for_each_engine_load_back(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from llmops_tui.telemetry.gpu import GpuInfo, GpuSnapshot
 from llmops_tui.telemetry.history import History, Series
 from llmops_tui.telemetry.monitor import MonitorSampler, run_monitor_loop
-from llmops_tui.telemetry.scrape import EngineStats
+from llmops_tui.telemetry.scrape.stats import EngineStats
 from llmops_tui.telemetry.targets import EngineTarget, parse_url_option, pid_owners
 
 

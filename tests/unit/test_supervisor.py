@@ -13,11 +13,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from fake_nvml import FakeDevice, make_fake_nvml
 
-from llmops_tui import nvml
 from llmops_tui.engines.base import LaunchRefused
-from llmops_tui.profiles import Profile
-from llmops_tui.supervisor import EngineNotFound, EngineRecord, Supervisor
+from llmops_tui.profiles.profile import Profile
+from llmops_tui.supervisor.core import Supervisor
+from llmops_tui.supervisor.records import EngineNotFound, EngineRecord
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_missing_executable(sup, port):
 
 
 def test_requested_gpu_absent(sup, model_dir, port, monkeypatch):
-    monkeypatch.setattr(nvml, "gpu_ids", lambda: nvml.GpuIds((0,), ("GPU-aaaa",)))
+    monkeypatch.setitem(sys.modules, "pynvml", make_fake_nvml([FakeDevice(uuid="GPU-aaaa")]))
     p = vllm_profile(model_dir, port, gpus="0,3", tensor_parallel=2)
     with pytest.raises(LaunchRefused) as info:
         sup.preflight(p)
@@ -90,8 +91,12 @@ def test_requested_gpu_absent(sup, model_dir, port, monkeypatch):
 
 
 def test_gpus_requested_without_nvml(sup, model_dir, port, monkeypatch):
-    monkeypatch.setattr(nvml, "gpu_ids", lambda: nvml.GpuIds(error="NVML unavailable (x)"))
-    with pytest.raises(LaunchRefused, match=r"gpus = '0' requested but NVML unavailable"):
+    fake = make_fake_nvml([FakeDevice()], init_error="NVMLError_DriverNotLoaded")
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    with pytest.raises(
+        LaunchRefused,
+        match=r"gpus = '0' requested but no NVIDIA GPU found: the NVIDIA kernel driver is not loaded",
+    ):
         sup.preflight(vllm_profile(model_dir, port, gpus="0"))
 
 

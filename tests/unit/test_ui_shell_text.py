@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from llmops_tui.profiles import check_profile_text
+from llmops_tui.profiles.validation import check_profile_text
 from llmops_tui.telemetry.gpu import GpuInfo, GpuSnapshot
 from llmops_tui.ui.shell import engines_summary, gpu_summary
 from llmops_tui.ui.tabs.profile_form import choices_for, form_to_toml

@@ -65,7 +65,7 @@ class BakeoffPanel(Vertical):
     @work(thread=True, exclusive=True, group="bo-choices")
     def load_choices(self) -> None:
         from llmops_tui.bench.suite import list_suites
-        from llmops_tui.profiles import list_profiles
+        from llmops_tui.profiles.store import list_profiles
 
         profiles = [e.name for e in list_profiles() if e.profile is not None]
         suites = [name for name, _ in list_suites()]
@@ -139,7 +139,7 @@ class BakeoffPanel(Vertical):
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.bench.suite import find_suite
         from llmops_tui.config import paths
-        from llmops_tui.profiles import find_profile
+        from llmops_tui.profiles.store import find_profile
 
         def event(msg: str) -> None:
             self.app.call_from_thread(self.add_event, msg)

@@ -104,7 +104,7 @@ class EnginesTab(Vertical):
     def supervisor(self) -> Any:
         """The Supervisor, made on first use (from a worker thread: it touches the disk)."""
         if self._supervisor is None:
-            from llmops_tui.supervisor import Supervisor
+            from llmops_tui.supervisor.core import Supervisor
 
             self._supervisor = Supervisor()
         return self._supervisor
@@ -150,7 +150,7 @@ class EnginesTab(Vertical):
 
     @work(thread=True, exclusive=True, group="profiles")
     def load_profiles(self) -> None:
-        from llmops_tui.profiles import list_profiles
+        from llmops_tui.profiles.store import list_profiles
 
         try:
             entries = list_profiles(self.profile_dirs)
@@ -373,7 +373,7 @@ class EnginesTab(Vertical):
 
     def _profile_for_record(self, rec: Any) -> Any:
         """The profile an engine was started from: its file, else the same name."""
-        from llmops_tui.profiles import find_profile, load_profile
+        from llmops_tui.profiles.store import find_profile, load_profile
 
         if rec.profile_path and Path(rec.profile_path).is_file():
             return load_profile(rec.profile_path)

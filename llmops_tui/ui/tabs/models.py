@@ -19,7 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 
 from llmops_tui import hub
-from llmops_tui.fit import FitError, estimate_fit, read_nvml_gpus
+from llmops_tui.fit.estimate import estimate_fit
+from llmops_tui.fit.gpus import read_nvml_gpus
+from llmops_tui.fit.units import FitError
 
 
 class HubBackend:
@@ -406,7 +408,7 @@ class ModelsTab(Vertical):
 
     @work(thread=True, group="profile")
     def make_profile(self, engine: str, repo_id: str) -> None:
-        from llmops_tui.profiles import ProfileError
+        from llmops_tui.profiles.profile import ProfileError
 
         d = self._details if self._details and self._details.repo_id == repo_id else None
         fit = self._fit if d else None

@@ -29,7 +29,7 @@ from llmops_tui.telemetry.monitor import (
     gpu_key,
     run_monitor_loop,
 )
-from llmops_tui.telemetry.scrape import ENGINE_LABELS, EngineStats
+from llmops_tui.telemetry.scrape.stats import ENGINE_LABELS, EngineStats
 from llmops_tui.telemetry.targets import EngineTarget
 
 BAR_WIDTH = 20

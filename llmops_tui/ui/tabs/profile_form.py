@@ -56,7 +56,7 @@ def choices_for(engine: str, key: str) -> list[str]:
 
 
 def _toml_scalar(value: Any) -> str:
-    from llmops_tui.profiles import _toml_value
+    from llmops_tui.profiles.store import _toml_value
 
     return _toml_value(value)
 
@@ -209,7 +209,7 @@ class ProfileForm(ModalScreen[Path | None]):
     @work(thread=True, exclusive=True, group="form-cache")
     def scan_cache(self) -> None:
         try:
-            from llmops_tui.hub import scan_cache
+            from llmops_tui.hub.cache import scan_cache
 
             repos = [m.repo_id for m in scan_cache().models]
             error = None
@@ -278,7 +278,7 @@ class ProfileForm(ModalScreen[Path | None]):
         return directory / f"{name}.toml"
 
     def action_save(self) -> None:
-        from llmops_tui.profiles import check_profile_text
+        from llmops_tui.profiles.validation import check_profile_text
 
         raw = self.raw_values()
         name = raw["name"].strip()
@@ -286,7 +286,7 @@ class ProfileForm(ModalScreen[Path | None]):
         text = form_to_toml(raw, self.base)
         profile, issues = check_profile_text(text, path)
         if not name:
-            from llmops_tui.profiles import ProfileIssue
+            from llmops_tui.profiles.profile import ProfileIssue
 
             issues = [ProfileIssue(str(path), "name", "missing; a profile needs a name"), *issues]
             profile = None
@@ -317,7 +317,8 @@ class ProfileForm(ModalScreen[Path | None]):
 
     @work(thread=True, exclusive=True, group="form-save")
     def save(self, profile: Any, path: Path) -> None:
-        from llmops_tui.profiles import ProfileError, save_profile
+        from llmops_tui.profiles.profile import ProfileError
+        from llmops_tui.profiles.store import save_profile
 
         try:
             saved = save_profile(profile, path)
@@ -342,6 +343,6 @@ class ProfileForm(ModalScreen[Path | None]):
 
 
 def _issue(path: Path, field: str, message: str) -> Any:
-    from llmops_tui.profiles import ProfileIssue
+    from llmops_tui.profiles.profile import ProfileIssue
 
     return ProfileIssue(str(path), field, message)

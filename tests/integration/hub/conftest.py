@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
 
 from fake_hub import CONFIG, FakeFile, FakeHub, FakeRepo
 
-from llmops_tui.hub import HubSettings
+from llmops_tui.hub.settings import HubSettings
 
 
 def _blob(n: int, seed: int) -> bytes:

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
 from fake_hub import CONFIG, FakeFile
 
 from llmops_tui import hub
-from llmops_tui.hub import DownloadCancelled, HubError, HubSettings
+from llmops_tui.hub.errors import DownloadCancelled, HubError
+from llmops_tui.hub.settings import HubSettings
 
 
 def _assert_nothing_half_complete(s: HubSettings) -> None:

@@ -1,23 +1,5 @@
-"""Launch profiles: one TOML file per engine launch.
-
-A profile is validated completely before anything runs: every problem is
-reported (not just the first), each naming the file, the line (where the TOML
-text gives it) and the field, with what was expected.
-
-Example::
-
-    name = "vllm-llama70b-fp8-tp2"
-    engine = "vllm"
-    model = "meta-llama/Llama-3.1-70B-Instruct"
-    quantization = "fp8"
-    tensor_parallel = 2
-    gpus = "0,1"
-    port = 8000
-    extra_args = ["--enable-prefix-caching"]
-
-    [env]
-    HF_TOKEN = "$HF_TOKEN"    # passed through from your environment, never written here
-"""
+"""Checking a profile's TOML text completely: every problem, with file, line, field and
+what was expected."""
 
 from __future__ import annotations
 
@@ -27,174 +9,32 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from llmops_tui.profiles.profile import (
+    ENV_NAME_RE,
+    ENV_REF_RE,
+    GPU_ID_RE,
+    MAX_PARALLEL,
+    NAME_RE,
+    REPO_ID_RE,
+    RUNTIMES,
+    SECRET_KEY_RE,
+    Profile,
+    ProfileError,
+    ProfileIssue,
+    looks_like_path,
+)
+from llmops_tui.profiles.schema import SCHEMA
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from llmops_tui.config import profile_search_path
 from llmops_tui.engines.facts import ENGINES, FACTS
-
-RUNTIMES = ("native", "docker")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ENV_REF_RE = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
-SECRET_KEY_RE = re.compile(r"(TOKEN|API_KEY|APIKEY|SECRET|PASSWORD|PASSWD)", re.IGNORECASE)
-GPU_ID_RE = re.compile(r"^(\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-fA-F/-]+)$")
-MAX_PARALLEL = 1024
-
-
-@dataclass(frozen=True)
-class ProfileIssue:
-    """One problem in one profile file."""
-
-    file: str
-    field: str | None
-    message: str
-    line: int | None = None
-    severity: str = "error"  # "error" | "warning"
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-        what = f"{self.field}: " if self.field else ""
-        prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{what}{self.message}"
-
-
-class ProfileError(Exception):
-    """A profile that cannot be used; ``issues`` lists every error found."""
-
-    def __init__(self, issues: list[ProfileIssue]):
-        self.issues = issues
-        super().__init__("\n".join(str(i) for i in issues))
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    engine: str
-    model: str
-    revision: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    tensor_parallel: int = 1
-    pipeline_parallel: int = 1
-    data_parallel: int = 1
-    quantization: str | None = None
-    dtype: str | None = None
-    kv_cache_dtype: str | None = None
-    gpu_memory_fraction: float | None = None
-    max_model_len: int | None = None
-    max_num_seqs: int | None = None
-    served_model_name: str | None = None
-    gpus: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    engine_env: str | None = None
-    python: str | None = None
-    executable: str | None = None
-    runtime: str = "native"
-    image: str | None = None
-    api_key_env: str | None = None
-    trust_remote_code: bool = False
-    extra_args: tuple[str, ...] = ()
-    description: str = ""
-    path: Path | None = None
-
-    @property
-    def world_size(self) -> int:
-        """GPUs the launch needs (TP × PP × DP)."""
-        return self.tensor_parallel * self.pipeline_parallel * self.data_parallel
-
-    @property
-    def model_name(self) -> str:
-        """The name clients must send as ``model``."""
-        if self.served_model_name:
-            return self.served_model_name
-        return self.model
-
-    @property
-    def is_local_model(self) -> bool:
-        return _looks_like_path(self.model)
-
-    @property
-    def model_path(self) -> Path | None:
-        return Path(os.path.expanduser(self.model)) if self.is_local_model else None
-
-    def with_overrides(self, **changes: Any) -> Profile:
-        return replace(self, **changes)
-
-    def resolved_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The profile's env table with ``$VAR`` references filled from ``environ``.
-
-        A reference to an unset variable is left out (so ``HF_TOKEN = "$HF_TOKEN"``
-        means "pass it through if I have one").
-        """
-        environ = os.environ if environ is None else environ
-        out: dict[str, str] = {}
-        for key, value in self.env.items():
-            m = ENV_REF_RE.match(value)
-            if m:
-                ref = m.group(1).strip("{}")
-                if ref in environ:
-                    out[key] = environ[ref]
-            else:
-                out[key] = value
-        return out
-
-
-# ---------------------------------------------------------------------------
-# Field schema
-
-
-@dataclass(frozen=True)
-class _Field:
-    kind: str  # "str" | "int" | "float" | "bool" | "strlist" | "table" | "gpus" | "env"
-    doc: str
-
-
-SCHEMA: dict[str, _Field] = {
-    "name": _Field(
-        "str", "profile name (letters, digits, '.', '_', '-'); defaults to the file name"
-    ),
-    "description": _Field("str", "free text shown in lists"),
-    "engine": _Field("str", "one of vllm, sglang, tgi"),
-    "model": _Field("str", "Hugging Face repo id (org/name) or a local path"),
-    "revision": _Field("str", "model revision: branch, tag or commit"),
-    "host": _Field("str", "address to bind (default 127.0.0.1)"),
-    "port": _Field("int", "TCP port, 1-65535 (default: the engine's own)"),
-    "tensor_parallel": _Field("int", "tensor-parallel size, >= 1"),
-    "pipeline_parallel": _Field("int", "pipeline-parallel size, >= 1"),
-    "data_parallel": _Field("int", "data-parallel size, >= 1"),
-    "quantization": _Field("str", "quantization method the engine accepts"),
-    "dtype": _Field("str", "weights/activations dtype"),
-    "kv_cache_dtype": _Field("str", "KV-cache dtype"),
-    "gpu_memory_fraction": _Field("float", "fraction of GPU memory for the engine, 0 < x <= 1"),
-    "max_model_len": _Field("int", "context length in tokens, >= 1"),
-    "max_num_seqs": _Field("int", "maximum concurrent sequences, >= 1"),
-    "served_model_name": _Field("str", "model name clients send"),
-    "gpus": _Field("gpus", 'GPU ids for CUDA_VISIBLE_DEVICES: "0,1" or [0, 1]'),
-    "env": _Field("env", "table of environment variables, or the name of an engine environment"),
-    "engine_env": _Field("str", "name of a managed engine environment (llmops envs)"),
-    "python": _Field("str", "interpreter that runs the engine (e.g. ~/venvs/vllm/bin/python)"),
-    "executable": _Field("str", "engine binary (e.g. vllm, text-generation-launcher)"),
-    "runtime": _Field("str", "native or docker"),
-    "image": _Field("str", "docker image (runtime = docker)"),
-    "api_key_env": _Field("str", "name of the environment variable holding the API key"),
-    "trust_remote_code": _Field("bool", "allow model code from the Hub"),
-    "extra_args": _Field("strlist", "list of extra command-line arguments, passed verbatim"),
-}
-
-
-def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "~", "./", "../")) or model in (".", "..")
 
 
 def _type_name(value: Any) -> str:
@@ -398,7 +238,7 @@ def _check_values(c: _Checker, v: dict[str, Any]) -> None:
     if model is not None:
         if not model.strip():
             c.error("model", "empty; expected a Hugging Face repo id (org/name) or a local path")
-        elif not _looks_like_path(model) and not REPO_ID_RE.match(model):
+        elif not looks_like_path(model) and not REPO_ID_RE.match(model):
             c.error(
                 "model",
                 f"'{model}' is neither a Hugging Face repo id like 'org/name' nor a "
@@ -632,117 +472,3 @@ def check_profile_file(path: str | os.PathLike[str]) -> tuple[Profile | None, li
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ProfileIssue(str(p), None, f"cannot read: {exc}")]
     return check_profile_text(text, p)
-
-
-def load_profile(path: str | os.PathLike[str]) -> Profile:
-    profile, issues = check_profile_file(path)
-    errors = [i for i in issues if i.severity == "error"]
-    if errors or profile is None:
-        raise ProfileError(errors)
-    return profile
-
-
-@dataclass(frozen=True)
-class ProfileEntry:
-    path: Path
-    profile: Profile | None
-    issues: list[ProfileIssue]
-
-    @property
-    def name(self) -> str:
-        return self.profile.name if self.profile else self.path.stem
-
-    @property
-    def ok(self) -> bool:
-        return self.profile is not None
-
-
-def list_profiles(dirs: Iterable[Path] | None = None) -> list[ProfileEntry]:
-    """Every ``*.toml`` in the search path, validated; a name seen earlier shadows later ones."""
-    seen: set[str] = set()
-    out: list[ProfileEntry] = []
-    for d in profile_search_path() if dirs is None else dirs:
-        if not d.is_dir():
-            continue
-        for path in sorted(d.glob("*.toml")):
-            profile, issues = check_profile_file(path)
-            entry = ProfileEntry(path, profile, issues)
-            if entry.name in seen:
-                continue
-            seen.add(entry.name)
-            out.append(entry)
-    return out
-
-
-class ProfileNotFound(LookupError):
-    pass
-
-
-def find_profile(name_or_path: str, dirs: Iterable[Path] | None = None) -> Profile:
-    """A profile by name (search path) or by file path. Raises ProfileError/ProfileNotFound."""
-    candidate = Path(name_or_path).expanduser()
-    if name_or_path.endswith(".toml") or candidate.is_file():
-        return load_profile(candidate)
-    entries = list_profiles(dirs)
-    for entry in entries:
-        if entry.name == name_or_path:
-            if entry.profile is None:
-                raise ProfileError([i for i in entry.issues if i.severity == "error"])
-            return entry.profile
-    names = [e.name for e in entries]
-    close = difflib.get_close_matches(name_or_path, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    where = ", ".join(str(d) for d in (profile_search_path() if dirs is None else dirs))
-    raise ProfileNotFound(f"no profile named '{name_or_path}' in {where}{hint}")
-
-
-# ---------------------------------------------------------------------------
-# Writing
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def to_toml(profile: Profile) -> str:
-    """Serialise a profile; only fields that differ from the defaults are written."""
-    defaults = Profile(name=profile.name, engine=profile.engine, model=profile.model)
-    lines: list[str] = []
-    for f in fields(Profile):
-        if f.name in ("path", "env"):
-            continue
-        value = getattr(profile, f.name)
-        if f.name in ("name", "engine", "model"):
-            lines.append(f"{f.name} = {_toml_value(value)}")
-            continue
-        if f.name == "port" or value != getattr(defaults, f.name):
-            if value is None or value == () or value == "":
-                continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
-    if profile.env:
-        lines.append("")
-        lines.append("[env]")
-        for k, v in profile.env.items():
-            lines.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
-
-
-def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
-    """Validate then write atomically; raises ProfileError if the result would not load."""
-    text = to_toml(profile)
-    parse_profile(text, path)
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
-    return p

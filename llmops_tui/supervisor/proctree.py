@@ -1,0 +1,164 @@
+"""An engine's process tree: is the root still ours (pid + start time + command line),
+its descendants and session, stopping them all (signal, grace, SIGKILL, confirm), and
+waiting for their GPU memory to be freed.
+
+``child``: the ``Popen`` of an engine this process started (reaped here), else None."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import psutil
+
+from llmops_tui.supervisor.records import EngineRecord
+from llmops_tui.telemetry import gpu
+
+
+def alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def verify(rec: EngineRecord, child: subprocess.Popen | None) -> psutil.Process | None:
+    """The engine's root process if it is still the one we started, else None."""
+    if child is not None and child.pid == rec.pid:
+        # Our own unreaped child: its pid cannot have been reused. (Its cmdline can
+        # still read as ours for a moment after Popen returns, so it is not checked.)
+        if child.poll() is not None:
+            rec.exit_code = child.returncode
+            return None
+        try:
+            return psutil.Process(rec.pid)
+        except psutil.NoSuchProcess:
+            return None
+    try:
+        p = psutil.Process(rec.pid)
+        if abs(p.create_time() - rec.create_time) > 0.05:
+            return None  # the pid now belongs to a newer process
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if p.cmdline() != rec.argv:
+            return None
+        return p
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def session_pids(rec: EngineRecord, child: subprocess.Popen | None) -> list[int]:
+    """Processes still in the engine's session (its children that lost their parent).
+
+    The session id is the root's pid. If that pid is alive but is not our root
+    (reused), the session is someone else's: nothing in it is ours. While any of our
+    processes keep the session, the kernel cannot hand its id to a new session.
+    """
+    if psutil.pid_exists(rec.pid) and verify(rec, child) is None:
+        try:
+            if psutil.Process(rec.pid).status() != psutil.STATUS_ZOMBIE:
+                return []
+        except psutil.Error:
+            pass
+    out = []
+    for p in psutil.process_iter(["pid", "create_time"]):
+        try:
+            if p.pid in (os.getpid(), rec.pid):
+                continue
+            if os.getsid(p.pid) != rec.pid:
+                continue
+            if (p.info["create_time"] or 0) + 1.0 < rec.create_time:
+                continue
+            if alive(p):
+                out.append(p.pid)
+        except (ProcessLookupError, PermissionError, psutil.Error, OSError):
+            continue
+    return out
+
+
+def tree(rec: EngineRecord, child: subprocess.Popen | None) -> list[psutil.Process]:
+    procs: dict[int, psutil.Process] = {}
+    root = verify(rec, child)
+    if root is not None:
+        procs[root.pid] = root
+        with contextlib.suppress(psutil.Error):
+            for c in root.children(recursive=True):
+                procs[c.pid] = c
+    for pid in session_pids(rec, child):
+        if pid not in procs:
+            with contextlib.suppress(psutil.Error):
+                procs[pid] = psutil.Process(pid)
+    return [p for p in procs.values() if alive(p)]
+
+
+def stop_processes(rec: EngineRecord, child: subprocess.Popen | None, grace: float) -> list[int]:
+    """Signal, wait, SIGKILL, confirm. Returns pids still alive (should be [])."""
+    procs = tree(rec, child)
+    if rec.runtime == "docker" and rec.container_name and shutil.which("docker"):
+        subprocess.run(
+            ["docker", "stop", "-t", str(int(grace)), rec.container_name],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        subprocess.run(
+            ["docker", "rm", "-f", rec.container_name],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    root_ok = any(p.pid == rec.pid for p in procs)
+    sig = signal.Signals(rec.stop_signal)
+    if root_ok:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(rec.pid, sig)
+    else:
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                p.send_signal(sig)
+    wait_gone(child, procs, grace)
+    deadline = time.monotonic() + 10.0
+    while True:
+        left = tree(rec, child)
+        if not left:
+            break
+        for p in left:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        if time.monotonic() > deadline:
+            break
+        wait_gone(child, left, 1.0)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            rec.exit_code = child.wait(timeout=1.0)
+    return [p.pid for p in tree(rec, child)]
+
+
+def wait_gone(child: subprocess.Popen | None, procs: list[psutil.Process], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child is not None:
+            child.poll()  # reap our own child so it does not linger as a zombie
+        if not any(alive(p) for p in procs):
+            return
+        time.sleep(0.05)
+
+
+def wait_gpu_released(pids: set[int], timeout: float = 30.0) -> bool | None:
+    """True once no pid of ours holds GPU memory; None when NVML cannot tell."""
+    if not pids:
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        usage = gpu.gpu_memory_by_pid()
+        if usage is None:
+            return None
+        if not pids & set(usage):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
