@@ -263,7 +263,7 @@ class LoadTestTab(Vertical):
 
         note = SCENARIO_NOTES.get(str(event.value), "")
         self._message(
-            f"Preset {event.value} ({note}): fields filled; edit any of them before Start."
+            f"Preset {event.value}: {note}. Fields filled; edit any of them before Start."
         )
 
     def form_values(self) -> dict[str, Any]:
@@ -287,9 +287,9 @@ class LoadTestTab(Vertical):
         except FormError as exc:
             self.form.show_errors(exc.by_field)
             n = len(exc.by_field)
+            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
             self._message(
-                f"{n} field{'s' if n > 1 else ''} to fix (see the messages under them): "
-                + ", ".join(exc.by_field),
+                f"{n} field{'s' if n > 1 else ''} to fix (see the messages under them): {names}",
                 error=True,
             )
             return

@@ -100,6 +100,7 @@ class LoadTestForm(Vertical):
         super().__init__(**kwargs)
         self._choices: dict[str, TargetChoice] = {}
         self._error_values: dict[str, Any] = {}  # field → its value when the error was shown
+        self.labels: dict[str, str] = {"ignore_eos": "ignore EOS", "constant_rate": "constant rate"}
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -156,6 +157,7 @@ class LoadTestForm(Vertical):
 
     def _field(self, name: str, label: str, widget: Any, width: str = "") -> ComposeResult:
         widget.id = FIELD_IDS[name]
+        self.labels[name] = label.split(" (fills")[0]
         with Vertical(classes=f"field {width}".strip()):
             yield Label(label)
             yield widget
