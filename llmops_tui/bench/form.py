@@ -112,8 +112,7 @@ class TargetChoice:
 
     @property
     def label(self) -> str:
-        state = "running" if self.running else "not running"
-        return f"{self.name} ({self.engine}, {state})"
+        return f"● {self.name} (up)" if self.running else self.name
 
 
 def target_choices(

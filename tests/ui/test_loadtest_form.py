@@ -125,6 +125,7 @@ async def test_a_run_against_a_fake_stream_ends_in_history_with_goodput():
 
 
 async def test_stop_mid_run_keeps_a_partial_run_in_history():
+    """From the keyboard: Ctrl+G starts, Esc stops; what finished is kept, marked partial."""
     app = LoadTestApp(FakeStreams(hold_s=0.02))
     async with app.run_test(size=SIZE) as pilot:
         tab = app.query_one(LoadTestTab)
@@ -133,9 +134,9 @@ async def test_stop_mid_run_keeps_a_partial_run_in_history():
         await type_into(pilot, "lt-conc", "2")
         await type_into(pilot, "lt-in", "8")
         await type_into(pilot, "lt-out", "5")
-        await pilot.click("#lt-start")
+        await pilot.press("ctrl+g")
         await wait_until(pilot, lambda: tab._live is not None and tab._live.done >= 6)
-        await pilot.click("#lt-stop")
+        await pilot.press("escape")
         await wait_until(pilot, lambda: not tab._bench_running)
         msg = str(tab.query_one("#lt-message").render())
         assert msg.startswith("Partial run (stopped by the user)")

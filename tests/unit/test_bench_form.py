@@ -238,7 +238,7 @@ def test_target_choices_put_running_engines_first_at_their_real_address():
         ("gone", "http://127.0.0.1:9", True),
         ("a", "http://127.0.0.1:8000", False),
     ]
-    assert got[0].label == "b (sglang, running)" and got[2].label == "a (vllm, not running)"
+    assert got[0].label == "● b (up)" and got[2].label == "a"
 
     def broken():
         raise PermissionError("state dir")

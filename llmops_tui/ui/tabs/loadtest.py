@@ -15,6 +15,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
@@ -43,6 +44,21 @@ def _fmt(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:,.{digits}f}"
+
+
+class RunsTable(DataTable):
+    """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
+
+    BINDINGS = [
+        Binding("space", "tab_action('toggle_mark')", "Mark run"),
+        Binding("c", "tab_action('compare')", "Compare marked"),
+        Binding("e", "tab_action('export_run')", "Export run"),
+        Binding("r", "tab_action('reload_runs')", "Reload"),
+    ]
+
+    def action_tab_action(self, name: str) -> None:
+        tab = next(a for a in self.ancestors if isinstance(a, LoadTestTab))
+        getattr(tab, f"action_{name}")()
 
 
 class LoadTestTab(Vertical):
@@ -84,7 +100,7 @@ class LoadTestTab(Vertical):
                     yield Button("Stop", id="lt-stop", variant="error", disabled=True, compact=True)
                 yield Static(
                     "Pick a target (running engines first) or type a base URL and model, "
-                    "optionally a preset, then Start.",
+                    "optionally a preset, then Start (Ctrl+G).",
                     id="lt-message",
                 )
                 with Horizontal(id="lt-progress-row"):
@@ -105,7 +121,7 @@ class LoadTestTab(Vertical):
                     "e exports the highlighted run (JSON + CSV), r reloads.",
                     id="lt-history-help",
                 )
-                runs = DataTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
+                runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
                 runs.add_columns(
                     "",
                     "ID",
@@ -129,11 +145,17 @@ class LoadTestTab(Vertical):
                 yield BakeoffPanel(id="lt-bakeoff-panel")
 
     BINDINGS = [
-        ("space", "toggle_mark", "Mark run"),
-        ("c", "compare", "Compare"),
-        ("r", "reload_runs", "Reload runs"),
-        ("e", "export_run", "Export run"),
+        Binding("ctrl+g", "start", "Start run"),
+        Binding("escape", "stop", "Stop run", show=False),
     ]
+
+    def action_start(self) -> None:
+        if self.query_one("#lt-tabs", TabbedContent).active == "lt-run":
+            self.start()
+
+    def action_stop(self) -> None:
+        if self._bench_running:
+            self.stop()
 
     def on_mount(self) -> None:
         self.load_profiles()
@@ -297,7 +319,10 @@ class LoadTestTab(Vertical):
         self._live = LiveRun()
         self._live.total = None if plan.shape.duration_s else plan.spec.num_requests
         self._set_running(True)
-        self._message(f"Running against {plan.target.base_url} ({plan.target.model})…")
+        self._message(
+            f"Running against {plan.target.base_url} ({plan.target.model})… "
+            "Esc or Stop ends it early, keeping what finished."
+        )
         self.query_one("#lt-results", DataTable).clear()
         # the form is tall: bring the buttons, progress and plots into view
         self.query_one("#lt-buttons").scroll_visible(top=True, animate=False)
