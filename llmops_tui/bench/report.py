@@ -115,7 +115,7 @@ def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
     header = ["", *[f"#{r.id}" for r in runs]]
     rows: list[list[str]] = [
         ["model", *[str(r.target.get("model", "?")) for r in runs]],
-        ["engine", *[str(r.target.get("engine") or "?") for r in runs]],
+        ["engine", *[str(r.target.get("engine") or "-") for r in runs]],
         ["target", *[str(r.target.get("profile") or r.target.get("base_url", "?")) for r in runs]],
         ["endpoint", *[str(r.workload.get("endpoint", "?")) for r in runs]],
         [

@@ -122,17 +122,16 @@ class LoadTestTab(Vertical):
                     id="lt-history-help",
                 )
                 runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
+                runs.add_column("", width=1, key="mark")  # fixed: "●" set later must show
                 runs.add_columns(
-                    "",
                     "ID",
                     "when",
                     "status",
                     "model",
-                    "endpoint",
-                    "in/out",
+                    "workload",
                     "conc",
                     "ok/fail",
-                    "out tok/s",
+                    "tok/s",
                     "TTFT p50",
                     "goodput",
                 )
@@ -201,7 +200,7 @@ class LoadTestTab(Vertical):
                 time.strftime("%m-%d %H:%M", time.localtime(r.created_at)),
                 r.status,
                 str(r.target.get("model", "?")),
-                str(r.workload.get("endpoint", "?")),
+                f"{r.workload.get('endpoint', '?')} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
                 str(r.load.get("max_concurrency") or "∞"),
                 f"{s.get('completed', 0)}/{s.get('failed', 0)}",
@@ -226,9 +225,7 @@ class LoadTestTab(Vertical):
             self._marked.remove(run_id)
         else:
             self._marked.append(run_id)
-        table.update_cell(
-            row_key, table.ordered_columns[0].key, "●" if run_id in self._marked else ""
-        )
+        table.update_cell(row_key, "mark", "●" if run_id in self._marked else "")
 
     def action_export_run(self) -> None:
         table = self.query_one("#lt-runs", DataTable)
