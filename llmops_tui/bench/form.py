@@ -287,3 +287,42 @@ def parse_form(
 def _in_form_order(errors: dict[str, str]) -> dict[str, str]:
     order = [*CHOICE_FIELDS, *TEXT_FIELDS, *BOOL_FIELDS]
     return dict(sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+
+
+@dataclass
+class BakeoffPlan:
+    """The Bake-off pane's choices, as ``llmops bakeoff`` takes them."""
+
+    profiles: list[str]
+    suite: str
+    out_dir: Any  # Path | None: where bakeoff.md/.csv/.json go (None: the data dir's default)
+    ready_timeout: float = 900.0
+
+
+def parse_bakeoff_form(
+    profiles: list[str], suite: str | None, out_dir: str, ready_timeout: str
+) -> BakeoffPlan:
+    """The Bake-off pane's fields → a :class:`BakeoffPlan`, or :class:`FormError` by field."""
+    from pathlib import Path
+
+    errors: dict[str, str] = {}
+    if not profiles:
+        errors["profiles"] = "tick at least one profile"
+    if not suite:
+        errors["suite"] = "pick a suite"
+    folder = None
+    if out_dir.strip():
+        folder = Path(out_dir.strip()).expanduser()
+        if folder.exists() and not folder.is_dir():
+            errors["out_dir"] = f"{folder} exists and is not a folder"
+    timeout = 900.0
+    if ready_timeout.strip():
+        try:
+            timeout = float(ready_timeout)
+            if not (math.isfinite(timeout) and timeout > 0):
+                raise ValueError
+        except ValueError:
+            errors["ready_timeout"] = f"expected a number of seconds > 0, got {ready_timeout!r}"
+    if errors:
+        raise FormError(errors)
+    return BakeoffPlan(list(profiles), str(suite), folder, timeout)

@@ -171,3 +171,31 @@ async def test_history_exports_the_highlighted_run_from_the_keyboard():
         data = json.loads(exported.read_text())
         assert data["summary"]["completed"] == 3 and len(data["requests"]) == 3
         assert (paths().data / "exports" / "run-1.csv").read_text().count("\n") == 4
+
+
+async def test_bakeoff_options_get_messages_under_their_fields(tmp_path):
+    from textual.widgets import Static
+
+    from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
+
+    class BakeoffApp(App):
+        def compose(self) -> ComposeResult:
+            yield BakeoffPanel()
+
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    app = BakeoffApp()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(BakeoffPanel)
+        panel.set_choices(["a", "b"], ["tiny"])
+        await pilot.pause()
+        panel.query_one("#bo-profiles").select("a")
+        await type_into(pilot, "bo-out", str(a_file))
+        await type_into(pilot, "bo-ready-timeout", "soon")
+        await pilot.click("#bo-start")
+        await pilot.pause()
+        out_err = str(panel.query_one("#bo-out-err", Static).render())
+        timeout_err = str(panel.query_one("#bo-ready-timeout-err", Static).render())
+        assert out_err == f"{a_file} exists and is not a folder"
+        assert timeout_err == "expected a number of seconds > 0, got 'soon'"
+        assert not panel.running

@@ -298,3 +298,26 @@ def test_a_run_stopped_midway_is_stored_partial_with_what_finished():
     assert 4 <= stored.summary["completed"] < 200
     assert len(stored.requests) == stored.summary["completed"] + stored.summary["failed"]
     assert goodput_text(stored.summary) is None  # no SLO given: no goodput line
+
+
+def test_bakeoff_form_matches_the_cli_options(tmp_path):
+    from llmops_tui.bench.form import parse_bakeoff_form
+
+    plan = parse_bakeoff_form(["a", "b"], "tiny", str(tmp_path / "out"), "")
+    assert (plan.profiles, plan.suite, plan.out_dir, plan.ready_timeout) == (
+        ["a", "b"],
+        "tiny",
+        tmp_path / "out",
+        900.0,
+    )
+    assert parse_bakeoff_form(["a"], "tiny", "", "60").out_dir is None
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    with pytest.raises(FormError) as exc:
+        parse_bakeoff_form([], None, str(a_file), "soon")
+    assert exc.value.by_field == {
+        "profiles": "tick at least one profile",
+        "suite": "pick a suite",
+        "out_dir": f"{a_file} exists and is not a folder",
+        "ready_timeout": "expected a number of seconds > 0, got 'soon'",
+    }
