@@ -46,6 +46,13 @@ def _fmt(x: Any, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _when(epoch: float) -> str:
+    """``14:05`` for a run of today, ``09-21 14:05`` otherwise (History is narrow)."""
+    t = time.localtime(epoch)
+    same_day = time.strftime("%Y-%m-%d", t) == time.strftime("%Y-%m-%d")
+    return time.strftime("%H:%M" if same_day else "%m-%d %H:%M", t)
+
+
 class RunsTable(DataTable):
     """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
 
@@ -197,7 +204,7 @@ class LoadTestTab(Vertical):
             table.add_row(
                 "●" if r.id in self._marked else "",
                 str(r.id),
-                time.strftime("%m-%d %H:%M", time.localtime(r.created_at)),
+                _when(r.created_at),
                 r.status,
                 str(r.target.get("model", "?")),
                 f"{r.workload.get('endpoint', '?')} "
@@ -307,9 +314,9 @@ class LoadTestTab(Vertical):
             self.form.show_errors(exc.by_field)
             n = len(exc.by_field)
             names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
+            where = "the messages under them" if n > 1 else "the message under it"
             self._message(
-                f"{n} field{'s' if n > 1 else ''} to fix (see the messages under them): {names}",
-                error=True,
+                f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True
             )
             return
         self.form.clear_errors()
