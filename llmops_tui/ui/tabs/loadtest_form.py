@@ -161,7 +161,6 @@ class LoadTestForm(Vertical):
         with Vertical(classes=f"field {width}".strip()):
             yield Label(label)
             yield widget
-            yield Static("", id=f"{FIELD_IDS[name]}-err", classes="field-error")
 
     # ------------------------------------------------------------------ targets
     def set_targets(self, choices: list[TargetChoice]) -> None:
@@ -219,7 +218,7 @@ class LoadTestForm(Vertical):
             wid = FIELD_IDS.get(field)
             if wid is None:
                 continue
-            err = self.query_one(f"#{wid}-err", Static)
+            err = self._error_static(wid)
             err.update(msg)
             err.add_class("shown")
             self._error_values[field] = getattr(self.query_one(f"#{wid}"), "value", None)
@@ -233,8 +232,17 @@ class LoadTestForm(Vertical):
 
     def error_text(self, field: str) -> str:
         """The message under ``field`` ("" when none)."""
-        err = self.query_one(f"#{FIELD_IDS[field]}-err", Static)
-        return str(err.render()) if err.has_class("shown") else ""
+        found = self.query(f"#{FIELD_IDS[field]}-err")
+        return str(found.first().render()) if found and found.first().has_class("shown") else ""
+
+    def _error_static(self, wid: str) -> Static:
+        """The error line under widget ``wid``, made on first use (27 fewer widgets to mount)."""
+        found = self.query(f"#{wid}-err")
+        if found:
+            return found.first(Static)
+        err = Static("", id=f"{wid}-err", classes="field-error")
+        self.query_one(f"#{wid}").parent.mount(err)
+        return err
 
     @on(Input.Changed)
     def _edited(self, event: Input.Changed) -> None:
