@@ -19,9 +19,9 @@ import time
 
 sys.path.insert(0, os.getcwd())
 
-from textual.app import App, ComposeResult  # noqa: E402
+from textual.app import App, ComposeResult
 
-from llmops_tui.ui.tabs.loadtest import LoadTestTab  # noqa: E402
+from llmops_tui.ui.tabs.loadtest import LoadTestTab
 
 
 class OneTab(App):

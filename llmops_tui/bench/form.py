@@ -13,11 +13,13 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmops_tui.bench.metrics import SLO
-from llmops_tui.bench.runner import LoadShape
 from llmops_tui.bench.workload import SCENARIOS, WorkloadSpec
+
+if TYPE_CHECKING:  # the runner pulls in the HTTP client: imported when a run is parsed
+    from llmops_tui.bench.metrics import SLO
+    from llmops_tui.bench.runner import LoadShape
 
 # Field name → what a blank field means (shown as the Input's placeholder).
 TEXT_FIELDS: dict[str, str] = {
@@ -171,6 +173,8 @@ def parse_form(
     cycles 1000 prompts); concurrency and request rate may be combined; blank SLOs are
     not checked; the prefix length defaults to half the input length.
     """
+    from llmops_tui.bench.metrics import SLO
+    from llmops_tui.bench.runner import LoadShape
     from llmops_tui.bench.session import Target, target_from_profile
 
     errors: dict[str, str] = {}
