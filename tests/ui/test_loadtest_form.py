@@ -40,6 +40,14 @@ async def type_into(pilot, widget_id: str, text: str) -> None:
     await pilot.press(*text)
 
 
+async def form_ready(pilot) -> LoadTestTab:
+    """The tab, once its Run form is mounted (it is built when the tab is first shown)."""
+    tab = pilot.app.query_one(LoadTestTab)
+    await wait_until(pilot, lambda: tab.form_ready)
+    await pilot.pause()
+    return tab
+
+
 def history(tab: LoadTestTab) -> list[dict[str, str]]:
     table = tab.query_one("#lt-runs", DataTable)
     cols = [str(c.label) for c in table.ordered_columns]
@@ -49,7 +57,7 @@ def history(tab: LoadTestTab) -> list[dict[str, str]]:
 async def test_a_preset_fills_the_fields_which_stay_editable():
     app = LoadTestApp()
     async with app.run_test(size=SIZE) as pilot:
-        tab = app.query_one(LoadTestTab)
+        tab = await form_ready(pilot)
         tab.query_one("#lt-preset").value = "shared-prefix"
         await pilot.pause()
         v = tab.form.values()
@@ -81,7 +89,7 @@ async def test_a_preset_fills_the_fields_which_stay_editable():
 async def test_a_bad_slo_gets_a_message_under_its_field_and_nothing_runs():
     app = LoadTestApp()
     async with app.run_test(size=SIZE) as pilot:
-        tab = app.query_one(LoadTestTab)
+        tab = await form_ready(pilot)
         await type_into(pilot, "lt-model", "m")
         await type_into(pilot, "lt-slo-ttft", "-5")
         await type_into(pilot, "lt-slo-tpot", "fast")
@@ -103,7 +111,7 @@ async def test_a_bad_slo_gets_a_message_under_its_field_and_nothing_runs():
 async def test_a_run_against_a_fake_stream_ends_in_history_with_goodput():
     app = LoadTestApp(FakeStreams())
     async with app.run_test(size=SIZE) as pilot:
-        tab = app.query_one(LoadTestTab)
+        tab = await form_ready(pilot)
         await type_into(pilot, "lt-model", "fake-model")
         await type_into(pilot, "lt-num", "10")
         await type_into(pilot, "lt-conc", "2")
@@ -128,7 +136,7 @@ async def test_stop_mid_run_keeps_a_partial_run_in_history():
     """From the keyboard: Ctrl+G starts, Esc stops; what finished is kept, marked partial."""
     app = LoadTestApp(FakeStreams(hold_s=0.02))
     async with app.run_test(size=SIZE) as pilot:
-        tab = app.query_one(LoadTestTab)
+        tab = await form_ready(pilot)
         await type_into(pilot, "lt-model", "fake-model")
         await type_into(pilot, "lt-num", "5000")
         await type_into(pilot, "lt-conc", "2")
@@ -151,7 +159,7 @@ async def test_stop_mid_run_keeps_a_partial_run_in_history():
 async def test_history_exports_the_highlighted_run_from_the_keyboard():
     app = LoadTestApp()
     async with app.run_test(size=SIZE) as pilot:
-        tab = app.query_one(LoadTestTab)
+        tab = await form_ready(pilot)
         await type_into(pilot, "lt-model", "fake-model")
         await type_into(pilot, "lt-num", "3")
         await type_into(pilot, "lt-out", "2")
@@ -199,3 +207,17 @@ async def test_bakeoff_options_get_messages_under_their_fields(tmp_path):
         assert out_err == f"{a_file} exists and is not a folder"
         assert timeout_err == "expected a number of seconds > 0, got 'soon'"
         assert not panel.running
+
+
+async def test_the_form_is_built_when_the_tab_is_first_shown():
+    from llmops_tui.ui.app import LlmopsApp
+
+    app = LlmopsApp(initial_tab="chat")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: bool(app.query(LoadTestTab)))  # mounted after 1st paint
+        await pilot.pause(0.3)
+        tab = app.query_one(LoadTestTab)
+        assert not tab.form_ready and not tab.query("#lt-preset")
+        app.action_show_tab("loadtest")
+        await form_ready(pilot)
+        assert tab.form.values()["input_len"] == "512"

@@ -59,16 +59,25 @@ def tab(pilot) -> LoadTestTab:
     return pilot.app.query_one(LoadTestTab)
 
 
+async def form_ready(pilot) -> None:
+    """Wait for the Run form: it is mounted when the tab is first shown."""
+    for _ in range(200):
+        if tab(pilot).form_ready:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 def test_form(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
 
     assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
 
 
 def test_bad_input_is_named_field_by_field(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         t = tab(pilot)
         t.query_one("#lt-num").value = "many"
         t.query_one("#lt-model").value = ""
@@ -81,7 +90,7 @@ def test_bad_input_is_named_field_by_field(snap_compare):
 
 def test_live_run(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         t = tab(pilot)
         live = LiveRun(t0=0.0, total=200)
         from llmops_tui.bench.runner import Progress
@@ -103,7 +112,7 @@ def test_live_run(snap_compare):
 
 def test_preset_filled(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         tab(pilot).query_one("#lt-preset").value = "shared-prefix"
         await pilot.pause()
 
@@ -112,7 +121,7 @@ def test_preset_filled(snap_compare):
 
 def test_finished_run(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         s = summary()
         s["goodput"] = s["request_throughput"] * 0.8
         s["slo"] = {"ttft_ms": 200.0, "tpot_ms": 10.0, "e2el_ms": None}
@@ -157,7 +166,7 @@ def test_history_compare(snap_compare):
     ids = _store_two_runs()
 
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         t = tab(pilot)
         t.query_one("#lt-tabs").active = "lt-history"
         await pilot.pause()
@@ -179,7 +188,7 @@ def _bakeoff_panel(pilot):
 
 def test_bakeoff_form(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         tab(pilot).query_one("#lt-tabs").active = "lt-bakeoff"
         await settle(pilot)
         p = _bakeoff_panel(pilot)
@@ -218,7 +227,7 @@ def test_bakeoff_running_and_finished(snap_compare):
     result = BakeoffResult(suite=suite, profiles=["vllm-a", "sglang-b"], engines=[a, b], id=4)
 
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         tab(pilot).query_one("#lt-tabs").active = "lt-bakeoff"
         await settle(pilot)
         p = _bakeoff_panel(pilot)

@@ -72,6 +72,7 @@ class LoadTestTab(Vertical):
     DEFAULT_CSS = """
     LoadTestTab { padding: 0 1; }
     LoadTestTab .row { height: auto; }
+    LoadTestTab #lt-form-slot { height: auto; }
     LoadTestTab #lt-buttons { height: auto; margin-top: 1; }
     LoadTestTab #lt-buttons Button { margin-right: 2; }
     LoadTestTab #lt-message { height: auto; color: $text-muted; margin: 1 0 0 0; }
@@ -91,6 +92,8 @@ class LoadTestTab(Vertical):
         fake stream; by default requests go over HTTP to the target)."""
         super().__init__(**kwargs)
         self._sender_factory = sender_factory
+        self._form: LoadTestForm | None = None
+        self._target_choices: list | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._live = None
@@ -101,7 +104,9 @@ class LoadTestTab(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="lt-tabs"):
             with TabPane("Run", id="lt-run"), VerticalScroll():
-                yield LoadTestForm(id="lt-form")
+                # The form (~140 widgets) is mounted here when the tab is first shown: an app
+                # that never opens this tab does not pay for it (see build_form).
+                yield Vertical(id="lt-form-slot")
                 with Horizontal(id="lt-buttons"):
                     yield Button("Start", id="lt-start", variant="success", compact=True)
                     yield Button("Stop", id="lt-stop", variant="error", disabled=True, compact=True)
@@ -167,6 +172,20 @@ class LoadTestTab(Vertical):
         self.load_profiles()
         self.load_runs()
 
+    def on_show(self) -> None:
+        self.build_form()
+
+    def build_form(self) -> None:
+        """Mount the Run form (once); targets found meanwhile are handed to it."""
+        if self._form is not None:
+            return
+        self._form = LoadTestForm(id="lt-form", targets=self._target_choices)
+        self.query_one("#lt-form-slot").mount(self._form)
+
+    @property
+    def form_ready(self) -> bool:
+        return self._form is not None and self._form.is_mounted
+
     # ------------------------------------------------------------------ profiles and runs
     @work(thread=True, exclusive=True, group="lt-profiles")
     def load_profiles(self) -> None:
@@ -177,11 +196,18 @@ class LoadTestTab(Vertical):
             choices = target_choices()
         except Exception:  # a broken profile dir must not break the tab: custom URL still works
             choices = []
-        self.app.call_from_thread(self.form.set_targets, choices)
+        self.app.call_from_thread(self._set_targets, choices)
+
+    def _set_targets(self, choices: list) -> None:
+        self._target_choices = choices
+        if self.form_ready:
+            self.form.set_targets(choices)
 
     @property
     def form(self) -> LoadTestForm:
-        return self.query_one(LoadTestForm)
+        if self._form is None:
+            raise LookupError("the Load test form is built when the tab is first shown")
+        return self._form
 
     @work(thread=True, exclusive=True, group="lt-runs")
     def load_runs(self) -> None:
@@ -307,6 +333,10 @@ class LoadTestTab(Vertical):
         from llmops_tui.bench.live import LiveRun
 
         if self._bench_running:
+            return
+        if not self.form_ready:
+            self.build_form()
+            self._message("Fill in the form, then Start.")
             return
         try:
             plan = parse_form(self.form_values())

@@ -96,8 +96,9 @@ class LoadTestForm(Vertical):
     LoadTestForm #lt-checks Checkbox { margin-right: 2; }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, targets: list[TargetChoice] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._pending_targets = targets
         self._choices: dict[str, TargetChoice] = {}
         self._error_values: dict[str, Any] = {}  # field → its value when the error was shown
         self.labels: dict[str, str] = {"ignore_eos": "ignore EOS", "constant_rate": "constant rate"}
@@ -161,6 +162,10 @@ class LoadTestForm(Vertical):
         with Vertical(classes=f"field {width}".strip()):
             yield Label(label)
             yield widget
+
+    def on_mount(self) -> None:
+        if self._pending_targets is not None:
+            self.set_targets(self._pending_targets)
 
     # ------------------------------------------------------------------ targets
     def set_targets(self, choices: list[TargetChoice]) -> None:
