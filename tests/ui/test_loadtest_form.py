@@ -43,7 +43,7 @@ async def type_into(pilot, widget_id: str, text: str) -> None:
 async def form_ready(pilot) -> LoadTestTab:
     """The tab, once its Run form is mounted (it is built when the tab is first shown)."""
     tab = pilot.app.query_one(LoadTestTab)
-    await wait_until(pilot, lambda: tab.form_ready)
+    await wait_until(pilot, lambda: tab.form_ready and tab.form.size.height > 0)
     await pilot.pause()
     return tab
 
@@ -84,6 +84,10 @@ async def test_a_preset_fills_the_fields_which_stay_editable():
         await pilot.pause()
         v = tab.form.values()
         assert (v["dataset"], v["endpoint"], v["prefix_len"]) == ("random", "chat", "")
+        # clearing the preset ("none") leaves the fields as they are
+        tab.query_one("#lt-preset").clear()
+        await pilot.pause()
+        assert tab.form.values() == v | {"preset": ""}
 
 
 async def test_a_bad_slo_gets_a_message_under_its_field_and_nothing_runs():
@@ -207,6 +211,13 @@ async def test_bakeoff_options_get_messages_under_their_fields(tmp_path):
         assert out_err == f"{a_file} exists and is not a folder"
         assert timeout_err == "expected a number of seconds > 0, got 'soon'"
         assert not panel.running
+        panel.set_choices(["a", "b"], [])  # no suite to pick: said, not passed on as a name
+        await pilot.pause()
+        await type_into(pilot, "bo-out", "")
+        await pilot.click("#bo-start")
+        await pilot.pause()
+        message = str(panel.query_one("#bo-message", Static).render())
+        assert "suite: pick a suite" in message and not panel.running
 
 
 async def test_the_form_is_built_when_the_tab_is_first_shown():

@@ -62,7 +62,7 @@ def tab(pilot) -> LoadTestTab:
 async def form_ready(pilot) -> None:
     """Wait for the Run form: it is mounted when the tab is first shown."""
     for _ in range(200):
-        if tab(pilot).form_ready:
+        if tab(pilot).form_ready and tab(pilot).form.size.height > 0:
             break
         await pilot.pause(0.02)
     await pilot.pause()

@@ -134,7 +134,7 @@ class BakeoffPanel(Vertical):
         try:
             plan = parse_bakeoff_form(
                 names,
-                None if suite in (Select.BLANK, None) else str(suite),
+                None if suite is Select.NULL or suite is None else str(suite),
                 self.query_one("#bo-out", Input).value,
                 self.query_one("#bo-ready-timeout", Input).value,
             )

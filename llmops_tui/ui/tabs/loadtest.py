@@ -309,7 +309,7 @@ class LoadTestTab(Vertical):
     # ------------------------------------------------------------------ form
     @on(Select.Changed, "#lt-preset")
     def _preset_picked(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK:
+        if event.value is Select.NULL:
             return
         from llmops_tui.bench.workload import SCENARIO_NOTES
 

@@ -186,7 +186,7 @@ class LoadTestForm(Vertical):
     # ------------------------------------------------------------------ presets
     @on(Select.Changed, "#lt-preset")
     def _preset_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK:
+        if event.value is Select.NULL:
             return
         self.apply_preset(str(event.value))
 
@@ -209,7 +209,7 @@ class LoadTestForm(Vertical):
                 out[field] = widget.value
             elif isinstance(widget, Select):
                 v = widget.value
-                out[field] = "" if v in (CUSTOM, Select.BLANK) else str(v)
+                out[field] = "" if v is Select.NULL or v == CUSTOM else str(v)
             else:
                 out[field] = widget.value
         return out
