@@ -77,6 +77,7 @@ COMPARE_ROWS = (
     ("request_throughput", "req/s", 2),
     ("output_throughput", "output tok/s", 1),
     ("total_token_throughput", "total tok/s", 1),
+    ("goodput", "goodput (req/s)", 2),
     ("ttft_ms.p50", "TTFT p50 (ms)", 2),
     ("ttft_ms.p99", "TTFT p99 (ms)", 2),
     ("tpot_ms.p50", "TPOT p50 (ms)", 2),
@@ -88,11 +89,33 @@ COMPARE_ROWS = (
 )
 
 
+def slo_text(slo: dict[str, Any] | None) -> str:
+    """``TTFT≤200 TPOT≤50`` (ms) for the SLOs a run checked; "" when none."""
+    parts = [
+        f"{name}≤{_num(v, 0) if float(v).is_integer() else _num(v, 1)}"
+        for key, name in (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("e2el_ms", "E2EL"))
+        if (v := (slo or {}).get(key)) is not None
+    ]
+    return " ".join(parts)
+
+
+def goodput_text(summary: dict[str, Any]) -> str | None:
+    """One line on goodput: req/s meeting every SLO and their share of completed requests."""
+    if "goodput" not in summary:
+        return None
+    good, tput = summary["goodput"], summary.get("request_throughput")
+    share = ""
+    if isinstance(tput, (int, float)) and tput > 0 and not math.isnan(tput):
+        share = f" ({100 * good / tput:.0f} % of completed requests)"
+    return f"goodput {_num(good)} req/s{share} meeting {slo_text(summary.get('slo'))} ms"
+
+
 def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a side-by-side comparison of stored runs (``StoredRun``)."""
     header = ["", *[f"#{r.id}" for r in runs]]
     rows: list[list[str]] = [
         ["model", *[str(r.target.get("model", "?")) for r in runs]],
+        ["engine", *[str(r.target.get("engine") or "-") for r in runs]],
         ["target", *[str(r.target.get("profile") or r.target.get("base_url", "?")) for r in runs]],
         ["endpoint", *[str(r.workload.get("endpoint", "?")) for r in runs]],
         [
@@ -101,6 +124,7 @@ def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
         ],
         ["concurrency", *[str(r.load.get("max_concurrency") or "∞") for r in runs]],
         ["rate (req/s)", *[str(r.load.get("request_rate") or "∞") for r in runs]],
+        ["SLOs", *[slo_text(r.summary.get("slo")) or "-" for r in runs]],
     ]
     for key, label, digits in COMPARE_ROWS:
         row = [label]
@@ -154,3 +178,27 @@ def write_csv(path: Path, requests: Sequence[dict[str, Any]]) -> None:
             row["itl_count"] = len(itl)
             row["itl_mean_ms"] = sum(itl) / len(itl) if itl else None
             w.writerow(row)
+
+
+def export_run(run: Any, folder: Path) -> tuple[Path, Path]:
+    """Write a stored run (``StoredRun`` with its requests) as ``run-ID.json`` (the keys of
+    ``llmops bench --json``) and ``run-ID.csv`` (one row per request) into ``folder``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    requests = run.requests or []
+    report = {
+        "summary": run.summary,
+        "requests": requests,
+        "workload": run.workload,
+        "load": run.load,
+        "target": run.target,
+        "run_id": run.id,
+        "status": run.status,
+        "reason": run.reason,
+        "label": run.label,
+    }
+    json_path, csv_path = folder / f"run-{run.id}.json", folder / f"run-{run.id}.csv"
+    json_path.write_text(json.dumps(report, indent=1, default=str))
+    write_csv(csv_path, requests)
+    return json_path, csv_path

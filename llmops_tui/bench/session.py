@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +10,14 @@ from typing import Any
 
 from llmops_tui.bench.eventloop import loop_name
 from llmops_tui.bench.metrics import SLO, summarize
-from llmops_tui.bench.runner import LoadShape, Progress, RunResult, make_sender, run_load
+from llmops_tui.bench.runner import (
+    LoadShape,
+    Progress,
+    RunResult,
+    SendFn,
+    make_sender,
+    run_load,
+)
 from llmops_tui.bench.store import ResultStore, request_row
 from llmops_tui.bench.workload import (
     Tokenizer,
@@ -22,6 +28,10 @@ from llmops_tui.bench.workload import (
     load_tokenizer,
 )
 from llmops_tui.client import RequestRecord, StreamClient
+
+# What sends one prompt: by default a StreamClient on the target; tests and benchmarks pass
+# their own (a fake stream, no socket).
+SenderFactory = Callable[["Target", WorkloadSpec, "Tokenizer | None"], SendFn]
 
 
 @dataclass
@@ -107,15 +117,20 @@ async def execute(
     label: str = "",
     workload: Workload | None = None,
     timeout: float = 600.0,
+    sender_factory: SenderFactory | None = None,
 ) -> Outcome:
     workload = workload or build_workload(spec, tokenizer)
-    api_key = os.environ.get(target.api_key_env) if target.api_key_env else None
-    client = StreamClient(target.base_url, api_key=api_key, timeout=timeout)
-    try:
-        send = make_sender(client, target.model, spec, tokenizer)
+    if sender_factory is not None:
+        send = sender_factory(target, spec, tokenizer)
         result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
-    finally:
-        await client.aclose()
+    else:
+        api_key = os.environ.get(target.api_key_env) if target.api_key_env else None
+        client = StreamClient(target.base_url, api_key=api_key, timeout=timeout)
+        try:
+            send = make_sender(client, target.model, spec, tokenizer)
+            result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
+        finally:
+            await client.aclose()
     summary = summarize(result.records, result.duration_s, slo)
     summary["partial"] = result.partial
     summary["reason"] = result.reason
@@ -145,80 +160,3 @@ async def execute(
         )
         report["run_id"] = run_id
     return Outcome(result, summary, workload, requests, run_id, report)
-
-
-class FormError(ValueError):
-    """Bad values in the load-test form; ``errors`` are "field: what is expected" lines."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
-
-
-def parse_form(values: dict[str, Any]) -> tuple[Target, WorkloadSpec, LoadShape]:
-    """The Load test tab's fields (strings, as typed) → target, workload and load shape.
-
-    Fields: profile (name or ""), base_url, model, endpoint, dataset, num_requests,
-    concurrency ("" = unlimited), request_rate ("" = all at once), input_len,
-    output_len, ignore_eos (bool).
-    """
-    errors: list[str] = []
-
-    def integer(name: str, blank_ok: bool = False) -> int | None:
-        text = str(values.get(name, "")).strip()
-        if not text and blank_ok:
-            return None
-        try:
-            v = int(text)
-        except ValueError:
-            errors.append(f"{name}: expected a whole number, got {text!r}")
-            return None
-        if v < 1:
-            errors.append(f"{name}: expected a number ≥ 1, got {v}")
-            return None
-        return v
-
-    profile = str(values.get("profile") or "").strip()
-    if profile:
-        try:
-            target = target_from_profile(profile)
-        except Exception as exc:  # ProfileError / ProfileNotFound, already worded for users
-            errors.append(f"profile: {exc}")
-            target = Target(base_url="", model="")
-    else:
-        base_url = str(values.get("base_url", "")).strip()
-        model = str(values.get("model", "")).strip()
-        if not base_url.startswith(("http://", "https://")):
-            errors.append(f"base_url: expected http://host:port, got {base_url!r}")
-        if not model:
-            errors.append("model: required (the name the server serves)")
-        target = Target(base_url=base_url, model=model)
-    rate_text = str(values.get("request_rate", "")).strip()
-    rate = math.inf
-    if rate_text:
-        try:
-            rate = float(rate_text)
-            if not rate > 0:
-                raise ValueError
-        except ValueError:
-            errors.append(f"request_rate: expected a number > 0 or blank, got {rate_text!r}")
-    num = integer("num_requests")
-    conc = integer("concurrency", blank_ok=True)
-    in_len = integer("input_len")
-    out_len = integer("output_len")
-    if errors:
-        raise FormError(errors)
-    spec = WorkloadSpec(
-        dataset=str(values.get("dataset") or "random"),
-        num_requests=num or 1,
-        input_len=in_len or 1,
-        output_len=out_len or 1,
-        ignore_eos=bool(values.get("ignore_eos", True)),
-        endpoint=str(values.get("endpoint") or "completions"),
-        prefix_len=max(1, (in_len or 2) // 2),
-    )
-    shape = LoadShape(max_concurrency=conc, request_rate=rate)
-    errors = spec.validate() + shape.validate()
-    if errors:
-        raise FormError(errors)
-    return target, spec, shape

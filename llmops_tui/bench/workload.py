@@ -24,9 +24,13 @@ from typing import Any
 
 DATASETS = ("random", "shared-prefix")
 
-# The two scenarios of the published vLLM-vs-SGLang comparisons (sequential single requests;
-# concurrent requests), each with short and long prompts. Explicit options override them.
-SCENARIOS: dict[str, dict[str, int]] = {
+# Scenario presets (``llmops bench --scenario``, the Load test tab's Preset picker). Each sets
+# some workload/load options; explicit options win. The first four are the two scenarios of the
+# published vLLM-vs-SGLang comparisons (sequential single requests; concurrent requests), each
+# with short and long prompts. "chat" sends through /v1/chat/completions; "long-prompt" is a
+# RAG-like shape (long context, short answer); "shared-prefix" is the standard bake-off suite's
+# shared-prefix scenario (llmops_tui/suites/standard.toml).
+SCENARIOS: dict[str, dict[str, int | str]] = {
     "sequential-short": {"concurrency": 1, "input_len": 128, "output_len": 128, "num_requests": 32},
     "sequential-long": {"concurrency": 1, "input_len": 2048, "output_len": 256, "num_requests": 16},
     "concurrent-short": {
@@ -41,6 +45,32 @@ SCENARIOS: dict[str, dict[str, int]] = {
         "output_len": 256,
         "num_requests": 256,
     },
+    "chat": {
+        "endpoint": "chat",
+        "concurrency": 16,
+        "input_len": 256,
+        "output_len": 256,
+        "num_requests": 200,
+    },
+    "long-prompt": {"concurrency": 8, "input_len": 4096, "output_len": 128, "num_requests": 64},
+    "shared-prefix": {
+        "dataset": "shared-prefix",
+        "num_prefixes": 4,
+        "prefix_len": 896,
+        "input_len": 1024,
+        "output_len": 128,
+        "num_requests": 200,
+        "concurrency": 10,
+    },
+}
+SCENARIO_NOTES: dict[str, str] = {
+    "sequential-short": "one request at a time, short prompts",
+    "sequential-long": "one request at a time, long prompts",
+    "concurrent-short": "64 in flight, short prompts",
+    "concurrent-long": "64 in flight, long prompts",
+    "chat": "chat endpoint, 16 in flight",
+    "long-prompt": "RAG-like: 4k-token context, short answers",
+    "shared-prefix": "4 shared 896-token prefixes (prefix caching)",
 }
 
 # Short, common words: one BPE token each (with their leading space) in most vocabularies.

@@ -52,21 +52,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
     t.add_argument("--model", help="model name to send (default: the profile's)")
     t.add_argument("--profile", help="take base URL and model from this profile")
-    t.add_argument("--endpoint", choices=("completions", "chat"), default="completions")
+    t.add_argument(
+        "--endpoint", choices=("completions", "chat"), default=None, help="(default completions)"
+    )
     t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
     w = p.add_argument_group("workload")
+    from llmops_tui.bench.workload import SCENARIOS  # plain data, no heavy imports
+
     w.add_argument(
         "--scenario",
-        choices=("sequential-short", "sequential-long", "concurrent-short", "concurrent-long"),
-        help="preset concurrency/lengths/count (explicit options win)",
+        choices=tuple(SCENARIOS),
+        help="preset workload and concurrency (explicit options win)",
     )
-    w.add_argument("--dataset", choices=("random", "shared-prefix"), default="random")
+    w.add_argument(
+        "--dataset", choices=("random", "shared-prefix"), default=None, help="(default random)"
+    )
     w.add_argument("--num-requests", type=_positive_int, default=None)
     w.add_argument("--input-len", type=_positive_int, default=None)
     w.add_argument("--output-len", type=_positive_int, default=None)
     w.add_argument("--range-ratio", type=float, default=0.0, help="length spread, in [0, 1)")
     w.add_argument("--ignore-eos", action="store_true", help="generate exactly --output-len tokens")
-    w.add_argument("--num-prefixes", type=_positive_int, default=4, help="shared-prefix: N")
+    w.add_argument(
+        "--num-prefixes", type=_positive_int, default=None, help="shared-prefix: N (default 4)"
+    )
     w.add_argument("--prefix-len", type=_positive_int, default=None, help="shared-prefix length")
     w.add_argument("--tokenizer", help="local tokenizer.json, model folder or cached repo id")
     w.add_argument("--seed", type=int, default=0)
@@ -122,6 +130,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for key, value in SCENARIOS[args.scenario].items():
             if getattr(args, key) is None:
                 setattr(args, key, value)
+    args.dataset = args.dataset or "random"
+    args.endpoint = args.endpoint or "completions"
+    args.num_prefixes = args.num_prefixes or 4
     missing = [
         f"--{n.replace('_', '-')}" for n in ("input_len", "output_len") if getattr(args, n) is None
     ]

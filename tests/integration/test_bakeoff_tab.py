@@ -75,6 +75,8 @@ async def test_bakeoff_from_the_tab(tmp_path, monkeypatch):
         panel.query_one("#bo-suite").value = "fake"
         profiles.select("fake-a")
         profiles.select("fake-b")
+        panel.query_one("#bo-out").value = str(tmp_path / "report")
+        panel.query_one("#bo-ready-timeout").value = "120"
         await pilot.pause()
         await pilot.click("#bo-start")
         await wait_until(lambda: not panel.running and panel.events, timeout=90)
@@ -86,5 +88,8 @@ async def test_bakeoff_from_the_tab(tmp_path, monkeypatch):
     assert "one: 2 requests, concurrency 1" in report
     assert "fake-a" in report and "fake-b" in report
     assert "fake-b: stopped" in events
+    assert f"report files: {tmp_path / 'report'}/bakeoff.{{md,csv,json}}" in events
+    assert "fake-a" in (tmp_path / "report" / "bakeoff.md").read_text()
+    assert (tmp_path / "report" / "bakeoff.csv").read_text().count("\n") == 3  # header + 2
     sup = Supervisor()
     assert [r.phase for r in sup.records()] == ["stopped", "stopped"]

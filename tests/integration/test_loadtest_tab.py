@@ -40,6 +40,9 @@ def sse_server(*args: str):
 
 
 async def fill(tab: LoadTestTab, url: str, num: str, out: str) -> None:
+    # the form is mounted when the tab is first shown; wait until it is laid out too
+    await wait_until(lambda: tab.form_ready and tab.form.size.height > 0)
+    await asyncio.sleep(0.1)
     tab.query_one("#lt-base-url").value = url
     tab.query_one("#lt-model").value = "zero-cost"
     tab.query_one("#lt-num").value = num

@@ -40,6 +40,9 @@ async def test_space_marks_and_c_compares():
         await pilot.press("down", "space", "c")
         await pilot.pause()
         assert sorted(tab._marked) == [a, b]
+        # the marks are visible: "●" in a column wide enough to show it
+        assert [runs.get_cell_at((i, 0)) for i in range(2)] == ["●", "●"]
+        assert runs.ordered_columns[0].get_render_width(runs) >= 1 + 2 * runs.cell_padding
         compare = tab.query_one("#lt-compare", DataTable)
         assert [str(c.label) for c in compare.ordered_columns] == ["", f"#{b}", f"#{a}"]
         first_col = [str(compare.get_row_at(i)[0]) for i in range(compare.row_count)]

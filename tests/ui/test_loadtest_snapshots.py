@@ -59,19 +59,29 @@ def tab(pilot) -> LoadTestTab:
     return pilot.app.query_one(LoadTestTab)
 
 
+async def form_ready(pilot) -> None:
+    """Wait for the Run form: it is mounted when the tab is first shown."""
+    for _ in range(200):
+        if tab(pilot).form_ready and tab(pilot).form.size.height > 0:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 def test_form(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
 
     assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
 
 
 def test_bad_input_is_named_field_by_field(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         t = tab(pilot)
         t.query_one("#lt-num").value = "many"
         t.query_one("#lt-model").value = ""
+        t.query_one("#lt-slo-ttft").value = "-5"
         t.start()
         await pilot.pause()
 
@@ -80,7 +90,7 @@ def test_bad_input_is_named_field_by_field(snap_compare):
 
 def test_live_run(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         t = tab(pilot)
         live = LiveRun(t0=0.0, total=200)
         from llmops_tui.bench.runner import Progress
@@ -100,10 +110,24 @@ def test_live_run(snap_compare):
     assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
 
 
+def test_preset_filled(snap_compare):
+    async def before(pilot):
+        await form_ready(pilot)
+        tab(pilot).query_one("#lt-preset").value = "shared-prefix"
+        await pilot.pause()
+
+    assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
+
+
 def test_finished_run(snap_compare):
     async def before(pilot):
-        await pilot.pause()
-        tab(pilot).show_summary(summary(), run_id=3)
+        await form_ready(pilot)
+        s = summary()
+        s["goodput"] = s["request_throughput"] * 0.8
+        s["slo"] = {"ttft_ms": 200.0, "tpot_ms": 10.0, "e2el_ms": None}
+        t = tab(pilot)
+        t.show_summary(s, run_id=3)
+        t.query_one("#lt-buttons").scroll_visible(top=True, animate=False)
         await pilot.pause()
 
     assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)
@@ -115,12 +139,20 @@ def _store_two_runs() -> list[int]:
     for i, (model, ttft, tput, status) in enumerate(
         [("vllm-llama70b", 95.0, 4180.0, False), ("sglang-llama70b", 88.0, 4420.0, True)]
     ):
+        s = summary(ttft, tput, completed=200 - 20 * i)
+        s["goodput"] = s["request_throughput"] * (0.9 - 0.2 * i)
+        s["slo"] = {"ttft_ms": 200.0, "tpot_ms": None, "e2el_ms": None}
         ids.append(
             store.save(
-                target={"base_url": "http://127.0.0.1:8000", "model": model, "profile": model},
+                target={
+                    "base_url": "http://127.0.0.1:8000",
+                    "model": model,
+                    "profile": model,
+                    "engine": model.split("-")[0],
+                },
                 workload={"endpoint": "completions", "input_len": 512, "output_len": 256},
                 load={"max_concurrency": 32, "request_rate": None},
-                summary=summary(ttft, tput, completed=200 - 20 * i),
+                summary=s,
                 requests=[],
                 partial=status,
                 reason="stopped by the user" if status else None,
@@ -134,7 +166,7 @@ def test_history_compare(snap_compare):
     ids = _store_two_runs()
 
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         t = tab(pilot)
         t.query_one("#lt-tabs").active = "lt-history"
         await pilot.pause()
@@ -156,7 +188,7 @@ def _bakeoff_panel(pilot):
 
 def test_bakeoff_form(snap_compare):
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         tab(pilot).query_one("#lt-tabs").active = "lt-bakeoff"
         await settle(pilot)
         p = _bakeoff_panel(pilot)
@@ -195,7 +227,7 @@ def test_bakeoff_running_and_finished(snap_compare):
     result = BakeoffResult(suite=suite, profiles=["vllm-a", "sglang-b"], engines=[a, b], id=4)
 
     async def before(pilot):
-        await pilot.pause()
+        await form_ready(pilot)
         tab(pilot).query_one("#lt-tabs").active = "lt-bakeoff"
         await settle(pilot)
         p = _bakeoff_panel(pilot)

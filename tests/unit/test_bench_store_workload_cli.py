@@ -206,3 +206,12 @@ def test_cli_scenario_fills_defaults_and_explicit_options_win(capsys, port):
     captured = capsys.readouterr()
     assert rc == 1  # nothing listens on that port
     assert "requests=2 in=128 out=128" in captured.err
+
+
+def test_cli_chat_scenario_sets_the_endpoint_unless_given(capsys, port):
+    base = ["bench", "--base-url", f"http://127.0.0.1:{port}", "--model", "m", "--quiet"]
+    assert main([*base, "--scenario", "chat", "--num-requests", "2", "--no-save"]) == 1
+    assert "endpoint=chat requests=2 in=256 out=256" in capsys.readouterr().err
+    rc = main([*base, "--scenario", "chat", "--endpoint", "completions", "--no-save"])
+    assert rc == 1
+    assert "endpoint=completions requests=200 in=256 out=256" in capsys.readouterr().err

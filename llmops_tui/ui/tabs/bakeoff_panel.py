@@ -14,7 +14,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Label, Select, SelectionList, Static
+from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 MAX_EVENTS = 8
 
@@ -26,6 +26,10 @@ class BakeoffPanel(Vertical):
     BakeoffPanel #bo-profiles { width: 2fr; height: 8; margin-right: 1; }
     BakeoffPanel #bo-side { width: 1fr; height: auto; }
     BakeoffPanel #bo-side Label { color: $text-muted; }
+    BakeoffPanel #bo-options { height: auto; }
+    BakeoffPanel .bo-field { width: 1fr; height: auto; margin-right: 1; }
+    BakeoffPanel .field-error { color: $error; height: auto; display: none; }
+    BakeoffPanel .field-error.shown { display: block; }
     BakeoffPanel #bo-buttons { height: auto; margin-top: 1; }
     BakeoffPanel #bo-buttons Button { margin-right: 2; }
     BakeoffPanel #bo-message { height: auto; color: $text-muted; margin-top: 1; }
@@ -47,6 +51,15 @@ class BakeoffPanel(Vertical):
             with Vertical(id="bo-side"):
                 yield Label("Suite")
                 yield Select([], allow_blank=True, id="bo-suite")
+                with Horizontal(id="bo-options"):
+                    with Vertical(classes="bo-field"):
+                        yield Label("Report folder")
+                        yield Input(placeholder="data dir/bakeoffs/ID", id="bo-out", compact=True)
+                        yield Static("", id="bo-out-err", classes="field-error")
+                    with Vertical(classes="bo-field"):
+                        yield Label("Ready timeout (s)")
+                        yield Input(placeholder="900", id="bo-ready-timeout", compact=True)
+                        yield Static("", id="bo-ready-timeout-err", classes="field-error")
                 with Horizontal(id="bo-buttons"):
                     yield Button("Start bake-off", id="bo-start", variant="success")
                     yield Button("Stop", id="bo-stop", variant="error", disabled=True)
@@ -110,21 +123,37 @@ class BakeoffPanel(Vertical):
     def start(self) -> None:
         if self._bakeoff_running:
             return
+        from llmops_tui.bench.form import FormError, parse_bakeoff_form
+
         names = list(self.query_one("#bo-profiles", SelectionList).selected)
         suite = self.query_one("#bo-suite", Select).value
-        problems = []
-        if not names:
-            problems.append("profiles: tick at least one profile")
-        if suite in (Select.BLANK, None):
-            problems.append("suite: pick a suite")
-        if problems:
-            self._message("\n".join(problems), error=True)
+        for wid in ("bo-out-err", "bo-ready-timeout-err"):
+            err = self.query_one(f"#{wid}", Static)
+            err.update("")
+            err.remove_class("shown")
+        try:
+            plan = parse_bakeoff_form(
+                names,
+                None if suite is Select.NULL or suite is None else str(suite),
+                self.query_one("#bo-out", Input).value,
+                self.query_one("#bo-ready-timeout", Input).value,
+            )
+        except FormError as exc:
+            for field, wid in (
+                ("out_dir", "bo-out-err"),
+                ("ready_timeout", "bo-ready-timeout-err"),
+            ):
+                if field in exc.by_field:
+                    err = self.query_one(f"#{wid}", Static)
+                    err.update(exc.by_field[field])
+                    err.add_class("shown")
+            self._message("\n".join(exc.errors), error=True)
             return
         self._event_lines = []
         self.query_one("#bo-report", Static).update("")
         self._set_running(True)
-        self._message(f"Bake-off of {', '.join(names)} with suite '{suite}'…")
-        self.run_bakeoff(names, str(suite))
+        self._message(f"Bake-off of {', '.join(plan.profiles)} with suite '{plan.suite}'…")
+        self.run_bakeoff(plan)
 
     @on(Button.Pressed, "#bo-stop")
     def stop(self) -> None:
@@ -133,8 +162,8 @@ class BakeoffPanel(Vertical):
             self._message("Stopping: the running engine is being stopped; what is done is kept…")
 
     @work(thread=True, exclusive=True, group="bo-run")
-    def run_bakeoff(self, names: list[str], suite_name: str) -> None:
-        """Load profiles and suite, run the bake-off, all in this worker thread."""
+    def run_bakeoff(self, plan) -> None:
+        """Load profiles and suite, run the bake-off, write the report files, in this thread."""
         from llmops_tui.bench.bakeoff import Bakeoff
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.bench.suite import find_suite
@@ -148,18 +177,26 @@ class BakeoffPanel(Vertical):
             self._bakeoff_loop = asyncio.get_running_loop()
             self._bakeoff_stop = asyncio.Event()
             bake = Bakeoff(
-                [find_profile(n) for n in names],
-                find_suite(suite_name),
+                [find_profile(n) for n in plan.profiles],
+                find_suite(plan.suite),
                 store=ResultStore(paths().results_db),
                 on_event=event,
                 stop=self._bakeoff_stop,
+                ready_timeout=plan.ready_timeout,
             )
             return await bake.run()
 
         try:
+            from llmops_tui.bench.bakeoff_report import write_report_files
             from llmops_tui.bench.eventloop import run as run_loop
 
             result, error = run_loop(main()), None
+            out = plan.out_dir or paths().data / "bakeoffs" / f"bakeoff-{result.id or 'unsaved'}"
+            try:
+                files = write_report_files(result, out)
+                event(f"report files: {files['markdown'].parent}/bakeoff.{{md,csv,json}}")
+            except OSError as exc:
+                event(f"cannot write the report files in {out}: {exc}")
         except Exception as exc:  # bad profile/suite file, database: shown, never a traceback
             result, error = None, f"bake-off failed: {exc}"
         finally:

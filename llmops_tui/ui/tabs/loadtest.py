@@ -15,13 +15,11 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
-    Checkbox,
     DataTable,
-    Input,
-    Label,
     ProgressBar,
     Select,
     Sparkline,
@@ -31,8 +29,9 @@ from textual.widgets import (
 )
 
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
+from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 
-CUSTOM = "__custom__"
+__all__ = ["CUSTOM", "LoadTestTab"]
 METRIC_ROWS = (
     ("TTFT", "ttft_ms"),
     ("TPOT", "tpot_ms"),
@@ -47,13 +46,33 @@ def _fmt(x: Any, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _when(epoch: float) -> str:
+    """``14:05`` for a run of today, ``09-21 14:05`` otherwise (History is narrow)."""
+    t = time.localtime(epoch)
+    same_day = time.strftime("%Y-%m-%d", t) == time.strftime("%Y-%m-%d")
+    return time.strftime("%H:%M" if same_day else "%m-%d %H:%M", t)
+
+
+class RunsTable(DataTable):
+    """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
+
+    BINDINGS = [
+        Binding("space", "tab_action('toggle_mark')", "Mark run"),
+        Binding("c", "tab_action('compare')", "Compare marked"),
+        Binding("e", "tab_action('export_run')", "Export run"),
+        Binding("r", "tab_action('reload_runs')", "Reload"),
+    ]
+
+    def action_tab_action(self, name: str) -> None:
+        tab = next(a for a in self.ancestors if isinstance(a, LoadTestTab))
+        getattr(tab, f"action_{name}")()
+
+
 class LoadTestTab(Vertical):
     DEFAULT_CSS = """
     LoadTestTab { padding: 0 1; }
     LoadTestTab .row { height: auto; }
-    LoadTestTab .field { width: 1fr; height: auto; margin-right: 1; }
-    LoadTestTab .field Label { color: $text-muted; }
-    LoadTestTab .narrow { width: 14; }
+    LoadTestTab #lt-form-slot { height: auto; }
     LoadTestTab #lt-buttons { height: auto; margin-top: 1; }
     LoadTestTab #lt-buttons Button { margin-right: 2; }
     LoadTestTab #lt-message { height: auto; color: $text-muted; margin: 1 0 0 0; }
@@ -68,8 +87,13 @@ class LoadTestTab(Vertical):
     LoadTestTab #lt-history-help { color: $text-muted; height: auto; }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, sender_factory: Any = None, **kwargs: Any) -> None:
+        """``sender_factory``: see :data:`llmops_tui.bench.session.SenderFactory` (tests pass a
+        fake stream; by default requests go over HTTP to the target)."""
         super().__init__(**kwargs)
+        self._sender_factory = sender_factory
+        self._form: LoadTestForm | None = None
+        self._target_choices: list | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._live = None
@@ -80,54 +104,16 @@ class LoadTestTab(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="lt-tabs"):
             with TabPane("Run", id="lt-run"), VerticalScroll():
-                with Horizontal(classes="row"):
-                    with Vertical(classes="field"):
-                        yield Label("Target profile")
-                        yield Select(
-                            [("custom URL", CUSTOM)],
-                            value=CUSTOM,
-                            allow_blank=False,
-                            id="lt-profile",
-                        )
-                    with Vertical(classes="field"):
-                        yield Label("Base URL")
-                        yield Input("http://127.0.0.1:8000", id="lt-base-url")
-                    with Vertical(classes="field"):
-                        yield Label("Model")
-                        yield Input(placeholder="served model name", id="lt-model")
-                    with Vertical(classes="field"):
-                        yield Label("Endpoint")
-                        yield Select(
-                            [("completions", "completions"), ("chat", "chat")],
-                            value="completions",
-                            allow_blank=False,
-                            id="lt-endpoint",
-                        )
-                with Horizontal(classes="row"):
-                    with Vertical(classes="field"):
-                        yield Label("Dataset")
-                        yield Select(
-                            [("random", "random"), ("shared-prefix", "shared-prefix")],
-                            value="random",
-                            allow_blank=False,
-                            id="lt-dataset",
-                        )
-                    for label, fid, value in (
-                        ("Requests", "lt-num", "200"),
-                        ("Concurrency", "lt-conc", "32"),
-                        ("Rate req/s", "lt-rate", ""),
-                        ("Input len", "lt-in", "512"),
-                        ("Output len", "lt-out", "256"),
-                    ):
-                        with Vertical(classes="field narrow"):
-                            yield Label(label)
-                            yield Input(value, id=fid, placeholder="∞" if fid == "lt-rate" else "")
+                # The form (~140 widgets) is mounted here when the tab is first shown: an app
+                # that never opens this tab does not pay for it (see build_form).
+                yield Vertical(id="lt-form-slot")
                 with Horizontal(id="lt-buttons"):
-                    yield Checkbox("ignore EOS", value=True, id="lt-ignore-eos")
-                    yield Button("Start", id="lt-start", variant="success")
-                    yield Button("Stop", id="lt-stop", variant="error", disabled=True)
+                    yield Button("Start", id="lt-start", variant="success", compact=True)
+                    yield Button("Stop", id="lt-stop", variant="error", disabled=True, compact=True)
                 yield Static(
-                    "Pick a profile or type a base URL and model, then Start.", id="lt-message"
+                    "Pick a target (running engines first) or type a base URL and model, "
+                    "optionally a preset, then Start (Ctrl+G).",
+                    id="lt-message",
                 )
                 with Horizontal(id="lt-progress-row"):
                     yield ProgressBar(total=100, show_eta=False, id="lt-progress")
@@ -143,22 +129,23 @@ class LoadTestTab(Vertical):
                 yield results
             with TabPane("History", id="lt-history"):
                 yield Static(
-                    "Space marks a run, c compares the marked runs (2 or more), r reloads.",
+                    "Space marks a run, c compares the marked runs (2 or more, any engines), "
+                    "e exports the highlighted run (JSON + CSV), r reloads.",
                     id="lt-history-help",
                 )
-                runs = DataTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
+                runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
+                runs.add_column("", width=1, key="mark")  # fixed: "●" set later must show
                 runs.add_columns(
-                    "",
                     "ID",
                     "when",
                     "status",
                     "model",
-                    "endpoint",
-                    "in/out",
+                    "workload",
                     "conc",
                     "ok/fail",
-                    "out tok/s",
+                    "tok/s",
                     "TTFT p50",
+                    "goodput",
                 )
                 yield runs
                 with Horizontal(classes="row"):
@@ -169,27 +156,58 @@ class LoadTestTab(Vertical):
                 yield BakeoffPanel(id="lt-bakeoff-panel")
 
     BINDINGS = [
-        ("space", "toggle_mark", "Mark run"),
-        ("c", "compare", "Compare"),
-        ("r", "reload_runs", "Reload runs"),
+        Binding("ctrl+g", "start", "Start run"),
+        Binding("escape", "stop", "Stop run", show=False),
     ]
+
+    def action_start(self) -> None:
+        if self.query_one("#lt-tabs", TabbedContent).active == "lt-run":
+            self.start()
+
+    def action_stop(self) -> None:
+        if self._bench_running:
+            self.stop()
 
     def on_mount(self) -> None:
         self.load_profiles()
         self.load_runs()
 
+    def on_show(self) -> None:
+        self.build_form()
+
+    def build_form(self) -> None:
+        """Mount the Run form (once); targets found meanwhile are handed to it."""
+        if self._form is not None:
+            return
+        self._form = LoadTestForm(id="lt-form", targets=self._target_choices)
+        self.query_one("#lt-form-slot").mount(self._form)
+
+    @property
+    def form_ready(self) -> bool:
+        return self._form is not None and self._form.is_mounted
+
     # ------------------------------------------------------------------ profiles and runs
     @work(thread=True, exclusive=True, group="lt-profiles")
     def load_profiles(self) -> None:
-        from llmops_tui.profiles import list_profiles
+        """Targets: running engines first (where they really run), then the other profiles."""
+        from llmops_tui.bench.form import target_choices
 
-        names = [e.name for e in list_profiles() if e.profile is not None]
-        self.app.call_from_thread(self._set_profiles, names)
+        try:
+            choices = target_choices()
+        except Exception:  # a broken profile dir must not break the tab: custom URL still works
+            choices = []
+        self.app.call_from_thread(self._set_targets, choices)
 
-    def _set_profiles(self, names: list[str]) -> None:
-        select = self.query_one("#lt-profile", Select)
-        select.set_options([("custom URL", CUSTOM), *[(n, n) for n in names]])
-        select.value = CUSTOM
+    def _set_targets(self, choices: list) -> None:
+        self._target_choices = choices
+        if self.form_ready:
+            self.form.set_targets(choices)
+
+    @property
+    def form(self) -> LoadTestForm:
+        if self._form is None:
+            raise LookupError("the Load test form is built when the tab is first shown")
+        return self._form
 
     @work(thread=True, exclusive=True, group="lt-runs")
     def load_runs(self) -> None:
@@ -212,15 +230,16 @@ class LoadTestTab(Vertical):
             table.add_row(
                 "●" if r.id in self._marked else "",
                 str(r.id),
-                time.strftime("%m-%d %H:%M", time.localtime(r.created_at)),
+                _when(r.created_at),
                 r.status,
                 str(r.target.get("model", "?")),
-                str(r.workload.get("endpoint", "?")),
+                f"{r.workload.get('endpoint', '?')} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
                 str(r.load.get("max_concurrency") or "∞"),
                 f"{s.get('completed', 0)}/{s.get('failed', 0)}",
                 _fmt(s.get("output_throughput"), 1),
                 _fmt((s.get("ttft_ms") or {}).get("p50"), 1),
+                _fmt(s.get("goodput")),
                 key=str(r.id),
             )
         if error:
@@ -239,9 +258,32 @@ class LoadTestTab(Vertical):
             self._marked.remove(run_id)
         else:
             self._marked.append(run_id)
-        table.update_cell(
-            row_key, table.ordered_columns[0].key, "●" if run_id in self._marked else ""
-        )
+        table.update_cell(row_key, "mark", "●" if run_id in self._marked else "")
+
+    def action_export_run(self) -> None:
+        table = self.query_one("#lt-runs", DataTable)
+        if not table.has_focus or table.row_count == 0:
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        self.export_run(int(row_key.value))
+
+    @work(thread=True, exclusive=True, group="lt-export")
+    def export_run(self, run_id: int) -> None:
+        """Write run ``run_id`` as JSON + CSV under the data dir's ``exports/``."""
+        from llmops_tui.bench.report import export_run
+        from llmops_tui.bench.store import ResultStore
+        from llmops_tui.config import paths
+
+        try:
+            run = ResultStore(paths().results_db).get(run_id, with_requests=True)
+            if run is None:
+                text = f"run #{run_id} is no longer stored (r reloads the list)"
+            else:
+                j, c = export_run(run, paths().data / "exports")
+                text = f"Exported run #{run_id}: {j} and {c.name}"
+        except Exception as exc:  # disk full, permissions: said, never a traceback
+            text = f"cannot export run #{run_id}: {exc}"
+        self.app.call_from_thread(self.query_one("#lt-history-help", Static).update, text)
 
     def mark_runs(self, ids: list[int]) -> None:
         """Mark runs for comparison (also used by tests)."""
@@ -265,27 +307,19 @@ class LoadTestTab(Vertical):
         help_.update(f"Comparing runs {', '.join('#' + str(r.id) for r in runs)}.")
 
     # ------------------------------------------------------------------ form
-    @on(Select.Changed, "#lt-profile")
-    def _profile_changed(self, event: Select.Changed) -> None:
-        custom = event.value == CUSTOM
-        self.query_one("#lt-base-url", Input).disabled = not custom
-        self.query_one("#lt-model", Input).disabled = not custom
+    @on(Select.Changed, "#lt-preset")
+    def _preset_picked(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL:
+            return
+        from llmops_tui.bench.workload import SCENARIO_NOTES
+
+        note = SCENARIO_NOTES.get(str(event.value), "")
+        self._message(
+            f"Preset {event.value}: {note}. Fields filled; edit any of them before Start."
+        )
 
     def form_values(self) -> dict[str, Any]:
-        profile = self.query_one("#lt-profile", Select).value
-        return {
-            "profile": "" if profile in (CUSTOM, Select.BLANK) else str(profile),
-            "base_url": self.query_one("#lt-base-url", Input).value,
-            "model": self.query_one("#lt-model", Input).value,
-            "endpoint": self.query_one("#lt-endpoint", Select).value,
-            "dataset": self.query_one("#lt-dataset", Select).value,
-            "num_requests": self.query_one("#lt-num", Input).value,
-            "concurrency": self.query_one("#lt-conc", Input).value,
-            "request_rate": self.query_one("#lt-rate", Input).value,
-            "input_len": self.query_one("#lt-in", Input).value,
-            "output_len": self.query_one("#lt-out", Input).value,
-            "ignore_eos": self.query_one("#lt-ignore-eos", Checkbox).value,
-        }
+        return self.form.values()
 
     def _message(self, text: str, error: bool = False) -> None:
         msg = self.query_one("#lt-message", Static)
@@ -295,23 +329,39 @@ class LoadTestTab(Vertical):
     # ------------------------------------------------------------------ run
     @on(Button.Pressed, "#lt-start")
     def start(self) -> None:
+        from llmops_tui.bench.form import FormError, parse_form
         from llmops_tui.bench.live import LiveRun
-        from llmops_tui.bench.session import FormError, parse_form
 
         if self._bench_running:
             return
-        try:
-            target, spec, shape = parse_form(self.form_values())
-        except FormError as exc:
-            self._message("\n".join(exc.errors), error=True)
+        if not self.form_ready:
+            self.build_form()
+            self._message("Fill in the form, then Start.")
             return
+        try:
+            plan = parse_form(self.form_values())
+        except FormError as exc:
+            self.form.show_errors(exc.by_field)
+            n = len(exc.by_field)
+            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
+            where = "the messages under them" if n > 1 else "the message under it"
+            self._message(
+                f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True
+            )
+            return
+        self.form.clear_errors()
         self._live = LiveRun()
-        self._live.total = spec.num_requests
+        self._live.total = None if plan.shape.duration_s else plan.spec.num_requests
         self._set_running(True)
-        self._message(f"Running against {target.base_url} ({target.model})…")
+        self._message(
+            f"Running against {plan.target.base_url} ({plan.target.model})… "
+            "Esc or Stop ends it early, keeping what finished."
+        )
         self.query_one("#lt-results", DataTable).clear()
+        # the form is tall: bring the buttons, progress and plots into view
+        self.query_one("#lt-buttons").scroll_visible(top=True, animate=False)
         self._timer = self.set_interval(0.5, self.refresh_live)
-        self.run_bench(target, spec, shape)
+        self.run_bench(plan)
 
     @on(Button.Pressed, "#lt-stop")
     def stop(self) -> None:
@@ -333,10 +383,11 @@ class LoadTestTab(Vertical):
         self.query_one("#lt-stop", Button).disabled = not running
 
     @work(thread=True, exclusive=True, group="lt-bench")
-    def run_bench(self, target, spec, shape) -> None:
+    def run_bench(self, plan) -> None:
         """The whole run in this worker thread, on its own event loop."""
         from llmops_tui.bench.session import execute, resolve_tokenizer
         from llmops_tui.bench.store import ResultStore
+        from llmops_tui.bench.workload import TokenizerError
         from llmops_tui.config import paths
 
         live = self._live
@@ -344,15 +395,19 @@ class LoadTestTab(Vertical):
         async def main():
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            tokenizer = resolve_tokenizer(spec, target)
+            tokenizer = resolve_tokenizer(plan.spec, plan.target)
             return await execute(
-                target,
-                spec,
-                shape,
+                plan.target,
+                plan.spec,
+                plan.shape,
                 tokenizer=tokenizer,
+                slo=plan.slo,
                 stop=self._stop,
                 on_record=live.on_record,
                 store=ResultStore(paths().results_db),
+                label=plan.label,
+                timeout=plan.timeout,
+                sender_factory=self._sender_factory,
             )
 
         try:
@@ -360,6 +415,8 @@ class LoadTestTab(Vertical):
 
             outcome = run_loop(main())
             error = None
+        except TokenizerError as exc:  # the tokenizer field names something unusable
+            outcome, error = None, f"tokenizer: {exc}"
         except Exception as exc:  # shown in the tab, never a traceback
             outcome, error = None, f"run failed: {exc}"
         finally:
@@ -395,6 +452,8 @@ class LoadTestTab(Vertical):
         self.refresh_live()
         self._set_running(False)
         if error or outcome is None:
+            if error and error.startswith("tokenizer: "):
+                self.form.show_errors({"tokenizer": error.removeprefix("tokenizer: ")})
             self._message(error or "run failed", error=True)
             return
         self.show_summary(
@@ -410,6 +469,8 @@ class LoadTestTab(Vertical):
         run_id: int | None = None,
     ) -> None:
         """The final table (also used by tests with a hand-made summary)."""
+        from llmops_tui.bench.report import goodput_text
+
         table = self.query_one("#lt-results", DataTable)
         table.clear()
         for label, key in METRIC_ROWS:
@@ -427,6 +488,9 @@ class LoadTestTab(Vertical):
             f"{_fmt(s.get('output_throughput'), 1)} output tok/s · "
             f"{_fmt(s.get('total_token_throughput'), 1)} total tok/s",
         ]
+        good = goodput_text(s)
+        if good:
+            lines.append(good)
         for err, n in list((s.get("errors") or {}).items())[:3]:
             lines.append(f"failed ×{n}: {err}")
         self._message("\n".join(lines), error=bool(s.get("failed")) and not s.get("completed"))
