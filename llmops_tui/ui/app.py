@@ -8,11 +8,17 @@ from typing import Any
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
-from llmops_tui.ui.shell import GPU_POLL_S, LlmopsCommands, ShellHeader, host_label
+from llmops_tui.ui.shell import (
+    GPU_POLL_S,
+    LlmopsCommands,
+    ShellFooter,
+    ShellHeader,
+    host_label,
+)
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
@@ -154,7 +160,7 @@ class LlmopsApp(App):
                 yield self._pane("chat", ChatTab())
             with TabPane("Load test", id="loadtest"):
                 yield self._pane("loadtest", LoadTestTab())
-        yield Footer()
+        yield ShellFooter()
 
     def action_help(self) -> None:
         from llmops_tui.ui.help import HelpScreen

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections import deque
 
-from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +15,6 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from llmops_tui.chat.blocks import TailSplitter
 from llmops_tui.chat.model import Message
 
 # Render at most this often while streaming: at 1,000+ tok/s each update carries
@@ -86,6 +84,10 @@ class MarkdownSegment(Widget):
             strips: list[Strip] = []
             self._style = self.rich_style
             if self.source and width > 0:
+                # Imported on first use (rich.markdown + pygments: ~25 ms of the cold start);
+                # the app imports it in a thread soon after starting (LlmopsApp._warm_imports).
+                from rich.markdown import Markdown as RichMarkdown
+
                 app = self.app
                 lines = app.console.render_lines(
                     RichMarkdown(self.prefix + self.source, code_theme=self.CODE_THEME),
@@ -136,6 +138,8 @@ class ReplyView(Vertical, can_focus=True):
     BINDINGS = [Binding("c", "copy", "Copy reply")]
 
     def __init__(self, who: str, message: Message | None = None) -> None:
+        from llmops_tui.chat.blocks import TailSplitter  # markdown-it: off the cold start
+
         super().__init__()
         self.who = who
         self.message = message
