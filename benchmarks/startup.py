@@ -101,6 +101,7 @@ else:
     Probe().run()
 """
 
+
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank) of values."""
     ordered = sorted(values)

@@ -18,6 +18,7 @@ from llmops_tui.ui.shell import (
     ShellFooter,
     ShellHeader,
     host_label,
+    read_alt_digits_as_alt_keys,
 )
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
@@ -52,7 +53,8 @@ class LlmopsApp(App):
         Binding("3", "show_tab('monitor')", "Monitor"),
         Binding("4", "show_tab('chat')", "Chat"),
         Binding("5", "show_tab('loadtest')", "Load test"),
-        # Alt+N switches tabs even while typing in a text field (where N is typed).
+        # Alt+N switches tabs even while typing in a text field (where N is typed); terminals
+        # send it as ESC + digit, read as alt+N thanks to read_alt_digits_as_alt_keys().
         *(
             Binding(f"alt+{n}", f"show_tab('{tab}')", show=False, priority=True)
             for n, tab in enumerate(("models", "engines", "monitor", "chat", "loadtest"), 1)
@@ -72,6 +74,7 @@ class LlmopsApp(App):
         gpu_poll_s: float = GPU_POLL_S,
     ) -> None:
         super().__init__()
+        read_alt_digits_as_alt_keys()
         self.initial_tab = initial_tab
         self.supervisor = supervisor  # None: the real one, made in a worker on first use
         self.gpu_reader = gpu_reader  # None: NVML, made in a worker on first use

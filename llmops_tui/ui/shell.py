@@ -19,6 +19,22 @@ def make_gpu_reader() -> Any:
     return NvmlReader()
 
 
+def read_alt_digits_as_alt_keys() -> None:
+    """Make Alt+0…9 from a terminal reach the app as ``alt+0`` … ``alt+9``.
+
+    xterm, tmux (``send-keys M-1``), GNOME Terminal, iTerm2 with "Esc+" and most terminals
+    behind SSH send Alt+1 as ESC followed by "1". Textual maps exactly those two-byte
+    sequences to the characters macOS types for Option+digit (ESC 1 → "¡", ESC 2 → "™",
+    ESC 3 → "£" …: a WezTerm-on-macOS rule in ``textual._ansi_sequences``), so an
+    ``alt+1`` binding never fired and a text field got "¡" typed into it. Without those
+    entries Textual's parser reads ESC + digit as it reads ESC + letter: ``alt+<digit>``.
+    """
+    from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+
+    for digit in "0123456789":
+        ANSI_SEQUENCES_KEYS.pop("\x1b" + digit, None)
+
+
 def host_label() -> str:
     return socket.gethostname().split(".")[0]
 
