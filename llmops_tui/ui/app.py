@@ -40,6 +40,7 @@ def _freeze_gc() -> None:
 
     gc.collect()
     gc.freeze()
+    gc.enable()  # `llmops` starts the app with the collector off (cli._run_tui)
 
 
 class LlmopsApp(App):
@@ -133,7 +134,15 @@ class LlmopsApp(App):
             snapshot = self.gpu_reader.read()
         except Exception:  # a reader that breaks must not take the header down
             return
-        self.call_from_thread(self.query_one(ShellHeader).show_gpus, snapshot)
+        try:
+            self.call_from_thread(self._show_gpus, snapshot)
+        except RuntimeError:  # the app closed while NVML was read
+            pass
+
+    def _show_gpus(self, snapshot: Any) -> None:
+        # The app may be closing (q pressed in the first second): no header, nothing to show.
+        for header in self.query(ShellHeader):
+            header.show_gpus(snapshot)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "engines":
