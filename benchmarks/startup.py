@@ -1,6 +1,6 @@
 """Cold start of the TUI: first paint, all five tabs mounted, and the first key after that.
 
-    python benchmarks/startup.py [--runs 10] [--no-bytecode] [--app]
+    python benchmarks/startup.py [--runs 10] [--no-bytecode] [--app] [--eager]
 
 Each run is a fresh interpreter, headless at 100×30. The clock starts in this parent just
 before the child process is spawned (psutil's create_time is not used: its boot-time base
@@ -21,7 +21,9 @@ the package first, as ``pip install`` does, and times the child without that var
 The child runs ``llmops_tui.cli.main([])``, what the ``llmops`` command runs; ``--app``
 runs ``LlmopsApp().run()`` instead (how this benchmark started the app before). The probe
 subclasses LlmopsApp from an import hook, as its module finishes importing, so that
-nothing of the app is imported before the command itself imports it.
+nothing of the app is imported before the command itself imports it. ``--eager`` mounts
+every tab before the first paint (the app mounts the tabs out of view right after it,
+with textual.lazy.Lazy).
 
 Prints each run, then median and p90 of each figure and the load average (``uptime``'s
 1-minute figure) before and after: other work on the box shows up in every figure.
@@ -103,6 +105,8 @@ def instrument(app_module):
         def run(self, **kwargs):  # headless at 100×30
             return super().run(headless=True, size=(100, 30))
 
+    if "eager" in sys.argv[1:]:  # every tab mounted before the first paint (no Lazy)
+        Probe._pane = lambda self, tab_id, widget: widget
     app_module.LlmopsApp = Probe
 
 
@@ -122,7 +126,7 @@ class Hook(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Hook())
-if sys.argv[1:] == ["app"]:
+if "app" in sys.argv[1:]:
     from llmops_tui.ui.app import LlmopsApp
 
     LlmopsApp().run()
@@ -185,9 +189,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--no-bytecode", action="store_true", help="compile on every start")
     ap.add_argument("--app", action="store_true", help="LlmopsApp().run() instead of cli.main([])")
+    ap.add_argument(
+        "--eager", action="store_true", help="mount every tab before the first paint (no Lazy)"
+    )
     args = ap.parse_args()
     env = dict(os.environ)
-    argv = ["app"] if args.app else []
+    argv = ["app"] * args.app + ["eager"] * args.eager
     moved: list[tuple[Path, Path]] = []
     stash = Path(tempfile.mkdtemp(prefix="startup-bench-"))
     if args.no_bytecode:
@@ -217,6 +224,7 @@ def main() -> int:
             shutil.move(saved, cache)
         shutil.rmtree(stash, ignore_errors=True)
     mode = "no bytecode (compile every start)" if args.no_bytecode else "with bytecode"
+    mode += ", every tab mounted before the first paint" if args.eager else ""
     print(f"{len(runs)} runs, {mode}{', LlmopsApp().run()' if args.app else ', cli.main([])'}:")
     for key, name in (
         ("paint", "first paint"),
