@@ -114,9 +114,20 @@ class LlmopsApp(App):
         if self.initial_tab == "engines":
             self.query_one(EnginesTab).take_focus()
         self.call_after_refresh(self._start_gpu_reads)  # NVML loads after the first paint
+        self.set_timer(1.0, self._warm_imports)
         # Once everything is mounted, move the startup objects out of the collector's sight:
         # full collections then stop pausing the UI for ~100 ms while a chat reply streams.
         self.set_timer(2.0, _freeze_gc)
+
+    @work(thread=True, group="warm-imports")
+    def _warm_imports(self) -> None:
+        """Import, off the UI thread once the app is up, what was kept out of the cold start:
+        Markdown rendering for the first chat reply (rich.markdown, pygments, markdown-it:
+        ~40 ms) and the fit estimate of the Models tab's details."""
+        import importlib
+
+        for module in ("rich.markdown", "llmops_tui.chat.blocks", "llmops_tui.fit"):
+            importlib.import_module(module)
 
     def _start_gpu_reads(self) -> None:
         self.read_gpus()

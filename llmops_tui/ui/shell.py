@@ -111,7 +111,7 @@ class ShellFooter(Footer):
     _shown: tuple[Any, ...] | None = None
 
     def shown_keys(self) -> tuple[Any, ...]:
-        """What the footer would show: (key, description, enabled, tooltip) of each key."""
+        """What the footer would show: key, action, description, enabled, tooltip of each."""
         return tuple(
             (binding.key, binding.action, binding.description, enabled, tooltip, binding.show)
             for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
