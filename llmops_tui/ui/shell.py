@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from enum import Enum
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,21 @@ def make_gpu_reader() -> Any:
     return NvmlReader()
 
 
+class AltDigit(Enum):
+    """Key names for Textual's sequence table (it reads ``.value`` of each entry)."""
+
+    ALT_0 = "alt+0"
+    ALT_1 = "alt+1"
+    ALT_2 = "alt+2"
+    ALT_3 = "alt+3"
+    ALT_4 = "alt+4"
+    ALT_5 = "alt+5"
+    ALT_6 = "alt+6"
+    ALT_7 = "alt+7"
+    ALT_8 = "alt+8"
+    ALT_9 = "alt+9"
+
+
 def read_alt_digits_as_alt_keys() -> None:
     """Make Alt+0…9 from a terminal reach the app as ``alt+0`` … ``alt+9``.
 
@@ -26,13 +42,14 @@ def read_alt_digits_as_alt_keys() -> None:
     behind SSH send Alt+1 as ESC followed by "1". Textual maps exactly those two-byte
     sequences to the characters macOS types for Option+digit (ESC 1 → "¡", ESC 2 → "™",
     ESC 3 → "£" …: a WezTerm-on-macOS rule in ``textual._ansi_sequences``), so an
-    ``alt+1`` binding never fired and a text field got "¡" typed into it. Without those
-    entries Textual's parser reads ESC + digit as it reads ESC + letter: ``alt+<digit>``.
+    ``alt+1`` binding never fired and a text field got "¡" typed into it. Here those
+    entries name the alt keys instead: the key comes at once (a sequence missing from the
+    table would wait Textual's escape delay, 100 ms, for more bytes) and types nothing.
     """
     from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 
-    for digit in "0123456789":
-        ANSI_SEQUENCES_KEYS.pop("\x1b" + digit, None)
+    for key in AltDigit:
+        ANSI_SEQUENCES_KEYS["\x1b" + key.value[-1]] = (key,)
 
 
 def host_label() -> str:

@@ -30,10 +30,13 @@ async def send_raw(app: LlmopsApp, pilot, raw: str) -> None:
     await pilot.pause()
 
 
-def test_esc_digit_is_alt_digit():
+def test_esc_digit_is_alt_digit_at_once():
     LlmopsApp()  # the app's start-up sets the parser's table
     assert [k.key for k in terminal_keys("\x1b1")] == ["alt+1"]
     assert [k.key for k in terminal_keys("\x1b5")] == ["alt+5"]
+    # At once: not after the parser's escape delay, waiting for more of a sequence.
+    keys = list(XTermParser().feed("\x1b3"))
+    assert [(k.key, k.character) for k in keys] == [("alt+3", None)]  # types nothing
     assert [k.key for k in terminal_keys("\x1ba")] == ["alt+a"]  # unchanged
     assert [k.key for k in terminal_keys("3")] == ["3"]
 
