@@ -8,11 +8,18 @@ from typing import Any
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
-from llmops_tui.ui.shell import GPU_POLL_S, LlmopsCommands, ShellHeader, host_label
+from llmops_tui.ui.shell import (
+    GPU_POLL_S,
+    LlmopsCommands,
+    ShellFooter,
+    ShellHeader,
+    host_label,
+    read_alt_digits_as_alt_keys,
+)
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
@@ -33,6 +40,7 @@ def _freeze_gc() -> None:
 
     gc.collect()
     gc.freeze()
+    gc.enable()  # `llmops` starts the app with the collector off (cli._run_tui)
 
 
 class LlmopsApp(App):
@@ -46,7 +54,8 @@ class LlmopsApp(App):
         Binding("3", "show_tab('monitor')", "Monitor"),
         Binding("4", "show_tab('chat')", "Chat"),
         Binding("5", "show_tab('loadtest')", "Load test"),
-        # Alt+N switches tabs even while typing in a text field (where N is typed).
+        # Alt+N switches tabs even while typing in a text field (where N is typed); terminals
+        # send it as ESC + digit, read as alt+N thanks to read_alt_digits_as_alt_keys().
         *(
             Binding(f"alt+{n}", f"show_tab('{tab}')", show=False, priority=True)
             for n, tab in enumerate(("models", "engines", "monitor", "chat", "loadtest"), 1)
@@ -66,6 +75,7 @@ class LlmopsApp(App):
         gpu_poll_s: float = GPU_POLL_S,
     ) -> None:
         super().__init__()
+        read_alt_digits_as_alt_keys()
         self.initial_tab = initial_tab
         self.supervisor = supervisor  # None: the real one, made in a worker on first use
         self.gpu_reader = gpu_reader  # None: NVML, made in a worker on first use
@@ -104,9 +114,20 @@ class LlmopsApp(App):
         if self.initial_tab == "engines":
             self.query_one(EnginesTab).take_focus()
         self.call_after_refresh(self._start_gpu_reads)  # NVML loads after the first paint
+        self.set_timer(1.0, self._warm_imports)
         # Once everything is mounted, move the startup objects out of the collector's sight:
         # full collections then stop pausing the UI for ~100 ms while a chat reply streams.
         self.set_timer(2.0, _freeze_gc)
+
+    @work(thread=True, group="warm-imports")
+    def _warm_imports(self) -> None:
+        """Import, off the UI thread once the app is up, what was kept out of the cold start:
+        Markdown rendering for the first chat reply (rich.markdown, pygments, markdown-it:
+        ~40 ms) and the fit estimate of the Models tab's details."""
+        import importlib
+
+        for module in ("rich.markdown", "llmops_tui.chat.blocks", "llmops_tui.fit"):
+            importlib.import_module(module)
 
     def _start_gpu_reads(self) -> None:
         self.read_gpus()
@@ -124,7 +145,15 @@ class LlmopsApp(App):
             snapshot = self.gpu_reader.read()
         except Exception:  # a reader that breaks must not take the header down
             return
-        self.call_from_thread(self.query_one(ShellHeader).show_gpus, snapshot)
+        try:
+            self.call_from_thread(self._show_gpus, snapshot)
+        except RuntimeError:  # the app closed while NVML was read
+            pass
+
+    def _show_gpus(self, snapshot: Any) -> None:
+        # The app may be closing (q pressed in the first second): no header, nothing to show.
+        for header in self.query(ShellHeader):
+            header.show_gpus(snapshot)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "engines":
@@ -154,7 +183,7 @@ class LlmopsApp(App):
                 yield self._pane("chat", ChatTab())
             with TabPane("Load test", id="loadtest"):
                 yield self._pane("loadtest", LoadTestTab())
-        yield Footer()
+        yield ShellFooter()
 
     def action_help(self) -> None:
         from llmops_tui.ui.help import HelpScreen

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from enum import Enum
 from functools import partial
 from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 GPU_POLL_S = 2.0
 
@@ -17,6 +18,38 @@ def make_gpu_reader() -> Any:
     from llmops_tui.telemetry.gpu import NvmlReader
 
     return NvmlReader()
+
+
+class AltDigit(Enum):
+    """Key names for Textual's sequence table (it reads ``.value`` of each entry)."""
+
+    ALT_0 = "alt+0"
+    ALT_1 = "alt+1"
+    ALT_2 = "alt+2"
+    ALT_3 = "alt+3"
+    ALT_4 = "alt+4"
+    ALT_5 = "alt+5"
+    ALT_6 = "alt+6"
+    ALT_7 = "alt+7"
+    ALT_8 = "alt+8"
+    ALT_9 = "alt+9"
+
+
+def read_alt_digits_as_alt_keys() -> None:
+    """Make Alt+0…9 from a terminal reach the app as ``alt+0`` … ``alt+9``.
+
+    xterm, tmux (``send-keys M-1``), GNOME Terminal, iTerm2 with "Esc+" and most terminals
+    behind SSH send Alt+1 as ESC followed by "1". Textual maps exactly those two-byte
+    sequences to the characters macOS types for Option+digit (ESC 1 → "¡", ESC 2 → "™",
+    ESC 3 → "£" …: a WezTerm-on-macOS rule in ``textual._ansi_sequences``), so an
+    ``alt+1`` binding never fired and a text field got "¡" typed into it. Here those
+    entries name the alt keys instead: the key comes at once (a sequence missing from the
+    table would wait Textual's escape delay, 100 ms, for more bytes) and types nothing.
+    """
+    from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+
+    for key in AltDigit:
+        ANSI_SEQUENCES_KEYS["\x1b" + key.value[-1]] = (key,)
 
 
 def host_label() -> str:
@@ -79,6 +112,48 @@ class ShellHeader(Static):
             f"[b]llmops[/b] v{self.version} · {self.host} · {gpu_summary(self.gpus)}"
             f" · {engines_summary(self.records)}"
         )
+
+
+class ShellFooter(Footer):
+    """Textual's Footer, rebuilt only when the keys it shows change.
+
+    Textual's Footer recomposes (unmounts and mounts every key widget, then restyles each)
+    on every bindings update: every focus change, tab switch and screen change, several
+    times per frame at start-up. Measured: 15 rebuilds between the tabs being mounted and
+    the first key press being shown, ~150 ms of the UI loop. Here the updates of one frame
+    coalesce into one check, and the footer is rebuilt only if the shown keys differ.
+    """
+
+    _check_pending = False
+    _shown: tuple[Any, ...] | None = None
+
+    def shown_keys(self) -> tuple[Any, ...]:
+        """What the footer would show: key, action, description, enabled, tooltip of each."""
+        return tuple(
+            (binding.key, binding.action, binding.description, enabled, tooltip, binding.show)
+            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
+            if binding.show or binding.action == "command_palette"
+        )
+
+    def compose(self) -> Any:
+        if self._bindings_ready:
+            self._shown = self.shown_keys()
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Any) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._check_pending:
+            self._check_pending = True
+            self.call_after_refresh(self._rebuild_if_changed)
+
+    async def _rebuild_if_changed(self) -> None:
+        self._check_pending = False
+        if not self.is_attached:
+            return
+        if self.shown_keys() != self._shown:
+            await self.recompose()
 
 
 def palette_commands(app: Any) -> list[tuple[str, Callable[[], Any], str]]:

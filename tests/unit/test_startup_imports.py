@@ -5,8 +5,20 @@ from __future__ import annotations
 import subprocess
 import sys
 
-# httpx is not listed: llmops_tui.chat.targets imports it at module level today (~40 ms).
-LAZY = ("huggingface_hub", "prometheus_client", "sqlite3", "tokenizers", "pynvml", "psutil")
+LAZY = (
+    "huggingface_hub",
+    "prometheus_client",
+    "sqlite3",
+    "tokenizers",
+    "pynvml",
+    "psutil",
+    "httpx",  # the chat tab's engine probes import it, on the chat network thread
+    # Markdown rendering of chat replies (~40 ms): imported in a thread 1 s after start
+    "rich.markdown",
+    "markdown_it",
+    "pygments",
+    "llmops_tui.fit",
+)
 
 
 def test_importing_the_app_leaves_heavy_modules_unloaded():

@@ -267,7 +267,14 @@ class ChatTab(Vertical):
         except Exception as exc:  # a target source is outside code: say what went wrong
             self._set_status(f"could not list engines: {exc}")
             return
-        found = await live_targets(candidates) if self._probe else candidates
+        if not self._probe:
+            found = candidates
+        elif self._network is not None:
+            # On the network thread: importing httpx and one TLS context per probe client
+            # (~150 ms of CPU) would otherwise hold the UI loop in the app's first second.
+            found = await asyncio.wrap_future(self._network.submit(live_targets(candidates)))
+        else:
+            found = await live_targets(candidates)
         self.targets_found = found
         for row in self.query(TargetRow):
             row.set_choices(found)

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections import deque
 
-from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +15,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from llmops_tui.chat.blocks import Piece, TailSplitter
+from llmops_tui.chat.blocks import Piece, TailSplitter  # (markdown-it is imported on first use)
 from llmops_tui.chat.model import Message
 
 # Render at most this often while streaming: at 1,000+ tok/s each update carries
@@ -126,6 +125,10 @@ class ReplyBody(Widget):
     def _render(self, piece: Piece, width: int) -> list[Strip]:
         if not piece.source or width <= 0:
             return []
+        # Imported on first use (rich.markdown + pygments: ~25 ms of the cold start); the
+        # app imports it in a thread soon after starting (LlmopsApp._warm_imports).
+        from rich.markdown import Markdown as RichMarkdown
+
         app = self.app
         lines = app.console.render_lines(
             RichMarkdown(piece.prefix + piece.source, code_theme=self.CODE_THEME),
@@ -232,6 +235,7 @@ class ReplyView(Vertical, can_focus=True):
     BINDINGS = [Binding("c", "copy", "Copy reply")]
 
     def __init__(self, who: str, message: Message | None = None) -> None:
+
         super().__init__()
         self.who = who
         self.message = message

@@ -19,9 +19,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 
 from llmops_tui import hub
-from llmops_tui.fit.estimate import estimate_fit
-from llmops_tui.fit.gpus import read_nvml_gpus
-from llmops_tui.fit.units import FitError
 
 
 class HubBackend:
@@ -44,6 +41,8 @@ class HubBackend:
         return hub.model_details(repo_id, settings=s)
 
     def gpus(self):
+        from llmops_tui.fit.gpus import read_nvml_gpus  # here: ~9 ms kept out of the cold start
+
         return read_nvml_gpus()
 
     def download(self, repo_id: str, progress, cancel: threading.Event) -> hub.DownloadResult:
@@ -265,6 +264,9 @@ class ModelsTab(Vertical):
         except hub.HubError as exc:
             self.app.call_from_thread(self._show_error, repo_id, exc.message)
             return
+        from llmops_tui.fit.estimate import estimate_fit
+        from llmops_tui.fit.units import FitError
+
         fit, fit_error = None, None
         if d.config is not None:
             try:
