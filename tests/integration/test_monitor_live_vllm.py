@@ -86,7 +86,9 @@ async def _load_and_watch(spec, target: EngineTarget, n_requests: int = 32):
             )
             load_task = asyncio.ensure_future(load)
             while not load_task.done():
-                await asyncio.sleep(0.5)
+                # Often: vLLM makes these 25,600 tokens in 1-3 s on 2 cores, and a
+                # 0.5 s period once saw the load end before two scrapes.
+                await asyncio.sleep(0.1)
                 seen.append(await scraper.scrape(target))
             chunks = await load_task
         after = await scraper.scrape(target)
