@@ -12,10 +12,26 @@ TargetSource = Callable[[], Iterable[ChatTarget]]
 
 
 def profile_targets() -> list[ChatTarget]:
-    """One candidate per valid profile: its client address and served model name."""
+    """Candidates: the engines the supervisor runs now, where they really listen (a launch
+    with ``--set port=…`` is not where the profile file says), then one per valid profile
+    not running."""
     from llmops_tui.profiles import list_profiles
 
-    return [profile_target(e.profile) for e in list_profiles() if e.profile is not None]
+    profiles = [e.profile for e in list_profiles() if e.profile is not None]
+    key_env = {p.name: p.api_key_env for p in profiles}
+    running: list[ChatTarget] = []
+    try:
+        from llmops_tui.supervisor import Supervisor
+
+        for rec in Supervisor().records():
+            if rec.phase == "ready":
+                running.append(
+                    ChatTarget(rec.name, rec.base_url, rec.served_model_name, key_env.get(rec.name))
+                )
+    except OSError:
+        pass
+    names = {t.name for t in running}
+    return running + [profile_target(p) for p in profiles if p.name not in names]
 
 
 async def probe(target: ChatTarget, timeout: float = 1.5) -> ChatTarget | None:

@@ -229,8 +229,10 @@ def test_swap_to_an_invalid_profile_leaves_the_running_engine_alone(sup, make_pr
 def test_profile_targets_follow_the_running_engine_not_the_file(
     make_profile, tmp_path, monkeypatch
 ):
-    """`llmops chat/bench --profile NAME` reach the engine where it runs (up --set port=…)."""
+    """`llmops chat/bench --profile NAME` and the Chat tab reach the engine where it runs
+    (up --set port=…)."""
     from llmops_tui.bench.session import target_from_profile
+    from llmops_tui.chat.targets import profile_targets
     from llmops_tui.profiles.store import save_profile
     from llmops_tui.supervisor.core import running_endpoint
 
@@ -247,6 +249,15 @@ def test_profile_targets_follow_the_running_engine_not_the_file(
         target = target_from_profile("moved")
         assert target.base_url == f"http://127.0.0.1:{profile.port}"
         assert target.model == "fake-model"
+        # The Chat tab's candidates: the running engine where it listens, once.
+        (candidate,) = profile_targets()
+        assert (candidate.name, candidate.base_url, candidate.model) == (
+            "moved",
+            f"http://127.0.0.1:{profile.port}",
+            "fake-model",
+        )
     finally:
         sup.down("moved", grace=2.0)
     assert running_endpoint("moved") is None
+    (candidate,) = profile_targets()  # stopped: where its file says
+    assert candidate.base_url.endswith(":1")
