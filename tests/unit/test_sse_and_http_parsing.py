@@ -128,7 +128,7 @@ def run_bytes(
         conn.connection_made(FakeTransport())
         done = loop.create_future()
         conn._reset(sink, done)
-        import llmops_tui.client as client_mod
+        import llmops_tui.client.http as client_mod
 
         clock = iter(times) if times else None
         real = client_mod.time.perf_counter
