@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import time
 
 import httpx
 import psutil
+from vllm_process import running_vllm
 
 from llmops_tui.cli import main
 from llmops_tui.engines.vllm import build_launch
@@ -19,42 +16,6 @@ from llmops_tui.telemetry.scrape.scraper import MetricsScraper
 from llmops_tui.telemetry.targets import EngineTarget
 
 READY_TIMEOUT_S = 240
-
-
-def _start(profile, log_path):
-    spec = build_launch(profile)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            spec.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **spec.env},
-            start_new_session=True,
-        )
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < READY_TIMEOUT_S:
-        if proc.poll() is not None:
-            raise AssertionError(f"vLLM exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(spec.health_url, timeout=1.0).status_code == 200:
-                return spec, proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    _stop(proc)
-    raise AssertionError(f"not healthy after {READY_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 async def _stream(client: httpx.AsyncClient, url: str, model: str, i: int) -> int:
@@ -98,8 +59,8 @@ async def _load_and_watch(spec, target: EngineTarget, n_requests: int = 32):
 
 
 def test_live_kv_usage_and_generation_rate_rise_under_load(tiny_profile, tmp_path, capsys):
-    spec, proc = _start(tiny_profile, tmp_path / "engine.log")
-    try:
+    spec = build_launch(tiny_profile)
+    with running_vllm(spec, tmp_path / "engine.log", READY_TIMEOUT_S) as proc:
         root = psutil.Process(proc.pid)
         pids = {root.pid, *(c.pid for c in root.children(recursive=True))}
         target = EngineTarget("tiny", "vllm", spec.metrics_url, pids)
@@ -138,5 +99,3 @@ def test_live_kv_usage_and_generation_rate_rise_under_load(tiny_profile, tmp_pat
         assert engine["ok"] and engine["engine"] == "vllm"
         assert engine["kv_capacity_tokens"] == baseline.kv_capacity_tokens
         assert engine["gen_tps"] == 0.0  # idle: two scrapes, no tokens between them
-    finally:
-        _stop(proc)
