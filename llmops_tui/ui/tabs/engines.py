@@ -192,14 +192,7 @@ class EnginesTab(Vertical):
             self._show_profile_detail(self.highlighted_profile_name())
 
     def highlighted_profile_name(self) -> str | None:
-        table = self.query_one("#profiles", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return key.value if key else None
+        return _cursor_row_key(self.query_one("#profiles", DataTable))
 
     def _show_profile_detail(self, name: str | None) -> None:
         entry = self.entries.get(name) if name else None
@@ -300,14 +293,7 @@ class EnginesTab(Vertical):
                 )
 
     def highlighted_engine_name(self) -> str | None:
-        table = self.query_one("#engine-list", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return key.value if key else None
+        return _cursor_row_key(self.query_one("#engine-list", DataTable))
 
     def _show_engine_detail(self, r: Any) -> None:
         from llmops_tui.ui.tabs.engines_log import phase_line
@@ -487,3 +473,14 @@ class EnginesTab(Vertical):
                 self.load_profiles()
 
         self.app.push_screen(ProfileForm(entry), saved)
+
+
+def _cursor_row_key(table: DataTable) -> str | None:
+    """The key of the row under the table's cursor (None if the table is empty)."""
+    if table.row_count == 0:
+        return None
+    try:
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+    except Exception:
+        return None
+    return key.value if key else None
