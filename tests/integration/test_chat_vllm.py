@@ -25,6 +25,10 @@ from llmops_tui.profiles.store import load_profile, save_profile
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 240
 REPLY_TIMEOUT_S = 120
+# The stop test asks for STOP_ASKED tokens: far more than can be shown before the key even
+# on a fast or briefly starved box (a CI run showed 1,178 tokens before Esc went in).
+MAX_MODEL_LEN = 8192
+STOP_ASKED = 8000
 
 
 def _free_port() -> int:
@@ -41,6 +45,7 @@ def chat_model(engine_python, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("chat-llama")
     maker = ROOT / "tests/fixtures/make_tiny_model.py"
     argv = [str(engine_python), str(maker), str(out), "--layers", "12", "--hidden", "768"]
+    argv += ["--max-len", str(MAX_MODEL_LEN)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
@@ -56,7 +61,7 @@ def engine(engine_python, chat_model, tmp_path_factory):
     profile = load_profile(ROOT / "profiles/tiny-vllm-cpu.toml").with_overrides(
         model=str(chat_model),
         port=_free_port(),
-        max_model_len=2048,  # room for the stop test's 2,000-token reply
+        max_model_len=MAX_MODEL_LEN,  # room for the stop test's long reply
     )
     envs_dir = Path(engine_python).parents[2]  # <envs>/ci-vllm/bin/python
     assert profile.engine_env == "ci-vllm" and profile.python is None
@@ -182,11 +187,17 @@ async def test_two_turn_conversation_renders_the_servers_text_with_ttft_and_tok_
 async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profile):
     """Esc mid-stream closes the connection and vLLM aborts the request.
 
-    The reply is asked for 2,000 tokens, which this module's model takes well over 10 s
-    to stream on 2 CPU cores. Once some tokens are shown, vLLM's running-requests gauge
+    The reply is asked for 8,000 tokens, which this module's model takes minutes to
+    stream on 2 CPU cores. Once some tokens are shown, vLLM's running-requests gauge
     reads ≥ 1 and Esc goes in. Proof that the *server* stopped, not just our reader: the
     gauge reads 0 soon after, and the tokens vLLM generated for the request
-    (``vllm:generation_tokens_total`` delta) are far fewer than asked.
+    (``vllm:generation_tokens_total`` delta) past those shown at the key are far fewer
+    than the rest it was asked for.
+
+    How many tokens are on screen when the key goes in depends on the box: 27–171 here,
+    1,178 in one CI run (2,000 were asked then, so the bound "under half of those asked"
+    failed although vLLM stopped within 0.02 s). Hence the long reply and a bound on
+    what vLLM made *after* the key.
 
     (An earlier version used the 2-layer tiny model with n=32 parallel sequences to make
     the reply last: vLLM made the 32,000 tokens in ~3.7 s while its flood of thousands of
@@ -200,7 +211,7 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
 
     _, spec = engine
     app = app_with_profile
-    asked = 2000
+    asked = STOP_ASKED
     async with app.run_test(size=(120, 40)) as pilot:
         tab = app.query_one(ChatTab)
         await _wait_for(pilot, lambda: tab.targets_found, 20, "the engine to be found")
@@ -215,7 +226,9 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
         app.post_message(events.Key("enter", "\r"))
         await _poll(lambda: app.query(ReplyView), 10, "the reply to start")
         view = list(app.query(ReplyView))[-1]
+        t_sent = time.monotonic()
         await _poll(lambda: view.tokens_fed >= 10, 60, "the first tokens")
+        seen_s = time.monotonic() - t_sent
         running_at_key = await asyncio.to_thread(running_requests, spec.metrics_url)
         shown_at_key = view.tokens_fed
         t_stop = time.monotonic()
@@ -236,7 +249,8 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
 
     reply = tab.conversation.messages[-1]
     timeline = (
-        f"{shown_at_key} tokens shown at the key, reply stopped {stop_s:.2f} s after it, "
+        f"{shown_at_key} tokens shown at the key ({seen_s:.2f} s after the reply began), "
+        f"reply stopped {stop_s:.2f} s after it, "
         f"gauge {running_at_key:.0f} at the key and {running_after} after, "
         f"vLLM generated {generated:.0f} of {asked}"
     )
@@ -244,7 +258,9 @@ async def test_stop_key_aborts_the_request_on_the_server(engine, app_with_profil
     assert metrics_line.endswith("· cancelled"), metrics_line
     assert running_at_key >= 1, f"vLLM was not running the request at the key: {timeline}"
     assert running_after[-1] == 0, f"vLLM still runs the request 10 s after the stop: {timeline}"
-    assert shown_at_key <= generated < asked / 2, timeline
-    assert reply.metrics.completion_tokens < asked / 2, timeline
+    assert shown_at_key < asked / 2, f"the key came too late to prove anything: {timeline}"
+    rest = asked - shown_at_key
+    assert shown_at_key <= generated < shown_at_key + rest / 2, timeline
+    assert reply.metrics.completion_tokens < shown_at_key + rest / 2, timeline
     assert stop_s < 10, timeline
     print(f"stopped: {timeline}; gauge at 0 {zero_s:.2f} s after the key")
