@@ -226,6 +226,29 @@ class Conversation:
         )
 
 
+# Extra-body fields that would break "one streamed reply per turn", and why.
+_FIXED_FIELDS = {
+    "stream": "the chat always streams",
+    "messages": "the conversation is the messages",
+    "model": "the model is the target's",
+}
+
+
+def _extra_problems(extra: dict[str, Any]) -> list[str]:
+    out = [
+        f"extra body: {key!r} cannot be set here ({why})"
+        for key, why in _FIXED_FIELDS.items()
+        if key in extra
+    ]
+    n = extra.get("n", 1)
+    if n != 1:
+        out.append(
+            f"extra body: n={n!r} asks for several replies per turn and the chat shows one "
+            "(compare two engines with A/B instead)"
+        )
+    return out
+
+
 def parse_settings(fields: dict[str, str]) -> tuple[SamplingSettings, list[str]]:
     """Sampling settings from text fields (as typed in the UI); empty means "server default".
 
@@ -267,6 +290,7 @@ def parse_settings(fields: dict[str, str]) -> tuple[SamplingSettings, list[str]]
         else:
             if isinstance(value, dict):
                 extra = value
+                problems.extend(_extra_problems(extra))
             else:
                 problems.append(f"extra body: expected a JSON object, got {type(value).__name__}")
     settings = SamplingSettings(

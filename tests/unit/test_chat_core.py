@@ -211,3 +211,16 @@ def test_parse_settings_round_trip_and_precise_problems():
         "seed: expected a whole number, got '1.5'",
         "extra body: expected a JSON object, got list",
     ]
+
+
+def test_extra_body_fields_that_break_one_streamed_reply_are_refused():
+    from llmops_tui.chat.model import parse_settings
+
+    _, problems = parse_settings({"extra": '{"n": 3, "stream": false, "ignore_eos": true}'})
+    assert problems == [
+        "extra body: 'stream' cannot be set here (the chat always streams)",
+        "extra body: n=3 asks for several replies per turn and the chat shows one "
+        "(compare two engines with A/B instead)",
+    ]
+    s, problems = parse_settings({"extra": '{"n": 1, "min_tokens": 4}'})
+    assert problems == [] and s.extra == {"n": 1, "min_tokens": 4}
