@@ -27,6 +27,10 @@ COMMAND_MODULES = [
 ]
 
 
+# The TUI's tabs (ui/app.py TABS), here so that `llmops --help` need not import Textual.
+TAB_IDS = ["models", "engines", "monitor", "chat", "loadtest"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmops",
@@ -36,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"llmops {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="headless commands")
     tui = sub.add_parser("tui", help="open the terminal UI (same as no command)")
+    tui.add_argument(
+        "--tab",
+        choices=TAB_IDS,
+        default="engines",
+        help="the tab shown first (default: engines)",
+    )
     tui.set_defaults(func=_run_tui)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"llmops_tui.commands.{name}")
@@ -52,7 +62,7 @@ def _run_tui(args: argparse.Namespace | None) -> int:
     gc.disable()
     from llmops_tui.ui.app import LlmopsApp
 
-    LlmopsApp().run()
+    LlmopsApp(initial_tab=getattr(args, "tab", None) or "engines").run()
     return 0
 
 

@@ -77,6 +77,7 @@ class NetworkThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._pending: set[concurrent.futures.Future] = set()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -90,7 +91,10 @@ class NetworkThread:
 
     def submit(self, coro: Any) -> concurrent.futures.Future:
         """Run a coroutine on the network loop; await ``asyncio.wrap_future`` of the result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
 
     def call_soon(self, callback: Callable[[], Any]) -> None:
         self.loop.call_soon_threadsafe(callback)
@@ -101,6 +105,11 @@ class NetworkThread:
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
+        # Cancel what still runs while the loop can take it: cancelling such a future
+        # later (its awaiting task cancelled at the app's exit) would post the cancel to
+        # a closed loop, a "RuntimeError: Event loop is closed" traceback on quit.
+        for future in list(self._pending):
+            future.cancel()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         if not thread.is_alive():

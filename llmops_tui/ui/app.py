@@ -25,6 +25,7 @@ from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.monitor import MonitorTab
+from llmops_tui.ui.threads import to_ui
 
 TABS = [
     ("models", "Models"),
@@ -104,9 +105,9 @@ class LlmopsApp(App):
     def _pane(self, tab_id: str, widget):
         if tab_id == self.initial_tab:
             return widget
-        from textual.lazy import Lazy
+        from llmops_tui.ui.quitsafe import QuitSafeLazy
 
-        return Lazy(widget)
+        return QuitSafeLazy(widget)
 
     def on_mount(self) -> None:
         for message in self.theme_errors:
@@ -146,7 +147,7 @@ class LlmopsApp(App):
         except Exception:  # a reader that breaks must not take the header down
             return
         try:
-            self.call_from_thread(self._show_gpus, snapshot)
+            to_ui(self, self._show_gpus, snapshot)
         except RuntimeError:  # the app closed while NVML was read
             pass
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import DataTable, TabbedContent
 from textual.widgets._tabbed_content import ContentTab, ContentTabs
 
-from llmops_tui.ui.app import LlmopsApp
+from llmops_tui.ui.app import TABS, LlmopsApp
 
 
 async def _settle(pilot) -> None:
@@ -86,3 +87,24 @@ def test_help_key_names():
     assert describe_key("question_mark,f1") == "? / F1"
     assert describe_key("ctrl+p") == "Ctrl+P"
     assert describe_key("q") == "q"
+
+
+@pytest.mark.parametrize("tab", [tab_id for tab_id, _ in TABS])
+async def test_quitting_right_after_start_leaves_no_traceback(tab, caplog):
+    """A quit before the tabs finish mounting: no worker, lazy mount or Select may fail.
+
+    Each of these failed before: the Chat tab's engine probe queried a removed widget
+    (NoMatches), its network thread's futures were cancelled on a closed loop ("Event
+    loop is closed", logged by concurrent.futures), Lazy panes mounted into removed
+    panes (MountError) and the Load test form's Select looked up its removed overlay.
+    ``run_test`` re-raises what the app caught; the log holds what threads logged.
+    """
+    import asyncio
+    import logging
+
+    caplog.set_level(logging.ERROR)
+    app = LlmopsApp(initial_tab=tab)
+    async with app.run_test(size=(120, 40)):
+        pass
+    await asyncio.sleep(0.5)  # threads that were still working hand in their results
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -66,3 +66,26 @@ def test_list_json_uses_search_path(tmp_path, monkeypatch, capsys):
     assert [(r["name"], r["ok"]) for r in rows] == [("a", True), ("b", False)]
     assert rows[0]["port"] == 30000
     assert "model: missing" in rows[1]["errors"][0]
+
+
+def test_tui_tab_choices_are_the_apps_tabs(monkeypatch):
+    from llmops_tui import cli
+    from llmops_tui.ui.app import TABS
+
+    assert cli.TAB_IDS == [tab_id for tab_id, _ in TABS]
+    opened: list[str] = []
+
+    class FakeApp:
+        def __init__(self, initial_tab: str) -> None:
+            opened.append(initial_tab)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr("llmops_tui.ui.app.LlmopsApp", FakeApp)
+    monkeypatch.setattr("gc.disable", lambda: None)
+    assert main(["tui", "--tab", "chat"]) == 0
+    assert main(["tui"]) == 0
+    assert opened == ["chat", "engines"]
+    out = run_cli("tui", "--tab", "nope")
+    assert out.returncode == 2 and "invalid choice: 'nope'" in out.stderr

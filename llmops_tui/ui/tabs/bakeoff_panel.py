@@ -16,6 +16,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
+from llmops_tui.ui.quitsafe import QuitSafeSelect
+from llmops_tui.ui.threads import to_ui
+
 MAX_EVENTS = 8
 
 
@@ -50,7 +53,7 @@ class BakeoffPanel(Vertical):
             yield SelectionList[str](id="bo-profiles")
             with Vertical(id="bo-side"):
                 yield Label("Suite")
-                yield Select([], allow_blank=True, id="bo-suite")
+                yield QuitSafeSelect([], allow_blank=True, id="bo-suite")
                 with Horizontal(id="bo-options"):
                     with Vertical(classes="bo-field"):
                         yield Label("Report folder")
@@ -82,7 +85,7 @@ class BakeoffPanel(Vertical):
 
         profiles = [e.name for e in list_profiles() if e.profile is not None]
         suites = [name for name, _ in list_suites()]
-        self.app.call_from_thread(self.set_choices, profiles, suites)
+        to_ui(self, self.set_choices, profiles, suites)
 
     def set_choices(self, profiles: list[str], suites: list[str]) -> None:
         sel = self.query_one("#bo-profiles", SelectionList)
@@ -171,7 +174,7 @@ class BakeoffPanel(Vertical):
         from llmops_tui.profiles.store import find_profile
 
         def event(msg: str) -> None:
-            self.app.call_from_thread(self.add_event, msg)
+            to_ui(self, self.add_event, msg)
 
         async def main():
             self._bakeoff_loop = asyncio.get_running_loop()
@@ -204,7 +207,7 @@ class BakeoffPanel(Vertical):
         if threading.current_thread() is threading.main_thread():  # pragma: no cover
             self.show_result(result, error)
         else:
-            self.app.call_from_thread(self.show_result, result, error)
+            to_ui(self, self.show_result, result, error)
 
     def show_result(self, result: Any, error: str | None = None) -> None:
         """The final tables (also used by tests with a hand-made result)."""

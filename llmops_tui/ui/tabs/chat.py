@@ -34,7 +34,9 @@ from llmops_tui.chat.session import (
 )
 from llmops_tui.chat.store import ConversationStore
 from llmops_tui.chat.targets import TargetSource
+from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.tabs.chat_widgets import ChatColumn, ReplyView, UserBubble
+from llmops_tui.ui.threads import alive, to_ui
 
 EMPTY_HINT = (
     "Pick an engine above (Ctrl+R looks for running ones) or type a base URL and model, "
@@ -70,7 +72,7 @@ class TargetRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.letter, classes="target-letter")
-        yield Select([], prompt="pick an engine", classes="target-select")
+        yield QuitSafeSelect([], prompt="pick an engine", classes="target-select")
         yield Input(placeholder="base URL, e.g. http://127.0.0.1:8000", classes="target-url")
         yield Input(placeholder="model", classes="target-model")
 
@@ -133,7 +135,7 @@ class OpenConversationScreen(ModalScreen[str | None]):
     @work(thread=True)
     def load(self) -> None:
         summaries, problems = self.store.list()
-        self.app.call_from_thread(self._show, summaries, problems)
+        to_ui(self, self._show, summaries, problems)
 
     def _show(self, summaries, problems) -> None:
         import time
@@ -275,6 +277,8 @@ class ChatTab(Vertical):
             found = await asyncio.wrap_future(self._network.submit(live_targets(candidates)))
         else:
             found = await live_targets(candidates)
+        if not alive(self):  # the app quit while the engines were probed
+            return
         self.targets_found = found
         for row in self.query(TargetRow):
             row.set_choices(found)

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from llmops_tui.ui.tabs.engines_log import format_duration
+from llmops_tui.ui.threads import to_ui
 
 RECORDS_POLL_S = 1.0
 
@@ -155,9 +156,9 @@ class EnginesTab(Vertical):
         try:
             entries = list_profiles(self.profile_dirs)
         except OSError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            to_ui(self, self.notify, str(exc), severity="error")
             return
-        self.app.call_from_thread(self._show_profiles, entries)
+        to_ui(self, self._show_profiles, entries)
 
     def _show_profiles(self, entries: list[Any]) -> None:
         table = self.query_one("#profiles", DataTable)
@@ -225,9 +226,9 @@ class EnginesTab(Vertical):
         try:
             records = self.supervisor.records()
         except Exception as exc:  # a broken state dir must not kill the poller
-            self.app.call_from_thread(self._show_poll_error, error_text(exc))
+            to_ui(self, self._show_poll_error, error_text(exc))
             return
-        self.app.call_from_thread(self._show_records, records)
+        to_ui(self, self._show_records, records)
 
     def _show_poll_error(self, text: str) -> None:
         self.query_one("#engine-detail", Static).update(f"[b red]cannot read engines:[/] {text}")
@@ -355,7 +356,7 @@ class EnginesTab(Vertical):
         rec = self._run_action(name, lambda: self.supervisor.down(name), "stop")
         if rec is not None:
             freed = {True: ", GPU memory freed", None: "", False: ""}[rec.gpu_memory_released]
-            self.app.call_from_thread(self.app.notify, f"{name} stopped{freed}")
+            to_ui(self, self.app.notify, f"{name} stopped{freed}")
 
     def _profile_for_record(self, rec: Any) -> Any:
         """The profile an engine was started from: its file, else the same name."""
@@ -426,7 +427,8 @@ class EnginesTab(Vertical):
         try:
             result = call()
         except Exception as exc:
-            self.app.call_from_thread(
+            to_ui(
+                self,
                 self.app.notify,
                 error_text(exc),
                 title=f"{what} {name}: {type(exc).__name__}",
@@ -436,11 +438,9 @@ class EnginesTab(Vertical):
             return None
         finally:
             self.busy.discard(name)
-            self.app.call_from_thread(self.refresh_records)
+            to_ui(self, self.refresh_records)
         if notify_ok and result is not None:
-            self.app.call_from_thread(
-                self.app.notify, f"{what} done: {result.name} is {result.phase}"
-            )
+            to_ui(self, self.app.notify, f"{what} done: {result.name} is {result.phase}")
         return result
 
     def action_open_logs(self, name: str | None = None) -> None:

@@ -15,6 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 from textual.worker import get_current_worker
 
+from llmops_tui.ui.threads import to_ui
+
 LOG_LINE_CAP = 20_000  # lines kept in the view; older ones are dropped
 FOLLOW_POLL_S = 0.1  # how often the follower looks for new lines
 BATCH_LINES = 2_000  # at most this many lines per hop to the UI thread
@@ -102,7 +104,7 @@ class LogView(Vertical):
                 for i in range(0, len(lines), BATCH_LINES):
                     if worker.is_cancelled:
                         return
-                    self.app.call_from_thread(self.append_lines, lines[i : i + BATCH_LINES])
+                    to_ui(self, self.append_lines, lines[i : i + BATCH_LINES])
                 continue  # more may be waiting: read again at once
             time.sleep(self.poll_s)
 
@@ -222,10 +224,10 @@ class EngineLogScreen(Screen):
         try:
             rec = self.get_record(self.record.name)
         except Exception as exc:  # a broken state file: say so, keep the log
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            to_ui(self, self.notify, str(exc), severity="error")
             return
         if rec is not None:
-            self.app.call_from_thread(self.show_record, rec)
+            to_ui(self, self.show_record, rec)
 
     def show_record(self, rec: Any) -> None:
         self.record = rec

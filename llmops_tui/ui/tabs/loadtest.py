@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import MountError
 from textual.widgets import (
     Button,
     DataTable,
@@ -30,6 +31,7 @@ from textual.widgets import (
 
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
+from llmops_tui.ui.threads import alive, to_ui
 
 __all__ = ["CUSTOM", "LoadTestTab"]
 METRIC_ROWS = (
@@ -177,10 +179,14 @@ class LoadTestTab(Vertical):
 
     def build_form(self) -> None:
         """Mount the Run form (once); targets found meanwhile are handed to it."""
-        if self._form is not None:
+        if self._form is not None or not alive(self):
             return
         self._form = LoadTestForm(id="lt-form", targets=self._target_choices)
-        self.query_one("#lt-form-slot").mount(self._form)
+        try:
+            self.query_one("#lt-form-slot").mount(self._form)
+        except MountError:  # the app quit while the tab was being shown
+            if alive(self):
+                raise
 
     @property
     def form_ready(self) -> bool:
@@ -196,7 +202,7 @@ class LoadTestTab(Vertical):
             choices = target_choices()
         except Exception:  # a broken profile dir must not break the tab: custom URL still works
             choices = []
-        self.app.call_from_thread(self._set_targets, choices)
+        to_ui(self, self._set_targets, choices)
 
     def _set_targets(self, choices: list) -> None:
         self._target_choices = choices
@@ -219,7 +225,7 @@ class LoadTestTab(Vertical):
             error = None
         except Exception as exc:  # a broken or newer database: say so, keep going
             runs, error = [], f"cannot read results: {exc}"
-        self.app.call_from_thread(self._show_runs, runs, error)
+        to_ui(self, self._show_runs, runs, error)
 
     def _show_runs(self, runs: list, error: str | None) -> None:
         self._runs = {r.id: r for r in runs}
@@ -283,7 +289,7 @@ class LoadTestTab(Vertical):
                 text = f"Exported run #{run_id}: {j} and {c.name}"
         except Exception as exc:  # disk full, permissions: said, never a traceback
             text = f"cannot export run #{run_id}: {exc}"
-        self.app.call_from_thread(self.query_one("#lt-history-help", Static).update, text)
+        to_ui(self, self.query_one("#lt-history-help", Static).update, text)
 
     def mark_runs(self, ids: list[int]) -> None:
         """Mark runs for comparison (also used by tests)."""
@@ -424,7 +430,7 @@ class LoadTestTab(Vertical):
         if threading.current_thread() is threading.main_thread():  # pragma: no cover
             self._finish(outcome, error)
         else:
-            self.app.call_from_thread(self._finish, outcome, error)
+            to_ui(self, self._finish, outcome, error)
 
     def refresh_live(self) -> None:
         live = self._live

@@ -12,6 +12,8 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from llmops_tui.bench.form import TEXT_FIELDS, TargetChoice, preset_values
 from llmops_tui.bench.workload import SCENARIO_NOTES, SCENARIOS
+from llmops_tui.ui.quitsafe import QuitSafeSelect
+from llmops_tui.ui.threads import alive
 
 CUSTOM = "__custom__"
 
@@ -108,7 +110,9 @@ class LoadTestForm(Vertical):
             yield from self._field(
                 "profile",
                 "Target",
-                Select([("custom URL", CUSTOM)], value=CUSTOM, allow_blank=False, compact=True),
+                QuitSafeSelect(
+                    [("custom URL", CUSTOM)], value=CUSTOM, allow_blank=False, compact=True
+                ),
                 "wide",
             )
             yield from self._field(
@@ -120,13 +124,13 @@ class LoadTestForm(Vertical):
             yield from self._field(
                 "preset",
                 "Preset (fills the fields below)",
-                Select(preset_options(), prompt="none", allow_blank=True, compact=True),
+                QuitSafeSelect(preset_options(), prompt="none", allow_blank=True, compact=True),
                 "wide",
             )
             yield from self._field(
                 "endpoint",
                 "Endpoint",
-                Select(
+                QuitSafeSelect(
                     [("completions", "completions"), ("chat", "chat")],
                     value="completions",
                     allow_blank=False,
@@ -137,7 +141,7 @@ class LoadTestForm(Vertical):
             yield from self._field(
                 "dataset",
                 "Dataset",
-                Select(
+                QuitSafeSelect(
                     [("random", "random"), ("shared-prefix", "shared-prefix")],
                     value="random",
                     allow_blank=False,
@@ -164,7 +168,7 @@ class LoadTestForm(Vertical):
             yield widget
 
     def on_mount(self) -> None:
-        if self._pending_targets is not None:
+        if self._pending_targets is not None and alive(self):
             self.set_targets(self._pending_targets)
 
     # ------------------------------------------------------------------ targets

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 
 from llmops_tui import hub
+from llmops_tui.ui.threads import to_ui
 
 
 class HubBackend:
@@ -180,9 +181,9 @@ class ModelsTab(Vertical):
         try:
             report = self.backend.scan()
         except Exception as exc:  # never a traceback on screen
-            self.app.call_from_thread(self._status, f"cache scan failed: {exc}")
+            to_ui(self, self._status, f"cache scan failed: {exc}")
             return
-        self.app.call_from_thread(self._show_cache, report)
+        to_ui(self, self._show_cache, report)
 
     def _show_cache(self, report: hub.CacheReport) -> None:
         table = self.query_one("#cached", DataTable)
@@ -215,9 +216,9 @@ class ModelsTab(Vertical):
         try:
             results = self.backend.search(text)
         except hub.HubError as exc:
-            self.app.call_from_thread(self._status, exc.message)
+            to_ui(self, self._status, exc.message)
             return
-        self.app.call_from_thread(self._show_results, text, results)
+        to_ui(self, self._show_results, text, results)
 
     def _show_results(self, text: str, results: list[hub.SearchResult]) -> None:
         table = self.query_one("#results", DataTable)
@@ -262,7 +263,7 @@ class ModelsTab(Vertical):
         try:
             d = self.backend.details(repo_id)
         except hub.HubError as exc:
-            self.app.call_from_thread(self._show_error, repo_id, exc.message)
+            to_ui(self, self._show_error, repo_id, exc.message)
             return
         from llmops_tui.fit.estimate import estimate_fit
         from llmops_tui.fit.units import FitError
@@ -273,7 +274,7 @@ class ModelsTab(Vertical):
                 fit = estimate_fit(d.config, params=d.params, gpus=self.backend.gpus)
             except FitError as exc:
                 fit_error = str(exc)
-        self.app.call_from_thread(self._show_details, d, fit, fit_error)
+        to_ui(self, self._show_details, d, fit, fit_error)
 
     def _show_error(self, repo_id: str, message: str) -> None:
         if repo_id == self._selected:
@@ -331,14 +332,14 @@ class ModelsTab(Vertical):
     @work(thread=True, group="download")
     def run_download(self, job: _Job) -> None:
         def progress(p: hub.DownloadProgress) -> None:
-            self.app.call_from_thread(self._show_progress, job, p)
+            to_ui(self, self._show_progress, job, p)
 
         try:
             res = self.backend.download(job.repo_id, progress, job.cancel)
             msg = f"{job.repo_id}: done, {hub.format_size(res.downloaded_bytes)} in {res.seconds:.0f} s"
         except hub.HubError as exc:
             msg = exc.message
-        self.app.call_from_thread(self._download_finished, job, msg)
+        to_ui(self, self._download_finished, job, msg)
 
     def _show_progress(self, job: _Job, p: hub.DownloadProgress) -> None:
         if job.row is None:
@@ -374,9 +375,9 @@ class ModelsTab(Vertical):
         try:
             plan = self.backend.plan_delete(repo_id)
         except hub.HubError as exc:
-            self.app.call_from_thread(self._status, exc.message)
+            to_ui(self, self._status, exc.message)
             return
-        self.app.call_from_thread(self._confirm_delete, plan)
+        to_ui(self, self._confirm_delete, plan)
 
     def _confirm_delete(self, plan: hub.DeletePlan) -> None:
         def done(ok: bool | None) -> None:
@@ -392,8 +393,8 @@ class ModelsTab(Vertical):
             msg = plan.describe().replace("delete", "deleted", 1).replace("frees", "freed")
         except OSError as exc:
             msg = f"delete failed: {exc}"
-        self.app.call_from_thread(self.notify, msg)
-        self.app.call_from_thread(self.load_cache)
+        to_ui(self, self.notify, msg)
+        to_ui(self, self.load_cache)
 
     # -- new profile
     def action_new_profile(self) -> None:
@@ -427,7 +428,7 @@ class ModelsTab(Vertical):
             msg = f"saved profile {path}"
         except (ProfileError, OSError) as exc:
             msg = f"could not save the profile: {exc}"
-        self.app.call_from_thread(self.notify, msg)
+        to_ui(self, self.notify, msg)
 
     def action_refresh(self) -> None:
         self.load_cache()

@@ -31,6 +31,7 @@ from llmops_tui.telemetry.monitor import (
 )
 from llmops_tui.telemetry.scrape.stats import ENGINE_LABELS, EngineStats
 from llmops_tui.telemetry.targets import EngineTarget
+from llmops_tui.ui.threads import to_ui
 
 BAR_WIDTH = 20
 LABEL_WIDTH = 9
@@ -248,7 +249,7 @@ class MonitorTab(VerticalScroll):
 
     def _deliver(self, snap: MonitorSnapshot) -> None:
         try:
-            self.app.call_from_thread(self._apply, snap)
+            to_ui(self, self._apply, snap)
         except RuntimeError:  # the app is closing
             self._stop.set()
 

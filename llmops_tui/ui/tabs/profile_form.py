@@ -24,6 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from llmops_tui.engines.facts import ENGINES, FACTS
+from llmops_tui.ui.quitsafe import QuitSafeSelect
+from llmops_tui.ui.threads import to_ui
 
 # (TOML key, label, kind) in the order shown. kind: text | int | float | choice | args
 FIELDS: list[tuple[str, str, str]] = [
@@ -166,7 +168,7 @@ class ProfileForm(ModalScreen[Path | None]):
                     with Horizontal(classes="row"):
                         yield Label(label)
                         if key == "engine":
-                            yield Select(
+                            yield QuitSafeSelect(
                                 [(FACTS[e].label, e) for e in ENGINES],
                                 value=engine if engine in ENGINES else Select.NULL,
                                 id="f-engine",
@@ -180,7 +182,7 @@ class ProfileForm(ModalScreen[Path | None]):
                     if key == "model":
                         with Horizontal(classes="row"):
                             yield Label("  from cache")
-                            yield Select(
+                            yield QuitSafeSelect(
                                 [], id="f-cached", compact=True, prompt="scanning the HF cache…"
                             )
             yield Static("", id="form-errors")
@@ -193,7 +195,7 @@ class ProfileForm(ModalScreen[Path | None]):
         current = self._initial(key)
         if current and current not in dict(options):
             options.insert(0, (f"{current} (not known to {engine})", current))
-        return Select(
+        return QuitSafeSelect(
             options,
             value=current or Select.NULL,
             id=f"f-{key}",
@@ -215,7 +217,7 @@ class ProfileForm(ModalScreen[Path | None]):
             error = None
         except Exception as exc:  # no hub install, unreadable cache: say it, keep typing
             repos, error = [], str(exc) or type(exc).__name__
-        self.app.call_from_thread(self._show_cached, repos, error)
+        to_ui(self, self._show_cached, repos, error)
 
     def _show_cached(self, repos: list[str], error: str | None) -> None:
         select = self.query_one("#f-cached", Select)
@@ -323,14 +325,14 @@ class ProfileForm(ModalScreen[Path | None]):
         try:
             saved = save_profile(profile, path)
         except ProfileError as exc:
-            self.app.call_from_thread(self.show_issues, exc.issues)
+            to_ui(self, self.show_issues, exc.issues)
             return
         except OSError as exc:
-            self.app.call_from_thread(
-                self.query_one("#form-errors", Static).update, f"cannot write {path}: {exc}"
+            to_ui(
+                self, self.query_one("#form-errors", Static).update, f"cannot write {path}: {exc}"
             )
             return
-        self.app.call_from_thread(self.dismiss, saved)
+        to_ui(self, self.dismiss, saved)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
