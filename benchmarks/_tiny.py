@@ -36,7 +36,8 @@ def add_args(ap: argparse.ArgumentParser) -> None:
 
 def tiny_profile(args: argparse.Namespace) -> Profile:
     p = load_profile(ROOT / "profiles" / "tiny-vllm-cpu.toml")
-    return p.with_overrides(model=args.model, python=args.python, port=free_port())
+    # The interpreter is named directly (the profile file names the ci-vllm env instead).
+    return p.with_overrides(model=args.model, python=args.python, engine_env=None, port=free_port())
 
 
 def state_dir(args: argparse.Namespace) -> Path:
