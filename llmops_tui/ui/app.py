@@ -44,17 +44,29 @@ def _freeze_gc() -> None:
     gc.enable()  # `llmops` starts the app with the collector off (cli._run_tui)
 
 
+def _own_bindings(cls: type) -> list[Any]:
+    """Bindings declared by our classes in ``cls``'s MRO, not Textual's own widget keys
+    (cursor moves, a Select's "show menu") that a subclass such as QuitSafeSelect inherits."""
+    out: list[Any] = []
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("llmops_tui."):
+            out.extend(klass.__dict__.get("BINDINGS", []))
+    return out
+
+
 class LlmopsApp(App):
     TITLE = "llmops"
     SUB_TITLE = f"v{__version__}"
     CSS_PATH = str(Path(__file__).parent / "app.tcss")
     COMMANDS = App.COMMANDS | {LlmopsCommands}
     BINDINGS = [
-        Binding("1", "show_tab('models')", "Models"),
-        Binding("2", "show_tab('engines')", "Engines"),
-        Binding("3", "show_tab('monitor')", "Monitor"),
-        Binding("4", "show_tab('chat')", "Chat"),
-        Binding("5", "show_tab('loadtest')", "Load test"),
+        # One footer entry "1…5 Tabs" for the five number keys: the tab bar names the tabs,
+        # and at 100 columns five entries pushed the tab's own keys and ? / q off the footer.
+        Binding("1", "show_tab('models')", "Tabs", key_display="1…5"),
+        *(
+            Binding(str(n), f"show_tab('{tab}')", label, show=False)
+            for n, (tab, label) in enumerate(TABS[1:], 2)
+        ),
         # Alt+N switches tabs even while typing in a text field (where N is typed); terminals
         # send it as ESC + digit, read as alt+N thanks to read_alt_digits_as_alt_keys().
         *(
@@ -190,7 +202,10 @@ class LlmopsApp(App):
         from llmops_tui.ui.help import HelpScreen
 
         sections: list[tuple[str, list[tuple[str, str]]]] = []
-        app_rows = [(b.key, b.description) for b in self.BINDINGS if b.description]
+        app_rows = [(str(n), f"{label} tab") for n, (_, label) in enumerate(TABS, 1)]
+        app_rows += [
+            (b.key, b.description) for b in self.BINDINGS if b.description and not b.key.isdigit()
+        ]
         app_rows.append(("alt+1…5", "switch tab, also while typing"))
         app_rows.append(("ctrl+p", "command palette (every action, searchable)"))
         sections.append(("Everywhere", app_rows))
@@ -199,13 +214,16 @@ class LlmopsApp(App):
         if pane is not None:
             rows: list[tuple[str, str]] = []
             for widget in pane.walk_children():
-                if not type(widget).__module__.startswith("llmops_tui."):
-                    continue  # Textual's own widget keys (cursor moves) are not listed
-                for b in getattr(widget, "BINDINGS", []):
-                    if isinstance(b, Binding) and b.description:
+                for b in _own_bindings(type(widget)):
+                    if (
+                        isinstance(b, Binding)
+                        and b.description
+                        and (b.key, b.description) not in rows
+                    ):
                         rows.append((b.key, b.description))
             if rows:
-                sections.append((f"{tabs.active.capitalize()} tab", rows))
+                label = dict(TABS).get(str(tabs.active), str(tabs.active))
+                sections.append((f"{label} tab", rows))
         self.push_screen(HelpScreen(sections))
 
     def action_show_tab(self, tab: str) -> None:

@@ -12,6 +12,16 @@ def shown(footer: ShellFooter) -> list[str]:
     return [k.description or k.key for k in footer.query(FooterKey)]
 
 
+def cut_off(footer: ShellFooter) -> list[str]:
+    """Keys drawn past where the "^p palette" entry (docked right, 12 cells) begins."""
+    edge = footer.region.right - 12
+    return [
+        k.description or k.key
+        for k in footer.query(FooterKey)
+        if k.description != "palette" and k.region.right > edge
+    ]
+
+
 async def settle(pilot) -> None:
     """Let the tabs' loading workers finish (the monitor's sampler never does)."""
     for _ in range(3):
@@ -54,5 +64,30 @@ async def test_footer_rebuilds_only_when_its_keys_change():
         await pilot.pause()
         await pilot.pause()
         assert 1 <= rebuilds <= 2
-        assert "Stop reply" in shown(footer)
+        assert "Find engines" in shown(footer)
         await settle(pilot)
+
+
+async def test_every_key_fits_in_the_footer_at_100_columns():
+    """At 100 columns each tab's footer shows all its keys, Help and Quit included.
+
+    (Five "N Tabname" entries used to push the Engines tab's last keys, Help and Quit
+    past the edge; the Chat tab's long labels did too.)
+    """
+    app = LlmopsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        footer = app.query_one(ShellFooter)
+        for key, tab in (("1", "models"), ("3", "monitor"), ("4", "chat"), ("alt+5", "loadtest")):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.pause()
+            # (In the chat prompt digits and q are typed, so those keys are not offered.)
+            assert ("Tabs" in shown(footer)) == (tab != "chat"), tab
+            assert "Help" in shown(footer), tab
+            assert cut_off(footer) == [], f"{tab}: past the footer's edge (before ^p palette)"
+        await pilot.press("alt+2")
+        await pilot.pause()
+        await pilot.pause()
+        assert {"Launch", "Logs", "Help", "Quit"} <= set(shown(footer))
+        assert cut_off(footer) == []

@@ -72,7 +72,7 @@ def test_tui_tab_choices_are_the_apps_tabs(monkeypatch):
     from llmops_tui import cli
     from llmops_tui.ui.app import TABS
 
-    assert cli.TAB_IDS == [tab_id for tab_id, _ in TABS]
+    assert [tab_id for tab_id, _ in TABS] == cli.TAB_IDS
     opened: list[str] = []
 
     class FakeApp:

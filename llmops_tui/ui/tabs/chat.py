@@ -179,12 +179,13 @@ class ChatTab(Vertical):
     ChatTab #chat-problems { height: auto; color: $text-error; }
     """
     BINDINGS = [
-        Binding("escape", "stop", "Stop reply"),
-        Binding("ctrl+n", "new_conversation", "New chat"),
-        Binding("ctrl+o", "open_conversation", "Open"),
-        Binding("ctrl+s", "export", "Export .md"),
-        Binding("ctrl+y", "copy_last", "Copy reply"),
-        Binding("ctrl+r", "refresh_targets", "Find engines"),
+        # Short footer labels (100 columns hold them all); the help screen shows the tooltips.
+        Binding("escape", "stop", "Stop", tooltip="Stop the reply (the server aborts it)"),
+        Binding("ctrl+n", "new_conversation", "New", tooltip="New conversation"),
+        Binding("ctrl+o", "open_conversation", "Open", tooltip="Open a saved conversation"),
+        Binding("ctrl+s", "export", "Export", tooltip="Export the conversation as Markdown"),
+        Binding("ctrl+y", "copy_last", "Copy", tooltip="Copy the last reply"),
+        Binding("ctrl+r", "refresh_targets", "Find engines", tooltip="Look for running engines"),
     ]
 
     def __init__(

@@ -56,8 +56,8 @@ def error_text(exc: BaseException) -> str:
 class EnginesTab(Vertical):
     BINDINGS = [
         Binding("l", "launch", "Launch"),
-        Binding("n", "new_profile", "New profile"),
-        Binding("e", "edit_profile", "Edit profile"),
+        Binding("n", "new_profile", "New", tooltip="New profile"),
+        Binding("e", "edit_profile", "Edit", tooltip="Edit profile"),
         Binding("s", "stop", "Stop"),
         Binding("r", "restart", "Restart"),
         Binding("w", "swap", "Swap"),

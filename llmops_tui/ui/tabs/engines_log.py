@@ -57,9 +57,9 @@ class LogView(Vertical):
 
     BINDINGS = [
         Binding("slash", "search", "Search"),
-        Binding("n", "next_match", "Next match"),
-        Binding("N", "previous_match", "Prev match", key_display="shift+n"),
-        Binding("f", "toggle_follow", "Follow on/off"),
+        Binding("n", "next_match", "Next", tooltip="Next match"),
+        Binding("N", "previous_match", "Prev", key_display="N", tooltip="Previous match"),
+        Binding("f", "toggle_follow", "Follow", tooltip="Follow the log on/off"),
     ]
     DEFAULT_CSS = """
     LogView { height: 1fr; }
