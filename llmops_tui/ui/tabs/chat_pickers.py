@@ -1,0 +1,122 @@
+"""The Chat tab's pickers: an engine row (profile pick or URL + model) and the
+"open a saved conversation" dialog."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from llmops_tui.chat.model import ChatTarget
+from llmops_tui.chat.store import ConversationStore
+from llmops_tui.ui.quitsafe import QuitSafeSelect
+from llmops_tui.ui.threads import to_ui
+
+
+class TargetRow(Horizontal):
+    """A target: a running engine from the list, or any base URL + model typed in."""
+
+    DEFAULT_CSS = """
+    TargetRow { height: auto; }
+    TargetRow .target-letter { width: 3; padding: 1 0 0 1; text-style: bold; }
+    TargetRow Select { width: 32; }
+    TargetRow .target-url { width: 1fr; }
+    TargetRow .target-model { width: 1fr; }
+    """
+
+    def __init__(self, letter: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.letter = letter
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.letter, classes="target-letter")
+        yield QuitSafeSelect([], prompt="pick an engine", classes="target-select")
+        yield Input(placeholder="base URL, e.g. http://127.0.0.1:8000", classes="target-url")
+        yield Input(placeholder="model", classes="target-model")
+
+    def set_choices(self, targets: list[ChatTarget]) -> None:
+        self.query_one(Select).set_options(
+            [
+                (t.name or f"{t.model} @ {t.base_url.split('://')[-1]}", i)
+                for i, t in enumerate(targets)
+            ]
+        )
+        self._choices = targets
+
+    @on(Select.Changed)
+    def _picked(self, event: Select.Changed) -> None:
+        choices = getattr(self, "_choices", [])
+        if isinstance(event.value, int) and event.value < len(choices):
+            self.fill(choices[event.value])
+
+    def fill(self, target: ChatTarget) -> None:
+        self._picked_target = target
+        self.query_one(".target-url", Input).value = target.base_url
+        self.query_one(".target-model", Input).value = target.model
+
+    def target(self) -> ChatTarget | None:
+        url = self.query_one(".target-url", Input).value.strip()
+        model = self.query_one(".target-model", Input).value.strip()
+        if not url or not model:
+            return None
+        picked: ChatTarget | None = getattr(self, "_picked_target", None)
+        if picked is not None and (picked.base_url, picked.model) == (url, model):
+            return picked
+        return ChatTarget("", url, model)
+
+
+class OpenConversationScreen(ModalScreen[str | None]):
+    """Pick a stored conversation to reopen (Esc closes)."""
+
+    DEFAULT_CSS = """
+    OpenConversationScreen { align: center middle; }
+    OpenConversationScreen > Vertical {
+        width: 90; height: 24; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    OpenConversationScreen OptionList { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+
+    def __init__(self, store: ConversationStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Open a conversation (Enter), Esc to close")
+            yield OptionList(id="conversations")
+            yield Static("", id="open-problems")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True)
+    def load(self) -> None:
+        summaries, problems = self.store.list()
+        to_ui(self, self._show, summaries, problems)
+
+    def _show(self, summaries, problems) -> None:
+        import time
+
+        ol = self.query_one(OptionList)
+        for s in summaries:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at))
+            ol.add_option(
+                Option(f"{when}  {s.title}  ({s.turns} turns, {', '.join(s.models)})", s.id)
+            )
+        if not summaries:
+            ol.add_option(Option("no stored conversations", None, disabled=True))
+        else:
+            ol.highlighted = 0
+        ol.focus()
+        self.query_one("#open-problems", Static).update("\n".join(problems[:3]))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
