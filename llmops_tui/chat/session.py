@@ -77,7 +77,6 @@ class NetworkThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._pending: set[concurrent.futures.Future] = set()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -91,26 +90,34 @@ class NetworkThread:
 
     def submit(self, coro: Any) -> concurrent.futures.Future:
         """Run a coroutine on the network loop; await ``asyncio.wrap_future`` of the result."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-        return future
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def call_soon(self, callback: Callable[[], Any]) -> None:
         self.loop.call_soon_threadsafe(callback)
 
     def close(self, timeout: float = 5.0) -> None:
+        """Cancel what still runs there, wait for it to end (up to 1 s), stop the thread.
+
+        Stopping the loop with work in flight left it behind: an engine probe still
+        running at a quit was "Task was destroyed but it is pending!" (seen on the H100
+        box, quitting 0.3 s after start), and cancelling its future later posted to a
+        closed loop ("RuntimeError: Event loop is closed").
+        """
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
-        # Cancel what still runs while the loop can take it: cancelling such a future
-        # later (its awaiting task cancelled at the app's exit) would post the cancel to
-        # a closed loop, a "RuntimeError: Event loop is closed" traceback on quit.
-        for future in list(self._pending):
-            future.cancel()
-        loop.call_soon_threadsafe(loop.stop)
+
+        async def wind_down() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=1.0)
+            asyncio.get_running_loop().stop()
+
+        asyncio.run_coroutine_threadsafe(wind_down(), loop)
         thread.join(timeout)
         if not thread.is_alive():
             loop.close()

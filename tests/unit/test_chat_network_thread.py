@@ -59,3 +59,34 @@ async def test_reply_streams_on_the_network_thread_and_cancel_closes_it() -> Non
     assert stream.thread == "test-net" and seen_threads == {"test-net"}
     assert stream.closed.is_set() and run.done and message.cancelled
     assert message.content.startswith("tok tok ") and message.error is None
+
+
+def test_close_ends_work_in_flight_instead_of_dropping_it(caplog):
+    """Closing with a coroutine still running (an engine probe at a quit) cancels it and
+    lets it finish on the loop: stopping the loop under it left the task pending, logged
+    "Task was destroyed but it is pending!" when collected (seen on the H100 box)."""
+    import asyncio
+    import gc
+    import logging
+    import time
+
+    caplog.set_level(logging.ERROR)
+    net = NetworkThread(name="test-net-close")
+    cleaned: list[str] = []
+
+    async def probe() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned.append("probe")
+
+    future = net.submit(probe())
+    time.sleep(0.1)  # the probe is awaiting its sleep
+    t0 = time.monotonic()
+    net.close()
+    took = time.monotonic() - t0
+    gc.collect()
+    assert cleaned == ["probe"], "the probe's cleanup did not run"
+    assert future.cancelled()
+    assert took < 2
+    assert [r.getMessage() for r in caplog.records] == []
