@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Callable, Iterable
 
 from llmops_tui.chat.model import ChatTarget
+
+# A probe cancelled while anyio (under httpx) opens its connection leaves an unstarted
+# connect coroutine behind: "RuntimeWarning: coroutine 'connect_tcp.<locals>.try_connect'
+# was never awaited" printed on the terminal after a quick quit (seen on the H100 box).
+warnings.filterwarnings(
+    "ignore", r"coroutine 'connect_tcp\.<locals>\.try_connect' was never awaited", RuntimeWarning
+)
 
 # A source of candidate targets (the supervisor will provide running engines later).
 TargetSource = Callable[[], Iterable[ChatTarget]]
