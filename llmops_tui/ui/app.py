@@ -25,7 +25,7 @@ from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.monitor import MonitorTab
-from llmops_tui.ui.threads import to_ui
+from llmops_tui.ui.threads import alive, to_ui
 
 TABS = [
     ("models", "Models"),
@@ -34,6 +34,13 @@ TABS = [
     ("chat", "Chat"),
     ("loadtest", "Load test"),
 ]
+TAB_CLASSES: dict[str, type] = {
+    "models": ModelsTab,
+    "engines": EnginesTab,
+    "monitor": MonitorTab,
+    "chat": ChatTab,
+    "loadtest": LoadTestTab,
+}
 
 
 def _freeze_gc() -> None:
@@ -124,8 +131,7 @@ class LlmopsApp(App):
     def on_mount(self) -> None:
         for message in self.theme_errors:
             self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
-        if self.initial_tab == "engines":
-            self.query_one(EnginesTab).take_focus()
+        self._focus_tab(self.initial_tab)
         self.call_after_refresh(self._start_gpu_reads)  # NVML loads after the first paint
         self.set_timer(1.0, self._warm_imports)
         # Once everything is mounted, move the startup objects out of the collector's sight:
@@ -169,8 +175,21 @@ class LlmopsApp(App):
             header.show_gpus(snapshot)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "engines":
-            self.query_one(EnginesTab).take_focus()
+        if event.pane.id in TAB_CLASSES:
+            self._focus_tab(event.pane.id)
+
+    def _focus_tab(self, tab_id: str, tries: int = 20) -> None:
+        """Focus inside the tab shown, so that its keys work at once (with no focus only
+        the app's keys do: Ctrl+G on the Load test tab and d on Models did nothing).
+        Chat focuses its prompt itself; Monitor has no keys of its own."""
+        tabs = self.query(TAB_CLASSES[tab_id])
+        if not tabs:  # a lazily mounted tab, mounting now
+            if tries and alive(self):
+                self.call_after_refresh(self._focus_tab, tab_id, tries - 1)
+            return
+        take_focus = getattr(tabs.first(), "take_focus", None)
+        if take_focus is not None:
+            take_focus()
 
     def on_engines_tab_records_changed(self, event: EnginesTab.RecordsChanged) -> None:
         self.query_one(ShellHeader).show_records(event.records)

@@ -137,3 +137,34 @@ async def test_quitting_right_after_start_leaves_no_traceback(
     finally:
         silent.close()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_the_tab_shown_takes_the_focus_so_its_keys_work():
+    """With no focus only the app's keys work: Ctrl+G on Load test and d on Models did
+    nothing after switching there (seen in tmux). Each tab with keys takes the focus when
+    shown, inside the sub-tab in view (focus in a hidden one would switch to it)."""
+    from textual.widgets import TabbedContent
+
+    from llmops_tui.ui.tabs.loadtest import LoadTestTab
+    from llmops_tui.ui.tabs.models import ModelsTab
+
+    app = LlmopsApp(initial_tab="loadtest")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        for _ in range(3):
+            await pilot.pause()
+        lt = app.query_one(LoadTestTab)
+        assert app.focused is not None and lt in app.focused.ancestors
+        assert app.focused.id == "lt-profile"
+        await pilot.press("1")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "cached"
+        assert app.query_one(ModelsTab) in app.focused.ancestors
+        # Load test with its History sub-tab in view: the focus goes there, it stays there.
+        lt.query_one("#lt-tabs", TabbedContent).active = "lt-history"
+        await pilot.press("5")
+        await pilot.pause()
+        await pilot.pause()
+        assert lt.query_one("#lt-tabs", TabbedContent).active == "lt-history"
+        assert app.focused is not None and app.focused.id == "lt-runs"

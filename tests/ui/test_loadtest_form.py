@@ -232,3 +232,51 @@ async def test_the_form_is_built_when_the_tab_is_first_shown():
         app.action_show_tab("loadtest")
         await form_ready(pilot)
         assert tab.form.values()["input_len"] == "512"
+
+
+async def test_target_offers_running_engines_and_keeps_the_pick():
+    """A running engine is picked while nothing was picked or typed; a pick (or a typed
+    URL) survives the targets being found again; a running engine's new address is
+    filled in."""
+    from textual.widgets import Select
+
+    from llmops_tui.bench.form import TargetChoice
+    from llmops_tui.ui.tabs.loadtest_form import CUSTOM
+
+    idle = TargetChoice("idle-a", "http://127.0.0.1:8000", "m-a", "vllm", False)
+    up = TargetChoice("tiny", "http://127.0.0.1:18400", "tiny-llama", "vllm", True)
+    app = LoadTestApp()
+    async with app.run_test(size=SIZE) as pilot:
+        tab = app.query_one(LoadTestTab)
+        await wait_until(pilot, lambda: tab.form_ready)
+        form = tab.form
+        select = form.query_one("#lt-profile", Select)
+        url = form.query_one("#lt-base-url", Input)
+
+        form.set_targets([idle])  # nothing running: stays on a custom URL
+        await pilot.pause()
+        assert select.value == CUSTOM and not url.disabled
+
+        form.set_targets([up, idle])  # an engine came up: picked, its address filled
+        await pilot.pause()
+        assert select.value == "tiny"
+        assert (url.value, form.query_one("#lt-model", Input).value) == (up.base_url, up.model)
+        assert url.disabled
+
+        moved = TargetChoice("tiny", "http://127.0.0.1:18500", "tiny-llama", "vllm", True)
+        form.set_targets([moved, idle])  # restarted elsewhere: the pick stays, address new
+        await pilot.pause()
+        assert select.value == "tiny" and url.value == moved.base_url
+
+        select.value = CUSTOM  # the user goes back to a URL of their own
+        await pilot.pause()
+        await type_into(pilot, "lt-base-url", "http://10.0.0.5:9000")
+        form.set_targets([moved, idle])
+        await pilot.pause()
+        assert select.value == CUSTOM and url.value == "http://10.0.0.5:9000"
+
+        select.value = "idle-a"
+        await pilot.pause()
+        form.set_targets([idle])  # the running one stopped: the idle pick is kept
+        await pilot.pause()
+        assert select.value == "idle-a" and url.value == idle.base_url

@@ -21,6 +21,7 @@ from textual.widget import MountError
 from textual.widgets import (
     Button,
     DataTable,
+    Input,
     ProgressBar,
     Select,
     Sparkline,
@@ -95,6 +96,7 @@ class LoadTestTab(Vertical):
         super().__init__(**kwargs)
         self._sender_factory = sender_factory
         self._form: LoadTestForm | None = None
+        self._shown_before = False
         self._target_choices: list | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -176,6 +178,9 @@ class LoadTestTab(Vertical):
 
     def on_show(self) -> None:
         self.build_form()
+        if self._shown_before:
+            self.load_profiles()  # engines started or stopped since: offer them as they are
+        self._shown_before = True
 
     def build_form(self) -> None:
         """Mount the Run form (once); targets found meanwhile are handed to it."""
@@ -187,6 +192,28 @@ class LoadTestTab(Vertical):
         except MountError:  # the app quit while the tab was being shown
             if alive(self):
                 raise
+
+    def take_focus(self, tries: int = 20) -> None:
+        """Ctrl+G, Esc and History's keys work once focus is inside the tab: when it is
+        shown, the sub-tab in view takes it (Run: the target; History: the runs table;
+        Bake-off: its first field). Focus in a hidden sub-tab would switch to it."""
+        focused = self.app.focused
+        if focused is not None and self in focused.ancestors:
+            return
+        inner = self.query_one("#lt-tabs", TabbedContent)
+        pane = inner.active_pane
+        if inner.active == "lt-run":
+            if not self.form_ready:
+                if tries and alive(self):
+                    self.call_after_refresh(self.take_focus, tries - 1)
+                return
+            self.form.query_one("#lt-profile").focus()
+        elif pane is not None:
+            focusable = [w for w in pane.query("*") if w.focusable]
+            # Not a text field first: there the tab's letter keys and 1…5 would type.
+            first = next((w for w in focusable if not isinstance(w, Input)), None)
+            if first is not None or focusable:
+                (first or focusable[0]).focus()
 
     @property
     def form_ready(self) -> bool:

@@ -16,6 +16,7 @@ from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import alive
 
 CUSTOM = "__custom__"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 # Form field → widget id. The first ids predate this form (tests and scripts use them).
 FIELD_IDS: dict[str, str] = {
@@ -116,7 +117,7 @@ class LoadTestForm(Vertical):
                 "wide",
             )
             yield from self._field(
-                "base_url", "Base URL", Input("http://127.0.0.1:8000", compact=True), "wide"
+                "base_url", "Base URL", Input(DEFAULT_BASE_URL, compact=True), "wide"
             )
             yield from self._field("model", "Model", self._input("model", ""), "wide")
             yield from self._field("api_key_env", "API key env", self._input("api_key_env", ""))
@@ -173,14 +174,32 @@ class LoadTestForm(Vertical):
 
     # ------------------------------------------------------------------ targets
     def set_targets(self, choices: list[TargetChoice]) -> None:
-        self._choices = {c.name: c for c in choices}
+        """Offer ``choices`` (found again each time the tab is shown).
+
+        The target picked stays picked (refilled: a running engine's address may have
+        changed). While nothing is picked and no URL was typed, the first running engine
+        is picked: what a user coming from the Engines tab wants to load-test.
+        """
         select = self.query_one("#lt-profile", Select)
+        current = select.value
+        self._choices = {c.name: c for c in choices}
         select.set_options([("custom URL", CUSTOM), *[(c.label, c.name) for c in choices]])
-        select.value = CUSTOM
+        if current in self._choices:
+            pick = current
+        else:
+            url = self.query_one("#lt-base-url", Input).value.strip()
+            running = [c.name for c in choices if c.running]
+            untouched = current == CUSTOM and url in ("", DEFAULT_BASE_URL)
+            pick = running[0] if running and untouched else CUSTOM
+        select.value = pick
+        if pick == current and pick in self._choices:
+            self._fill_target(self._choices[pick])
 
     @on(Select.Changed, "#lt-profile")
     def _target_changed(self, event: Select.Changed) -> None:
-        choice = self._choices.get(str(event.value))
+        self._fill_target(self._choices.get(str(event.value)))
+
+    def _fill_target(self, choice: TargetChoice | None) -> None:
         url, model = self.query_one("#lt-base-url", Input), self.query_one("#lt-model", Input)
         url.disabled = model.disabled = choice is not None
         if choice is not None:

@@ -139,12 +139,13 @@ class ModelsTab(Vertical):
     """
 
     BINDINGS = [
-        Binding("slash", "focus_search", "Search"),
-        Binding("d", "download", "Download"),
-        Binding("x", "cancel_downloads", "Cancel dl"),
-        Binding("delete", "delete", "Delete"),
-        Binding("p", "new_profile", "New profile"),
-        Binding("r", "refresh", "Refresh"),
+        # Short footer labels (100 columns hold them all); the help screen shows the tooltips.
+        Binding("slash", "focus_search", "Search", tooltip="Search the Hub"),
+        Binding("d", "download", "Download", tooltip="Download the selected model"),
+        Binding("x", "cancel_downloads", "Cancel", tooltip="Cancel downloads"),
+        Binding("delete", "delete", "Delete", tooltip="Delete from the cache"),
+        Binding("p", "new_profile", "Profile", tooltip="New profile for the selected model"),
+        Binding("r", "refresh", "Refresh", tooltip="Scan the cache again", show=False),
     ]
 
     def __init__(self, backend: HubBackend | None = None, **kwargs) -> None:
@@ -201,6 +202,13 @@ class ModelsTab(Vertical):
             f"in {report.cache_dir}"
         )
         self._status("d download · Del delete · p new profile · / search · r refresh")
+
+    def take_focus(self) -> None:
+        """The tab's keys (d, Del, p, /, r) work once focus is inside it: the cache table
+        takes it when the tab is shown (not the search field, where those keys type)."""
+        focused = self.app.focused
+        if focused is None or self not in focused.ancestors:
+            self.query_one("#cached", DataTable).focus()
 
     # -- search
     def action_focus_search(self) -> None:
