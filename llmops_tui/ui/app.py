@@ -234,12 +234,12 @@ class LlmopsApp(App):
             rows: list[tuple[str, str]] = []
             for widget in pane.walk_children():
                 for b in _own_bindings(type(widget)):
-                    if (
-                        isinstance(b, Binding)
-                        and b.description
-                        and (b.key, b.description) not in rows
-                    ):
-                        rows.append((b.key, b.description))
+                    if not isinstance(b, Binding) or not b.description:
+                        continue
+                    # The footer's label is short; the tooltip says it in full.
+                    row = (b.key, b.tooltip or b.description)
+                    if row not in rows:
+                        rows.append(row)
             if rows:
                 label = dict(TABS).get(str(tabs.active), str(tabs.active))
                 sections.append((f"{label} tab", rows))
