@@ -192,7 +192,9 @@ class LlmopsApp(App):
             take_focus()
 
     def on_engines_tab_records_changed(self, event: EnginesTab.RecordsChanged) -> None:
-        self.query_one(ShellHeader).show_records(event.records)
+        # The message can arrive while the app quits, after the header is gone (seen in CI).
+        for header in self.query(ShellHeader):
+            header.show_records(event.records)
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "_remember_theme", False):

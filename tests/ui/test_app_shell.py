@@ -168,3 +168,19 @@ async def test_the_tab_shown_takes_the_focus_so_its_keys_work():
         await pilot.pause()
         assert lt.query_one("#lt-tabs", TabbedContent).active == "lt-history"
         assert app.focused is not None and app.focused.id == "lt-runs"
+
+
+async def test_engine_records_arriving_after_the_header_is_gone_are_dropped():
+    """The Engines tab's RecordsChanged can reach the app while it quits, after the header
+    was removed: a CI run's quit test failed on ``NoMatches: 'ShellHeader'`` there."""
+    from llmops_tui.ui.shell import ShellHeader
+    from llmops_tui.ui.tabs.engines import EnginesTab
+
+    app = LlmopsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(pilot)
+        await app.query_one(ShellHeader).remove()
+        app.post_message(EnginesTab.RecordsChanged([]))
+        await pilot.pause()
+        await pilot.pause()
+        assert not app.query(ShellHeader)
