@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from llmops_tui.ui.tables import cursor_row_key
 from llmops_tui.ui.tabs.engines_log import format_duration
 from llmops_tui.ui.threads import to_ui
 
@@ -193,7 +194,7 @@ class EnginesTab(Vertical):
             self._show_profile_detail(self.highlighted_profile_name())
 
     def highlighted_profile_name(self) -> str | None:
-        return _cursor_row_key(self.query_one("#profiles", DataTable))
+        return cursor_row_key(self.query_one("#profiles", DataTable))
 
     def _show_profile_detail(self, name: str | None) -> None:
         entry = self.entries.get(name) if name else None
@@ -294,7 +295,7 @@ class EnginesTab(Vertical):
                 )
 
     def highlighted_engine_name(self) -> str | None:
-        return _cursor_row_key(self.query_one("#engine-list", DataTable))
+        return cursor_row_key(self.query_one("#engine-list", DataTable))
 
     def _show_engine_detail(self, r: Any) -> None:
         from llmops_tui.ui.tabs.engines_log import phase_line
@@ -473,14 +474,3 @@ class EnginesTab(Vertical):
                 self.load_profiles()
 
         self.app.push_screen(ProfileForm(entry), saved)
-
-
-def _cursor_row_key(table: DataTable) -> str | None:
-    """The key of the row under the table's cursor (None if the table is empty)."""
-    if table.row_count == 0:
-        return None
-    try:
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-    except Exception:
-        return None
-    return key.value if key else None

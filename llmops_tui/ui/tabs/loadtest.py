@@ -8,9 +8,7 @@ tab polls a :class:`~llmops_tui.bench.live.LiveRun` a few times a second.
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
-import time
 from typing import Any
 
 from textual import on, work
@@ -32,6 +30,7 @@ from textual.widgets import (
 
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
+from llmops_tui.ui.tabs.loadtest_history import RunsHistory, RunsTable, fmt_number
 from llmops_tui.ui.threads import alive, to_ui
 
 __all__ = ["CUSTOM", "LoadTestTab"]
@@ -43,35 +42,7 @@ METRIC_ROWS = (
 )
 
 
-def _fmt(x: Any, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:,.{digits}f}"
-
-
-def _when(epoch: float) -> str:
-    """``14:05`` for a run of today, ``09-21 14:05`` otherwise (History is narrow)."""
-    t = time.localtime(epoch)
-    same_day = time.strftime("%Y-%m-%d", t) == time.strftime("%Y-%m-%d")
-    return time.strftime("%H:%M" if same_day else "%m-%d %H:%M", t)
-
-
-class RunsTable(DataTable):
-    """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
-
-    BINDINGS = [
-        Binding("space", "tab_action('toggle_mark')", "Mark run"),
-        Binding("c", "tab_action('compare')", "Compare marked"),
-        Binding("e", "tab_action('export_run')", "Export run"),
-        Binding("r", "tab_action('reload_runs')", "Reload"),
-    ]
-
-    def action_tab_action(self, name: str) -> None:
-        tab = next(a for a in self.ancestors if isinstance(a, LoadTestTab))
-        getattr(tab, f"action_{name}")()
-
-
-class LoadTestTab(Vertical):
+class LoadTestTab(RunsHistory, Vertical):
     DEFAULT_CSS = """
     LoadTestTab { padding: 0 1; }
     LoadTestTab .row { height: auto; }
@@ -241,103 +212,6 @@ class LoadTestTab(Vertical):
         if self._form is None:
             raise LookupError("the Load test form is built when the tab is first shown")
         return self._form
-
-    @work(thread=True, exclusive=True, group="lt-runs")
-    def load_runs(self) -> None:
-        from llmops_tui.bench.store import ResultStore
-        from llmops_tui.config import paths
-
-        try:
-            runs = ResultStore(paths().results_db).list_runs(limit=200)
-            error = None
-        except Exception as exc:  # a broken or newer database: say so, keep going
-            runs, error = [], f"cannot read results: {exc}"
-        to_ui(self, self._show_runs, runs, error)
-
-    def _show_runs(self, runs: list, error: str | None) -> None:
-        self._runs = {r.id: r for r in runs}
-        table = self.query_one("#lt-runs", DataTable)
-        table.clear()
-        for r in runs:
-            s = r.summary
-            table.add_row(
-                "●" if r.id in self._marked else "",
-                str(r.id),
-                _when(r.created_at),
-                r.status,
-                str(r.target.get("model", "?")),
-                f"{r.workload.get('endpoint', '?')} "
-                f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
-                str(r.load.get("max_concurrency") or "∞"),
-                f"{s.get('completed', 0)}/{s.get('failed', 0)}",
-                _fmt(s.get("output_throughput"), 1),
-                _fmt((s.get("ttft_ms") or {}).get("p50"), 1),
-                _fmt(s.get("goodput")),
-                key=str(r.id),
-            )
-        if error:
-            self.query_one("#lt-history-help", Static).update(error)
-
-    def action_reload_runs(self) -> None:
-        self.load_runs()
-
-    def action_toggle_mark(self) -> None:
-        table = self.query_one("#lt-runs", DataTable)
-        if not table.has_focus or table.row_count == 0:
-            return
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        run_id = int(row_key.value)
-        if run_id in self._marked:
-            self._marked.remove(run_id)
-        else:
-            self._marked.append(run_id)
-        table.update_cell(row_key, "mark", "●" if run_id in self._marked else "")
-
-    def action_export_run(self) -> None:
-        table = self.query_one("#lt-runs", DataTable)
-        if not table.has_focus or table.row_count == 0:
-            return
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        self.export_run(int(row_key.value))
-
-    @work(thread=True, exclusive=True, group="lt-export")
-    def export_run(self, run_id: int) -> None:
-        """Write run ``run_id`` as JSON + CSV under the data dir's ``exports/``."""
-        from llmops_tui.bench.report import export_run
-        from llmops_tui.bench.store import ResultStore
-        from llmops_tui.config import paths
-
-        try:
-            run = ResultStore(paths().results_db).get(run_id, with_requests=True)
-            if run is None:
-                text = f"run #{run_id} is no longer stored (r reloads the list)"
-            else:
-                j, c = export_run(run, paths().data / "exports")
-                text = f"Exported run #{run_id}: {j} and {c.name}"
-        except Exception as exc:  # disk full, permissions: said, never a traceback
-            text = f"cannot export run #{run_id}: {exc}"
-        to_ui(self, self.query_one("#lt-history-help", Static).update, text)
-
-    def mark_runs(self, ids: list[int]) -> None:
-        """Mark runs for comparison (also used by tests)."""
-        self._marked = list(ids)
-        self._show_runs(list(getattr(self, "_runs", {}).values()), None)
-
-    def action_compare(self) -> None:
-        from llmops_tui.bench.report import compare_rows
-
-        runs = [self._runs[i] for i in self._marked if i in getattr(self, "_runs", {})]
-        help_ = self.query_one("#lt-history-help", Static)
-        if len(runs) < 2:
-            help_.update("Mark 2 or more runs with space, then compare.")
-            return
-        header, rows = compare_rows(runs)
-        table = self.query_one("#lt-compare", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*header)
-        for row in rows:
-            table.add_row(*row)
-        help_.update(f"Comparing runs {', '.join('#' + str(r.id) for r in runs)}.")
 
     # ------------------------------------------------------------------ form
     @on(Select.Changed, "#lt-preset")
@@ -509,17 +383,18 @@ class LoadTestTab(Vertical):
         for label, key in METRIC_ROWS:
             d = summary.get(key) or {}
             table.add_row(
-                f"{label} (ms)", *(_fmt(d.get(k)) for k in ("mean", "p50", "p90", "p95", "p99"))
+                f"{label} (ms)",
+                *(fmt_number(d.get(k)) for k in ("mean", "p50", "p90", "p95", "p99")),
             )
         s = summary
         head = "Partial run" + (f" ({reason})" if reason else "") if partial else "Done"
         stored = f" · stored as run #{run_id}" if run_id is not None else ""
         lines = [
             f"{head}{stored}: {s.get('completed', 0)} completed, {s.get('failed', 0)} failed "
-            f"in {_fmt(s.get('duration_s'))} s",
-            f"{_fmt(s.get('request_throughput'))} req/s · "
-            f"{_fmt(s.get('output_throughput'), 1)} output tok/s · "
-            f"{_fmt(s.get('total_token_throughput'), 1)} total tok/s",
+            f"in {fmt_number(s.get('duration_s'))} s",
+            f"{fmt_number(s.get('request_throughput'))} req/s · "
+            f"{fmt_number(s.get('output_throughput'), 1)} output tok/s · "
+            f"{fmt_number(s.get('total_token_throughput'), 1)} total tok/s",
         ]
         good = goodput_text(s)
         if good:
