@@ -76,19 +76,9 @@ class CompletionRequest:
     content_key = b'"text"'
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "model": self.model,
-            "prompt": self.prompt,
-            "max_tokens": self.max_tokens,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        if self.ignore_eos:
-            out["ignore_eos"] = True
-        out.update(self.extra)
-        return out
+        return _streaming_body(
+            {"model": self.model, "prompt": self.prompt, "max_tokens": self.max_tokens}, self
+        )
 
 
 @dataclass
@@ -106,23 +96,25 @@ class ChatRequest:
     content_key = b'"content"'
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "model": self.model,
-            "messages": self.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        out: dict[str, Any] = {"model": self.model, "messages": self.messages}
         if self.max_tokens is not None:
             out["max_tokens"] = self.max_tokens
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        if self.ignore_eos:
-            out["ignore_eos"] = True
-        out.update(self.extra)
-        return out
+        return _streaming_body(out, self)
 
 
 Request = CompletionRequest | ChatRequest
+
+
+def _streaming_body(out: dict[str, Any], req: Request) -> dict[str, Any]:
+    """``out`` plus what both request kinds send: streaming with usage, sampling, extras."""
+    out["stream"] = True
+    out["stream_options"] = {"include_usage": True}
+    if req.temperature is not None:
+        out["temperature"] = req.temperature
+    if req.ignore_eos:
+        out["ignore_eos"] = True
+    out.update(req.extra)
+    return out
 
 
 def count_with(tokenize: Callable[[str], int] | None, rec: RequestRecord) -> None:
