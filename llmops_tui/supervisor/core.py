@@ -22,6 +22,7 @@ from llmops_tui.profiles.profile import Profile
 from llmops_tui.profiles.store import to_toml
 from llmops_tui.profiles.validation import check_profile_text
 from llmops_tui.supervisor.health import probe_ready
+from llmops_tui.supervisor.identity import MARKER_ENV, new_marker
 from llmops_tui.supervisor.logtail import LogTail, read_log
 from llmops_tui.supervisor.preflight import gpu_problems, port_problems, runtime_problems
 from llmops_tui.supervisor.proctree import (
@@ -184,7 +185,8 @@ class Supervisor:
             fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(content)
-        env = {**os.environ, **spec.env}
+        marker = new_marker(spec.name)
+        env = {**os.environ, **spec.env, MARKER_ENV: marker}
         with open(log_path, "ab") as log:
             try:
                 proc = subprocess.Popen(
@@ -203,8 +205,9 @@ class Supervisor:
                 raise LaunchRefused(f"cannot start {spec.argv[0]}: {exc}") from exc
         try:
             create_time = psutil.Process(proc.pid).create_time()
-        except psutil.NoSuchProcess:
-            create_time = time.time()
+            sid = os.getsid(proc.pid)  # == proc.pid: Popen returns after setsid and exec
+        except (psutil.NoSuchProcess, OSError):
+            create_time, sid = time.time(), proc.pid
         now = time.time()
         rec = EngineRecord(
             name=spec.name,
@@ -230,6 +233,8 @@ class Supervisor:
             api_key_env=spec.api_key_env,
             stop_signal=int(spec.stop_signal),
             secret_file=str(secret_path) if secret_path else None,
+            marker=marker,
+            sid=sid,
         )
         self._children[spec.name] = proc
         self._watches[spec.name] = LogTail(LogWatch(adapter(spec.engine).LOG_RULES))

@@ -69,11 +69,18 @@ class EngineRecord:
     exit_code: int | None = None
     secret_file: str | None = None
     gpu_memory_released: bool | None = None
+    # LLMOPS_ENGINE value in the engine's environment (None: a record from before markers).
+    marker: str | None = None
+    sid: int | None = None  # the session the app created for it (its root's pid)
     hostname: str = field(default_factory=socket.gethostname)
 
     @property
     def alive_phase(self) -> bool:
         return self.phase not in TERMINAL_PHASES
+
+    @property
+    def session(self) -> int:
+        return self.sid if self.sid is not None else self.pid
 
     @property
     def openai_base_url(self) -> str:
