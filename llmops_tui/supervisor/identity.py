@@ -99,3 +99,15 @@ def marked_processes(name: str) -> dict[str, list[int]]:
         if s.marker and marker_name(s.marker) == name:
             out.setdefault(s.marker, []).append(s.pid)
     return out
+
+
+def belongs(pid: int, session: int, create_time: float, marker: str | None) -> bool:
+    """Whether live ``pid`` is one of an engine's processes: it carries the engine's
+    marker, or it is in the engine's session and not older than the engine."""
+    try:
+        p = psutil.Process(pid)
+        if marker and read_marker(p) == marker:
+            return True
+        return os.getsid(pid) == session and p.create_time() + 1.0 >= create_time
+    except (psutil.Error, OSError):
+        return False

@@ -18,7 +18,6 @@ import psutil
 
 from llmops_tui.supervisor import identity
 from llmops_tui.supervisor.records import EngineRecord
-from llmops_tui.telemetry import gpu
 
 
 def alive(p: psutil.Process) -> bool:
@@ -139,19 +138,3 @@ def wait_gone(child: subprocess.Popen | None, procs: list[psutil.Process], timeo
         if not any(alive(p) for p in procs):
             return
         time.sleep(0.05)
-
-
-def wait_gpu_released(pids: set[int], timeout: float = 30.0) -> bool | None:
-    """True once no pid of ours holds GPU memory; None when NVML cannot tell."""
-    if not pids:
-        return True
-    deadline = time.monotonic() + timeout
-    while True:
-        usage = gpu.gpu_memory_by_pid()
-        if usage is None:
-            return None
-        if not pids & set(usage):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)

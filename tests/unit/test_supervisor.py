@@ -185,7 +185,7 @@ def test_reused_pid_is_not_trusted_nor_signalled(sup, sleeper):
 
 
 def test_a_different_marker_is_not_trusted_nor_signalled(sup):
-    env = {**os.environ, "LLMOPS_ENGINE": "old:0123456789abcdef"}
+    env = {**os.environ, "LLMOPS_ENGINE": "other:0123456789abcdef"}  # another engine
     proc = subprocess.Popen(["sleep", "60"], start_new_session=True, env=env)
     try:
         p = psutil.Process(proc.pid)
