@@ -1,8 +1,9 @@
 """`llmops up|down|ps|logs|swap`: engines, headless.
 
 Exit codes: 0 done; 1 the engine failed (its root cause is printed); 2 refused
-before launch (or bad arguments); 3 timed out waiting for ready; 4 no such engine
-or profile; 5 a stop left processes or GPU memory behind.
+before launch (or bad arguments, or another llmops is launching/stopping that engine);
+3 timed out waiting for ready; 4 no such engine or profile; 5 a stop left processes, the port or GPU memory held (each
+named: pid, command, MiB).
 """
 
 from __future__ import annotations
@@ -165,34 +166,33 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     from llmops_tui.supervisor.core import Supervisor
-    from llmops_tui.supervisor.records import EngineNotFound, StopIncomplete
+    from llmops_tui.supervisor.locks import EngineBusy
+    from llmops_tui.supervisor.records import EngineNotFound
 
     sup = Supervisor()
-    names = [r.name for r in sup.records() if r.alive_phase] if args.all else [args.name]
+    names = sup.running_names() if args.all else [args.name]
     if args.all and not names:
         print("no engine running")
         return EXIT_OK
     code = EXIT_OK
     for name in names:
-        t0 = time.monotonic()
         try:
-            pids = sup.process_pids(name)
-            rec = sup.down(name, args.grace)
+            _rec, report = sup.stop(name, args.grace)
         except EngineNotFound as exc:
             _err(str(exc))
             code = code or EXIT_NOT_FOUND
             continue
-        except StopIncomplete as exc:
-            _err(str(exc))
-            code = EXIT_STOP_INCOMPLETE
+        except EngineBusy as exc:
+            _err(f"not stopping {name}: {exc}; try again once it is done")
+            code = code or EXIT_REFUSED
             continue
-        gpu = {True: "GPU memory released", False: "GPU memory NOT released", None: "no NVML"}[
-            rec.gpu_memory_released
-        ]
-        print(
-            f"stopped {name} in {time.monotonic() - t0:.1f} s "
-            f"({len(pids)} process(es) ended, port {rec.port} free, {gpu})"
-        )
+        for note in report.notes:
+            _err(note)
+        if report.ok:
+            print(report.summary())
+        else:
+            _err(report.summary())
+            code = EXIT_STOP_INCOMPLETE
     return code
 
 
@@ -205,20 +205,49 @@ def _age(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def _leftovers(sup, recs, lost) -> tuple[dict[str, list[int]], dict[int, int] | None]:
+    """Processes still running of engines that are stopped/failed (orphans), and NVML's
+    per-process memory (None without NVML; read only when there is something to show)."""
+    from llmops_tui.telemetry import gpu
+
+    left = {r.name: sup.process_pids(r.name) for r in recs if not r.alive_phase}
+    left = {n: pids for n, pids in left.items() if pids}
+    usage = gpu.gpu_memory_by_pid() if left or any(x.pids for x in lost) else None
+    return left, usage
+
+
 def cmd_ps(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.stopcheck import describe
 
     sup = Supervisor()
     recs = sup.records()
+    lost = sup.lost()
+    left, usage = _leftovers(sup, recs, lost)
     if args.json:
         out = []
         for r in recs:
             row = r.to_json()
-            row["pids"] = sup.process_pids(r.name) if r.alive_phase else []
+            row["pids"] = sup.process_pids(r.name) if r.alive_phase else left.get(r.name, [])
+            row["leftover"] = [asdict(p) for p in describe(left.get(r.name, []), usage)]
             out.append(row)
+        for x in lost:
+            out.append(
+                {
+                    "name": x.name,
+                    "phase": "unreadable" if x.state_file else "unrecorded",
+                    "problem": x.reason,
+                    "state_file": str(x.state_file) if x.state_file else None,
+                    "port": x.port,
+                    "pids": x.pids,
+                    "leftover": [asdict(p) for p in describe(x.pids, usage)],
+                }
+            )
         print(json.dumps(out, indent=2))
         return EXIT_OK
-    if not recs:
+    if not recs and not lost:
         print("no engines")
         return EXIT_OK
     now = time.time()
@@ -242,31 +271,68 @@ def cmd_ps(args: argparse.Namespace) -> int:
                 detail or "",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    if recs:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        by_name = {r.name: r for r in recs}
+        for row in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+            if row[0] in left:
+                print(f"  ↳ {_still_running(row[0], left[row[0]], usage, by_name[row[0]])}")
+    for x in lost:
+        print(x.reason)
+        if x.pids:
+            print(f"  ↳ {_still_running(x.name, x.pids, usage, None)}")
+        elif x.state_file:
+            print(f"  ↳ {_nothing_found(x)}")
     return EXIT_OK
+
+
+def _nothing_found(x) -> str:
+    from llmops_tui.supervisor.health import port_owner
+    from llmops_tui.supervisor.stopcheck import port_answers
+
+    checked = "session, marker" + (f", port {x.port}" if x.port else "")
+    if x.port and port_answers("127.0.0.1", x.port):
+        who = port_owner(x.port) or "a process llmops cannot see"
+        return (
+            f"no process of {x.name} found by session or marker, but port {x.port} answers: {who}"
+        )
+    return f"nothing of {x.name} is running ({checked} checked)"
+
+
+def _still_running(name: str, pids: list[int], usage, rec) -> str:
+    from llmops_tui.supervisor.stopcheck import describe
+
+    what = "still running"
+    if rec is not None:
+        what = f"still running after its main process (pid {rec.pid}) ended"
+    procs = "; ".join(p.text() for p in describe(pids, usage))
+    gpu = "" if usage is not None else " (no NVML: GPU memory not known)"
+    return f"{len(pids)} process(es) {what}: {procs}{gpu} — `llmops down {name}` ends them"
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
     from llmops_tui.supervisor.core import Supervisor
-    from llmops_tui.supervisor.records import EngineNotFound
+    from llmops_tui.supervisor.records import LOG_FILE, EngineNotFound, RecordUnreadable
 
     sup = Supervisor()
+    rec = None
     try:
-        rec = sup.get(args.name)
-        if rec is None:
-            raise EngineNotFound(f"no engine named '{args.name}'")
+        rec = sup.record(args.name)
+        log_path = rec.log_path
+    except RecordUnreadable as exc:
+        _err(f"{exc}; printing its log without following the engine")
+        log_path = str(sup.engine_dir(args.name) / LOG_FILE)
     except EngineNotFound as exc:
         _err(str(exc))
         return EXIT_NOT_FOUND
     try:
-        with open(rec.log_path, encoding="utf-8", errors="replace") as f:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
             lines = f.readlines()
             for line in lines[-args.lines :] if args.lines > 0 else []:
                 sys.stdout.write(line)
             sys.stdout.flush()
-            while args.follow:
+            while args.follow and rec is not None:
                 line = f.readline()
                 if line:
                     sys.stdout.write(line)
@@ -280,7 +346,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
                     break
                 time.sleep(0.2)
     except FileNotFoundError:
-        _err(f"{rec.log_path}: no log yet")
+        _err(f"{log_path}: no log yet")
         return EXIT_NOT_FOUND
     return EXIT_OK
 
@@ -288,6 +354,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_swap(args: argparse.Namespace) -> int:
     from llmops_tui.engines.base import LaunchRefused
     from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.locks import EngineBusy
     from llmops_tui.supervisor.records import EngineFailed, EngineNotFound, StopIncomplete
 
     profile = _load_profile(args.to_profile, args.overrides)
@@ -295,9 +362,20 @@ def cmd_swap(args: argparse.Namespace) -> int:
         return profile
     sup = Supervisor()
     t0 = time.monotonic()
+
+    def stopped(report) -> None:
+        for note in report.notes:
+            _err(note)
+        if report.ok:
+            _err(report.summary())
+
     try:
         rec = sup.swap(
-            args.from_name, profile, timeout=args.timeout, on_progress=_progress_printer()
+            args.from_name,
+            profile,
+            timeout=args.timeout,
+            on_progress=_progress_printer(),
+            on_stopped=stopped,
         )
     except EngineNotFound as exc:
         _err(str(exc))
@@ -305,7 +383,7 @@ def cmd_swap(args: argparse.Namespace) -> int:
     except StopIncomplete as exc:
         _err(f"not starting {profile.name}: {exc}")
         return EXIT_STOP_INCOMPLETE
-    except LaunchRefused as exc:
+    except (LaunchRefused, EngineBusy) as exc:
         _err(str(exc))
         return EXIT_REFUSED
     except EngineFailed as exc:

@@ -4,8 +4,10 @@ Each engine runs in its own process session (``start_new_session=True``) so that
 closing the TUI, losing SSH or killing ``llmops`` leaves it serving. Per engine,
 ``<state>/engines/<name>/`` holds ``engine.log`` (stdout+stderr of the engine) and
 ``state.json`` (an :class:`EngineRecord`). A later ``llmops`` re-attaches by
-checking pid + process start time + command line: a pid that now belongs to
-another program is never trusted, never signalled.
+checking pid + process start time + the session the app created + the
+``LLMOPS_ENGINE`` marker in the engine's environment (``identity``), never the
+command line (an exec wrapper or ``vllm serve`` changes it): a pid that now belongs
+to another program is never trusted, never signalled.
 
 Phases: ``starting → loading → ready → stopping → stopped``, or ``failed`` (with
 the root-cause line pulled out of the log by the engine's :class:`EngineLogRules`).

@@ -22,15 +22,17 @@ from llmops_tui.profiles.profile import Profile
 from llmops_tui.profiles.store import to_toml
 from llmops_tui.profiles.validation import check_profile_text
 from llmops_tui.supervisor.health import probe_ready
+from llmops_tui.supervisor.identity import MARKER_ENV, new_marker
+from llmops_tui.supervisor.locks import EngineBusy, engine_lock
 from llmops_tui.supervisor.logtail import LogTail, read_log
-from llmops_tui.supervisor.preflight import gpu_problems, port_problems, runtime_problems
-from llmops_tui.supervisor.proctree import (
-    session_pids,
-    stop_processes,
-    tree,
-    verify,
-    wait_gpu_released,
+from llmops_tui.supervisor.lost import LostEngine, find_lost, move_aside
+from llmops_tui.supervisor.preflight import (
+    api_key_problems,
+    gpu_problems,
+    port_problems,
+    runtime_problems,
 )
+from llmops_tui.supervisor.proctree import session_pids, stop_processes, tree, verify
 from llmops_tui.supervisor.records import (
     LOG_FILE,
     STARTING_PHASES,
@@ -39,17 +41,19 @@ from llmops_tui.supervisor.records import (
     EngineFailed,
     EngineNotFound,
     EngineRecord,
-    StopIncomplete,
-    load_record,
+    RecordUnreadable,
+    private_dir,
+    read_record,
     write_json_atomic,
 )
+from llmops_tui.supervisor.stopping import StopMixin
 
 PROBE_INTERVAL_S = 1.0
 # After the engine's own "failed to start" verdict, how long to wait for the cause line.
 DOOMED_GRACE_S = 3.0
 
 
-class Supervisor:
+class Supervisor(StopMixin):
     """Engines of this box: launch, watch, stop, re-attach. Thread-safe."""
 
     def __init__(
@@ -72,11 +76,12 @@ class Supervisor:
         return self.state_dir / name
 
     def _load(self, name: str) -> EngineRecord | None:
-        return load_record(self.engine_dir(name) / STATE_FILE)
+        """The record; None when there is none; RecordUnreadable when it is unusable."""
+        return read_record(self.engine_dir(name) / STATE_FILE, name)
 
     def _save(self, rec: EngineRecord) -> None:
-        d = self.engine_dir(rec.name)
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
+        d = private_dir(self.engine_dir(rec.name))
         write_json_atomic(d / STATE_FILE, rec.to_json())
 
     # -- launch -------------------------------------------------------------
@@ -105,19 +110,27 @@ class Supervisor:
             details = "; ".join(f"{i.field + ': ' if i.field else ''}{i.message}" for i in errors)
             raise LaunchRefused(f"profile '{profile.name}' is invalid: {details}")
 
-        existing = self.get(profile.name)
-        if replacing is not None and existing is not None and existing.name == replacing.name:
-            existing = None
+        same = replacing is not None and replacing.name == profile.name
+        existing = None if same else self.get(profile.name)
         if existing is not None and existing.alive_phase:
             raise LaunchRefused(
                 f"engine '{profile.name}' is already {existing.phase} (pid {existing.pid}, "
                 f"{existing.base_url}); run `llmops down {profile.name}` first"
             )
+        for lost in [] if same else self.lost(profile.name):
+            if lost.pids:
+                pids = ", ".join(map(str, lost.pids))
+                raise LaunchRefused(
+                    f"not starting '{profile.name}': {lost.reason}; its processes are still "
+                    f"running (pids {pids}): run `llmops down {profile.name}` first"
+                )
 
+        problems += api_key_problems(profile, environ)
         try:
             spec = self.build_spec(profile, environ)
         except LaunchRefused as exc:
-            problems.append(str(exc))
+            if not (problems and profile.api_key_env and profile.api_key_env in str(exc)):
+                problems.append(str(exc))
             spec = None
 
         problems += port_problems(profile, replacing.port if replacing is not None else None)
@@ -156,17 +169,29 @@ class Supervisor:
         on_progress: Callable[[EngineRecord], None] | None = None,
         environ: dict[str, str] | None = None,
     ) -> EngineRecord:
-        """Launch (after preflight). With ``wait``, return once ready or raise EngineFailed."""
+        """Launch (after preflight). With ``wait``, return once ready or raise EngineFailed.
+
+        One launch per name at a time (a file lock across processes): a second ``up`` of
+        the same name while one is launching is refused, saying which llmops holds it."""
         with self._lock:
-            spec = self.preflight(profile, environ)
-            rec = self._spawn(spec)
+            try:
+                with engine_lock(self.state_dir, profile.name, "launching"):
+                    spec = self.preflight(profile, environ)
+                    bad = self.engine_dir(profile.name) / STATE_FILE
+                    try:
+                        self._load(profile.name)
+                    except RecordUnreadable:
+                        move_aside(bad)  # nothing of it runs (preflight): keep it, aside
+                    rec = self._spawn(spec)
+            except EngineBusy as exc:
+                raise LaunchRefused(f"not starting '{profile.name}': {exc}") from None
         if wait:
             return self.wait_ready(rec.name, timeout, on_progress)
         return rec
 
     def _spawn(self, spec: LaunchSpec) -> EngineRecord:
-        d = self.engine_dir(spec.name)
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
+        d = private_dir(self.engine_dir(spec.name))
         log_path = d / LOG_FILE
         if log_path.exists():
             os.replace(log_path, d / (LOG_FILE + ".1"))
@@ -184,8 +209,10 @@ class Supervisor:
             fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(content)
-        env = {**os.environ, **spec.env}
-        with open(log_path, "ab") as log:
+        marker = new_marker(spec.name)
+        env = {**os.environ, **spec.env, MARKER_ENV: marker}
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             try:
                 proc = subprocess.Popen(
                     list(spec.argv),
@@ -203,8 +230,9 @@ class Supervisor:
                 raise LaunchRefused(f"cannot start {spec.argv[0]}: {exc}") from exc
         try:
             create_time = psutil.Process(proc.pid).create_time()
-        except psutil.NoSuchProcess:
-            create_time = time.time()
+            sid = os.getsid(proc.pid)  # == proc.pid: Popen returns after setsid and exec
+        except (psutil.NoSuchProcess, OSError):
+            create_time, sid = time.time(), proc.pid
         now = time.time()
         rec = EngineRecord(
             name=spec.name,
@@ -230,6 +258,8 @@ class Supervisor:
             api_key_env=spec.api_key_env,
             stop_signal=int(spec.stop_signal),
             secret_file=str(secret_path) if secret_path else None,
+            marker=marker,
+            sid=sid,
         )
         self._children[spec.name] = proc
         self._watches[spec.name] = LogTail(LogWatch(adapter(spec.engine).LOG_RULES))
@@ -349,24 +379,44 @@ class Supervisor:
             raise EngineNotFound(f"no engine named '{name}' (known: {known})")
         return rec
 
-    def _all_raw(self) -> list[EngineRecord]:
+    def _scan_dir(self) -> tuple[list[EngineRecord], list[RecordUnreadable]]:
         if not self.state_dir.is_dir():
-            return []
-        out = []
+            return [], []
+        good, bad = [], []
         for d in sorted(self.state_dir.iterdir()):
-            if (d / STATE_FILE).is_file():
-                rec = self._load(d.name)
+            if d.is_dir() and (d / STATE_FILE).exists():
+                try:
+                    rec = self._load(d.name)
+                except RecordUnreadable as exc:
+                    bad.append(exc)
+                    continue
                 if rec is not None:
-                    out.append(rec)
-        return out
+                    good.append(rec)
+        return good, bad
+
+    def _all_raw(self) -> list[EngineRecord]:
+        return self._scan_dir()[0]
 
     def get(self, name: str) -> EngineRecord | None:
-        rec = self._load(name)
+        """The engine's record, refreshed; None when there is none or it is unreadable."""
+        try:
+            rec = self._load(name)
+        except RecordUnreadable:
+            return None
         return None if rec is None else self.refresh(rec)
 
+    def record(self, name: str) -> EngineRecord:
+        """The engine's record, refreshed; EngineNotFound / RecordUnreadable say why not."""
+        return self.refresh(self._require(name))
+
     def records(self) -> list[EngineRecord]:
-        """Every engine with a state file, re-attached and verified."""
+        """Every engine with a readable state file, re-attached and verified."""
         return [self.refresh(r) for r in self._all_raw()]
+
+    def lost(self, only: str | None = None) -> list[LostEngine]:
+        """Unreadable records and launches no record names, with their live processes."""
+        good, bad = self._scan_dir()
+        return find_lost(self.state_dir, {r.name: r for r in good}, bad, only)
 
     def tail(self, name: str, n: int = 50) -> list[str]:
         rec = self._require(name)
@@ -374,39 +424,10 @@ class Supervisor:
         return list(w.tail)[-n:] if n > 0 else []
 
     def process_pids(self, name: str) -> list[int]:
-        """Every live process of the engine: the root, its descendants, its session."""
+        """Every live process of the engine: the root, its descendants, its session and
+        every process carrying its marker (also after the root has died: orphans)."""
         rec = self._require(name)
         return sorted(p.pid for p in tree(rec, self._child(rec)))
-
-    # -- stopping -----------------------------------------------------------
-
-    def down(self, name: str, grace: float | None = None) -> EngineRecord:
-        """Stop an engine and everything it started. Raises StopIncomplete if anything stays."""
-        grace = self.grace_s if grace is None else grace
-        with self._lock:
-            rec = self._require(name)
-            rec = self._refresh(rec)
-            tree_pids = {p.pid for p in tree(rec, self._child(rec))}
-            if rec.phase != "failed":
-                rec.phase = "stopping"
-                self._save(rec)
-            left = stop_processes(rec, self._child(rec), grace)
-            if left:
-                self._save(rec)
-                raise StopIncomplete(f"{name}: processes still alive after SIGKILL: {left}")
-            rec.gpu_memory_released = wait_gpu_released(tree_pids)
-            if rec.phase != "failed":
-                rec.phase = "stopped"
-            rec.stopped_at = time.time()
-            self._remove_secret(rec)
-            self._children.pop(name, None)
-            self._save(rec)
-            if rec.gpu_memory_released is False:
-                raise StopIncomplete(f"{name}: GPU memory still held by pids {sorted(tree_pids)}")
-            return rec
-
-    def down_all(self, grace: float | None = None) -> list[EngineRecord]:
-        return [self.down(r.name, grace) for r in self.records() if r.alive_phase]
 
     def forget(self, name: str) -> None:
         """Delete a stopped/failed engine's state folder."""
@@ -415,22 +436,6 @@ class Supervisor:
         if rec.alive_phase:
             raise LaunchRefused(f"'{name}' is {rec.phase}; stop it first")
         shutil.rmtree(self.engine_dir(name), ignore_errors=True)
-
-    def swap(
-        self,
-        from_name: str,
-        to: Profile,
-        timeout: float = 900.0,
-        on_progress: Callable[[EngineRecord], None] | None = None,
-    ) -> EngineRecord:
-        """Stop ``from_name`` (waiting for its GPU memory to be freed), then start ``to``.
-
-        ``to`` is checked first: a profile that would be refused never costs the running engine.
-        """
-        old = self._require(from_name)
-        self.preflight(to, replacing=old)
-        self.down(from_name)
-        return self.up(to, wait=True, timeout=timeout, on_progress=on_progress)
 
 
 class AsyncSupervisor:

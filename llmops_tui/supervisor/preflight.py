@@ -24,6 +24,22 @@ def port_problems(profile: Profile, replacing_port: int | None = None) -> list[s
     return [f"port {profile.port} on {profile.host} is already in use {who}"]
 
 
+def api_key_problems(profile: Profile, environ: dict[str, str] | None) -> list[str]:
+    """``api_key_env`` naming a variable that is unset or empty: the engine would serve
+    without authentication. (TGI refuses ``api_key_env`` itself, with its own reason.)"""
+    name = profile.api_key_env
+    if not name or profile.engine == "tgi":
+        return []
+    value = (os.environ if environ is None else environ).get(name)
+    if value:
+        return []
+    state = "is empty" if value == "" else "is not set"
+    return [
+        f"api_key_env = {name!r} but the variable {name} {state} here; the engine would "
+        f"serve without authentication: export {name}=… (the key) first"
+    ]
+
+
 def gpu_problems(profile: Profile) -> list[str]:
     if not profile.gpus:
         return []

@@ -1,6 +1,7 @@
-"""An engine's process tree: is the root still ours (pid + start time + command line),
-its descendants and session, stopping them all (signal, grace, SIGKILL, confirm), and
-waiting for their GPU memory to be freed.
+"""An engine's process tree: is the root still ours (pid + start time + the session the
+app created + its environment marker: ``identity``), its descendants, its session and
+every process carrying its marker, stopping them all (signal, grace, SIGKILL, confirm),
+and waiting for their GPU memory to be freed.
 
 ``child``: the ``Popen`` of an engine this process started (reaped here), else None."""
 
@@ -15,8 +16,8 @@ import time
 
 import psutil
 
+from llmops_tui.supervisor import identity
 from llmops_tui.supervisor.records import EngineRecord
-from llmops_tui.telemetry import gpu
 
 
 def alive(p: psutil.Process) -> bool:
@@ -29,8 +30,7 @@ def alive(p: psutil.Process) -> bool:
 def verify(rec: EngineRecord, child: subprocess.Popen | None) -> psutil.Process | None:
     """The engine's root process if it is still the one we started, else None."""
     if child is not None and child.pid == rec.pid:
-        # Our own unreaped child: its pid cannot have been reused. (Its cmdline can
-        # still read as ours for a moment after Popen returns, so it is not checked.)
+        # Our own unreaped child: its pid cannot have been reused.
         if child.poll() is not None:
             rec.exit_code = child.returncode
             return None
@@ -40,43 +40,35 @@ def verify(rec: EngineRecord, child: subprocess.Popen | None) -> psutil.Process 
             return None
     try:
         p = psutil.Process(rec.pid)
-        if abs(p.create_time() - rec.create_time) > 0.05:
-            return None  # the pid now belongs to a newer process
-        if p.status() == psutil.STATUS_ZOMBIE:
-            return None
-        if p.cmdline() != rec.argv:
-            return None
-        return p
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
+    return p if identity.is_engine_root(p, rec.create_time, rec.marker, rec.session) else None
 
 
 def session_pids(rec: EngineRecord, child: subprocess.Popen | None) -> list[int]:
-    """Processes still in the engine's session (its children that lost their parent).
+    """The engine's processes other than the root that are found without the root: those
+    still in its session (children that lost their parent) and those carrying its marker
+    (in any session: one that called setsid is still found).
 
     The session id is the root's pid. If that pid is alive but is not our root
-    (reused), the session is someone else's: nothing in it is ours. While any of our
-    processes keep the session, the kernel cannot hand its id to a new session.
+    (reused), the session is someone else's: only marked processes are ours. While any
+    of our processes keep the session, the kernel cannot hand its id to a new session.
     """
+    trust_session = True
     if psutil.pid_exists(rec.pid) and verify(rec, child) is None:
         try:
             if psutil.Process(rec.pid).status() != psutil.STATUS_ZOMBIE:
-                return []
+                trust_session = False
         except psutil.Error:
             pass
     out = []
-    for p in psutil.process_iter(["pid", "create_time"]):
-        try:
-            if p.pid in (os.getpid(), rec.pid):
-                continue
-            if os.getsid(p.pid) != rec.pid:
-                continue
-            if (p.info["create_time"] or 0) + 1.0 < rec.create_time:
-                continue
-            if alive(p):
-                out.append(p.pid)
-        except (ProcessLookupError, PermissionError, psutil.Error, OSError):
+    for seen in identity.scan():
+        if seen.pid == rec.pid:
             continue
+        marked = rec.marker is not None and seen.marker == rec.marker
+        in_session = trust_session and seen.sid == rec.session
+        if marked or (in_session and seen.create_time + 1.0 >= rec.create_time):
+            out.append(seen.pid)
     return out
 
 
@@ -146,19 +138,3 @@ def wait_gone(child: subprocess.Popen | None, procs: list[psutil.Process], timeo
         if not any(alive(p) for p in procs):
             return
         time.sleep(0.05)
-
-
-def wait_gpu_released(pids: set[int], timeout: float = 30.0) -> bool | None:
-    """True once no pid of ours holds GPU memory; None when NVML cannot tell."""
-    if not pids:
-        return True
-    deadline = time.monotonic() + timeout
-    while True:
-        usage = gpu.gpu_memory_by_pid()
-        if usage is None:
-            return None
-        if not pids & set(usage):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.25)

@@ -83,6 +83,23 @@ def test_up_ready_reattach_down(sup, make_profile, tmp_path):
     assert sup.records()[0].phase == "stopped"
 
 
+def test_an_engine_behind_an_exec_wrapper_is_reattached_and_stopped(sup, make_profile, tmp_path):
+    """`python = ` a 2-line `exec python3 "$@"` wrapper (pyenv shims, module wrappers): the
+    root's command line is the interpreter's, not the argv; a new llmops still finds it."""
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    rec = sup.up(make_profile().with_overrides(python=str(wrapper)), wait=True, timeout=30)
+    assert psutil.Process(rec.pid).cmdline()[0] == sys.executable != rec.argv[0]
+    other = Supervisor(tmp_path / "state")
+    [again] = other.records()
+    assert again.phase == "ready", again.root_cause
+    pids = other.process_pids("fake")
+    assert len(pids) >= 2 and rec.pid in pids
+    other.down("fake", grace=5.0)
+    assert alive(pids) == []
+
+
 def test_failed_launch_shows_the_root_cause_before_the_engine_exits(sup, make_profile):
     t0 = time.monotonic()
     with pytest.raises(EngineFailed) as info:

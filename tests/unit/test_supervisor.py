@@ -1,5 +1,6 @@
 """Supervisor: pre-launch refusals and state-file re-attach (stale pid, reused pid,
-different cmdline). The re-attach cases need a live process to point at: a `sleep`."""
+another engine's marker, an exec wrapper / console script whose command line is not the
+argv). The re-attach cases need a live process to point at: a `sleep`."""
 
 from __future__ import annotations
 
@@ -183,14 +184,73 @@ def test_reused_pid_is_not_trusted_nor_signalled(sup, sleeper):
     assert sleeper.poll() is None  # still running: never signalled
 
 
-def test_different_cmdline_is_not_trusted_nor_signalled(sup, sleeper):
-    p = psutil.Process(sleeper.pid)
-    argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "m"]
-    write_record(sup, pid=p.pid, create_time=p.create_time(), argv=argv)
-    [rec] = sup.records()
-    assert rec.phase == "failed"
-    sup.down("old")
-    assert sleeper.poll() is None
+def test_a_different_marker_is_not_trusted_nor_signalled(sup):
+    env = {**os.environ, "LLMOPS_ENGINE": "other:0123456789abcdef"}  # another engine
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True, env=env)
+    try:
+        p = psutil.Process(proc.pid)
+        path = write_record(sup, pid=p.pid, create_time=p.create_time(), argv=p.cmdline())
+        data = json.loads(path.read_text())
+        path.write_text(json.dumps({**data, "marker": "old:fedcba9876543210"}))
+        [rec] = sup.records()
+        assert rec.phase == "failed"
+        assert sup.process_pids("old") == []
+        sup.down("old")
+        assert proc.poll() is None  # never signalled
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_record_without_marker_is_trusted_only_while_its_root_leads_the_session(sup):
+    # Same pid, start time and command line, but not the session llmops creates.
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        p = psutil.Process(proc.pid)
+        write_record(sup, pid=p.pid, create_time=p.create_time(), argv=p.cmdline())
+        [rec] = sup.records()
+        assert rec.phase == "failed"
+        sup.down("old")
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _spawn_script(sup, tmp_path, script: str) -> EngineRecord:
+    from llmops_tui.engines.base import LaunchSpec
+
+    path = tmp_path / "launcher"
+    path.write_text(script)
+    path.chmod(0o755)
+    profile = Profile(name="wrapped", engine="vllm", model="m", port=1, python=str(path))
+    return sup._spawn(LaunchSpec(profile=profile, argv=(str(path), "60"), port=1))
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        '#!/bin/sh\nexec sleep "$@"\n',  # an exec wrapper (pyenv shim, module wrapper)
+        f"#!{sys.executable}\nimport sys, time\ntime.sleep(int(sys.argv[1]))\n",  # `vllm`
+    ],
+    ids=["exec-wrapper", "console-script"],
+)
+def test_an_engine_whose_command_line_is_not_its_argv_is_reattached(sup, tmp_path, script):
+    rec = _spawn_script(sup, tmp_path, script)
+    deadline = time.monotonic() + 5
+    while psutil.Process(rec.pid).cmdline()[:1] == [rec.argv[0]]:  # until the exec is done
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert psutil.Process(rec.pid).cmdline() != rec.argv
+    other = Supervisor(sup.state_dir)  # a new llmops process: no Popen, only the record
+    [again] = other.records()
+    assert again.phase == "starting", again.root_cause
+    assert other.process_pids("wrapped") == [rec.pid]
+    assert psutil.Process(rec.pid).environ()["LLMOPS_ENGINE"] == again.marker
+    assert again.marker.startswith("wrapped:") and again.sid == rec.pid
+    other.down("wrapped", grace=2.0)
+    assert not psutil.pid_exists(rec.pid) or psutil.Process(rec.pid).status() == "zombie"
+    sup.refresh(sup._load("wrapped"))  # reaps our child
 
 
 def test_corrupt_state_file_is_skipped(sup):
