@@ -36,6 +36,7 @@ WORK = Path(tempfile.mkdtemp(prefix="llmops-gpu-run-", dir="/tmp"))
 ENV = {
     **os.environ,
     "LLMOPS_CONFIG_DIR": str(WORK / "config"),
+    "LLMOPS_PROFILES": str(WORK / "config" / "profiles"),
     "LLMOPS_STATE_DIR": str(WORK / "state"),
     "LLMOPS_DATA_DIR": str(WORK / "data"),
     "LLMOPS_CACHE_DIR": str(WORK / "cache"),
