@@ -168,18 +168,19 @@ def phase_sleep() -> None:
     for i, (x, y) in enumerate(pairs):
         if native:
             r = llmops(f"swap {x} {y} #{i}", "swap", x, y, timeout=60)
-            m = re.search(r"in ([\d.]+) s", r["out"])
-            took = float(m.group(1)) if m and r["rc"] == 0 else None
-            wall = r["wall_s"]
+            m = re.search(r"in ([\d.]+) s \(engine calls ([\d.]+) s\)", r["out"])
+            took = float(m.group(1)) if m and r["rc"] == 0 else None  # inside the command
+            engine = float(m.group(2)) if m and r["rc"] == 0 else None
+            wall = r["wall_s"]  # the whole `llmops swap` process, Python start included
         else:
             try:
                 ts, _ = http(f"http://127.0.0.1:{port[x]}/sleep?level=1", "POST")
                 tw, _ = http(f"http://127.0.0.1:{port[y]}/wake_up", "POST")
-                took = wall = ts + tw
+                took = wall = engine = ts + tw
                 say(f"raw swap {x} -> {y} #{i}: sleep {ts:.3f} s + wake_up {tw:.3f} s")
             except OSError as exc:
                 say(f"raw swap {x} -> {y} #{i}: {exc}")
-                took = wall = None
+                took = wall = engine = None
         c = chat(y, f"after wake {y} #{i}", "First request after a wake.")
         s = smi_line(f"after swap #{i}: {x} asleep")
         times.append(
@@ -187,6 +188,7 @@ def phase_sleep() -> None:
                 "from": x,
                 "to": y,
                 "swap_s": took,
+                "engine_calls_s": engine,
                 "cli_wall_s": wall,
                 "ttft_ms": SUMMARY.get("chat_ttft_ms", {}).get(f"after wake {y} #{i}"),
                 "chat_rc": c["rc"],

@@ -109,7 +109,7 @@ def resident_swap_cli(from_name: str, to_name: str, overrides: list[str]) -> int
     where = rec.base_url if rec is not None else "?"
     print(
         f"swapped {from_name} → {to_name} in {time.monotonic() - t0:.2f} s "
-        f"(engine calls {report.engine_seconds:.2f} s): {to_name} awake on {where}; "
+        f"(engine calls {report.engine_seconds:.3f} s): {to_name} awake on {where}; "
         f"{from_name} asleep, {_mib(sup, from_name)}"
     )
     return EXIT_OK
