@@ -199,6 +199,15 @@ def resident(sup: Supervisor, name: str) -> EngineRecord | None:
     return rec
 
 
+def resident_pair(a: EngineRecord | None, b: EngineRecord | None) -> bool:
+    """Both records up (ready or asleep) and launched able to sleep (no I/O: the Engines tab
+    asks on its own thread, with the records it shows)."""
+    return all(
+        getattr(r, "sleep_mode", False) and r.phase in SERVING_PHASES and sleep_api(r) is not None
+        for r in (a, b)
+    )
+
+
 def can_swap_resident(sup: Supervisor, from_name: str, to_name: str) -> bool:
     """Both engines up and able to sleep: the swap is a sleep and a wake, no launch."""
     return from_name != to_name and all(resident(sup, n) for n in (from_name, to_name))
