@@ -194,6 +194,17 @@ def test_cli_swap_ps_chat_bench_sleep_wake_down(sup, make_profile, tmp_path, mon
     bench = ["bench", "--profile", "a", "--num-requests", "1", "--input-len", "8"]
     assert main([*bench, "--output-len", "4", "--no-save"]) == 1
     assert "a is asleep" in capsys.readouterr().err
+    # The Load test tab's path (execute) refuses it too: its worker shows "run failed: …".
+    import asyncio
+
+    from llmops_tui.bench.runner import LoadShape
+    from llmops_tui.bench.session import Target, TargetAsleep, execute
+    from llmops_tui.bench.workload import WorkloadSpec
+
+    target = Target(base_url=f"http://127.0.0.1:{a.port}", model="a-model")
+    spec = WorkloadSpec(num_requests=1, input_len=8, output_len=4)
+    with pytest.raises(TargetAsleep, match="a is asleep"):
+        asyncio.run(execute(target, spec, LoadShape(max_concurrency=1)))
 
     assert main(["swap", "b", "a", "--set", "port=1"]) == 2
     assert "--set applies only to a launch" in capsys.readouterr().err
