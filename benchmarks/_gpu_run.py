@@ -55,8 +55,38 @@ class Skip(Exception):
 
 
 def say(line: str = "") -> None:
+    """Print and keep a line; with $OUT also append it to report.md at once (a run killed at
+    the command's time limit still brings back what it did)."""
     REPORT.append(line)
     print(line, flush=True)
+    if OUT:
+        with open(OUT / "report.md", "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def check(name: str, ok: bool, detail: str = "") -> bool:
+    """One verdict of the run, in the report and in summary.json's checks."""
+    SUMMARY.setdefault("checks", {})[name] = {"ok": ok, "detail": detail}
+    say(f"CHECK {'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
+    return ok
+
+
+def ps_json() -> list[dict]:
+    try:
+        res = subprocess.run(
+            [APP_PY, "-m", "llmops_tui", "ps", "--json"],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=30,
+        )
+        return json.loads(res.stdout)
+    except (subprocess.SubprocessError, ValueError):
+        return []
+
+
+def phase_of(name: str) -> str | None:
+    return next((r.get("phase") for r in ps_json() if r.get("name") == name), None)
 
 
 def left() -> float:
@@ -171,6 +201,7 @@ def wait_released(tag: str, pids: set[int], limit: float = 30.0) -> None:
             break
         time.sleep(0.25)
     took = time.monotonic() - t
+    check(f"GPU memory back after {tag}", not held, f"{took:.1f} s; GPU used {s['used']} MiB")
     verdict = "memory back" if not held else f"STILL HELD by {held}"
     say(
         f"NVML after {tag}: {verdict} ({took:.1f} s after the command returned); "
@@ -182,17 +213,7 @@ def wait_released(tag: str, pids: set[int], limit: float = 30.0) -> None:
 
 
 def engine_pids(name: str) -> set[int]:
-    try:
-        res = subprocess.run(
-            [APP_PY, "-m", "llmops_tui", "ps", "--json"],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            timeout=30,
-        )
-        return {p for r in json.loads(res.stdout) if r["name"] == name for p in r.get("pids", [])}
-    except (subprocess.SubprocessError, ValueError, KeyError):
-        return set()
+    return {p for r in ps_json() if r.get("name") == name for p in r.get("pids", [])}
 
 
 def profile(
@@ -286,8 +307,15 @@ def bench_with_monitor(name: str, tag: str) -> None:
         cwd=ROOT,
         start_new_session=True,
     )
-    time.sleep(3)
-    llmops(f"top --once --json (during bench {tag})", "top", "--once", "--json", timeout=30)
+    time.sleep(2)  # the load ramps up; 600 requests take ~10 s on the H200
+    top = subprocess.Popen(
+        [APP_PY, "-m", "llmops_tui", "top", "--once", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+    )
     svg = (OUT or WORK) / f"monitor-{tag}.svg"
     sh(
         f"Monitor tab capture (during bench {tag})",
@@ -296,6 +324,13 @@ def bench_with_monitor(name: str, tag: str) -> None:
         show=80,
     )
     smi_line(f"during bench {tag}")
+    try:
+        top_out, _ = top.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        top.kill()
+        top_out, _ = top.communicate()
+    say(f"\n### top --once --json (during bench {tag}, started with the capture)")
+    say("```\n" + top_out.strip()[:4000] + "\n```")
     try:
         out, _ = bp.communicate(timeout=max(10, min(240, left() - RESERVE_S)))
         rc = bp.returncode
@@ -306,9 +341,15 @@ def bench_with_monitor(name: str, tag: str) -> None:
     say(f"\n### bench {tag} (rc {rc}, {time.monotonic() - t:.1f} s)\n```\n{out.rstrip()}\n```")
     SUMMARY.setdefault("bench", {})[tag] = {"rc": rc, "json": str(jpath)}
     try:
-        SUMMARY["bench"][tag]["result"] = _bench_brief(json.loads(jpath.read_text()))
+        brief = SUMMARY["bench"][tag]["result"] = _bench_brief(json.loads(jpath.read_text()))
     except (OSError, ValueError):
-        pass
+        brief = {}
+    check(
+        f"bench {tag}: every request completed",
+        rc == 0 and bool(brief.get("completed")) and not brief.get("failed"),
+        f"{brief.get('completed')} completed, {brief.get('failed')} failed, "
+        f"{brief.get('output_throughput') or 0:,.0f} output tok/s",
+    )
 
 
 def _bench_brief(d: dict) -> dict:
@@ -356,25 +397,36 @@ def http(url: str, method: str = "GET", timeout: float = 30) -> tuple[float, str
     return time.perf_counter() - t, body
 
 
+ENGINE_MARK = re.compile(
+    r"vllm\.entrypoints|VLLM::|EngineCore|\bvllm serve\b|sglang\.launch_server|"
+    r"multiprocessing\.(spawn|resource_tracker)"
+)
+
+
 def kill_leftovers(tag: str) -> None:
-    """Kill what an engine left: GPU processes that are engines (vLLM, EngineCore, SGLang) and
-    any process serving this run's model (an API server holds no GPU memory of its own)."""
+    """Kill what an engine left: processes on the GPU that are engines (or Python), and API
+    servers of this run's model (they hold no GPU memory). Never this driver or its parents."""
     smi_cache.clear()
     smi_cache.update(smi())
-    pids = set(smi_cache["procs"])
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            pids.add(int(d.name))
-    me = os.getpid()
-    for pid in sorted(pids):
+    on_gpu = set(smi_cache["procs"])
+    spare, pid = set(), os.getpid()
+    while pid > 1:  # this driver and every process above it (the shell that runs it)
+        spare.add(pid)
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    for d in sorted(Path("/proc").iterdir(), key=lambda p: p.name):
+        if not d.name.isdigit() or int(d.name) in spare:
+            continue
+        pid = int(d.name)
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        on_gpu = pid in smi_cache.get("procs", {})
-        engine = re.search(r"vllm|VLLM|EngineCore|sglang", cmd) is not None
-        ours = f"--model {MODEL} " in cmd + " " or "/tmp/site" in cmd
-        if pid != me and engine and (on_gpu or ours):
+        engine = ENGINE_MARK.search(cmd) is not None
+        serves_model = f"--model {MODEL} " in cmd + " " or f"--model-path {MODEL} " in cmd + " "
+        if (pid in on_gpu and (engine or "python" in cmd)) or (engine and serves_model):
             say(f"[{tag}] killing leftover process {pid}: {cmd[:140]}")
             try:
                 os.kill(pid, signal.SIGKILL)

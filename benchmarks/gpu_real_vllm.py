@@ -44,7 +44,6 @@ from _gpu_run import (
     ENV,
     OUT,
     PHASES,
-    REPORT,
     RESERVE_S,
     SITE,
     SLEEP_FRACTION,
@@ -55,13 +54,16 @@ from _gpu_run import (
     Skip,
     bench_with_monitor,
     chat,
+    check,
     down,
     engine_pids,
     http,
     kill_leftovers,
     left,
     llmops,
+    phase_of,
     profile,
+    ps_json,
     say,
     sh,
     smi,
@@ -77,7 +79,7 @@ def phase_spine() -> None:
     profile("gpu-bf16", 8100)
     profile("gpu-fp8", 8101, quant="fp8")
     smi_line("before")
-    if not up("gpu-bf16"):
+    if not check("spine: up --wait gpu-bf16", up("gpu-bf16")):
         raise RuntimeError("gpu-bf16 did not become ready")
     llmops("ps", "ps")
     llmops("gpus", "gpus")
@@ -99,7 +101,7 @@ def phase_spine() -> None:
     m = re.search(r"in ([\d.]+) s", r["out"])
     SUMMARY["swap_cold_s"] = float(m.group(1)) if m else None
     wait_released("swap (bf16 stopped)", pids)
-    if r["rc"] != 0:
+    if not check("spine: swap gpu-bf16 → gpu-fp8 ready", r["rc"] == 0, f"{r['wall_s']} s"):
         raise RuntimeError("swap to gpu-fp8 failed")
     llmops("ps (fp8)", "ps")
     llmops("gpus (fp8)", "gpus")
@@ -196,6 +198,20 @@ def phase_sleep() -> None:
             }
         )
     SUMMARY["sleep_swaps"] = times
+    timed = [t for t in times[1:] if t["cli_wall_s"] is not None]  # #0 only sleeps a
+    check(
+        "sleep: every swap answered",
+        all(t["swap_s"] is not None for t in times),
+        ", ".join(f"{t['engine_calls_s']}" for t in times),
+    )
+    check(
+        "sleep: `llmops swap` ≤ 1 s, the whole command",
+        bool(timed) and max(t["cli_wall_s"] for t in timed) <= 1.0,
+        f"wall {[t['cli_wall_s'] for t in timed]} s",
+    )
+    check(
+        "sleep: the first request after each wake answered", all(t["chat_rc"] == 0 for t in times)
+    )
     for eng in (a, b):
         try:
             say(f"{eng} /is_sleeping: {http(f'http://127.0.0.1:{port[eng]}/is_sleeping')[1]}")
@@ -204,6 +220,12 @@ def phase_sleep() -> None:
     # b is awake, a asleep (the last swap was a -> b)
     llmops("ps (one asleep)", "ps")
     llmops("ps --json (one asleep)", "ps", "--json", show=80)
+    rows = {r.get("name"): r for r in ps_json()}
+    held = rows.get(a, {}).get("gpu_mib")
+    SUMMARY["sleeper_gpu_mib"] = held
+    check(
+        "sleep: ps says sleeping", rows.get(a, {}).get("phase") == "sleeping", f"holds {held} MiB"
+    )
     llmops("gpus (one asleep)", "gpus")
     llmops("top --once --json (one asleep)", "top", "--once", "--json", timeout=30)
     sh(
@@ -219,8 +241,9 @@ def phase_sleep() -> None:
         timeout=60,
         show=80,
     )
-    chat(a, "to the sleeper (expect a clear refusal)")
-    llmops(
+    c = chat(a, "to the sleeper (expect a clear refusal)")
+    check("sleep: chat to the sleeper refused by name", c["rc"] == 1 and "is asleep" in c["err"])
+    r = llmops(
         "bench to the sleeper (expect a clear refusal)",
         "bench",
         "--profile",
@@ -236,6 +259,7 @@ def phase_sleep() -> None:
         "--no-save",
         timeout=60,
     )
+    check("sleep: bench to the sleeper refused by name", r["rc"] == 1 and "is asleep" in r["err"])
     down(a)
     llmops("ps (sleeper stopped)", "ps")
     down(b)
@@ -249,26 +273,64 @@ def phase_wrapper() -> None:
     # Supervision is what is checked here: no CUDA graphs / compile, a smaller share.
     profile("gpu-wrapper", 8120, python=str(wrapper), fraction="0.3", extra=["--enforce-eager"])
     ok = up("gpu-wrapper")
+    check("wrapper: up --wait ready", ok)
     llmops("ps (wrapper)", "ps")
     llmops("ps --json (wrapper)", "ps", "--json", show=80)
     llmops("gpus (wrapper)", "gpus")
     if ok:
-        chat("gpu-wrapper", "wrapper")
+        c = chat("gpu-wrapper", "wrapper")
+        check("wrapper: chat answered", c["rc"] == 0)
+        time.sleep(2)  # what `ps` says a little while after serving (the first run: failed)
+        check("wrapper: ps says ready while serving", phase_of("gpu-wrapper") == "ready")
     smi_line("wrapper serving")
     pids = set(smi()["procs"])
-    llmops("down gpu-wrapper", "down", "gpu-wrapper", timeout=90)
+    n_app = len(engine_pids("gpu-wrapper"))
+    r = llmops("down gpu-wrapper", "down", "gpu-wrapper", timeout=90)
+    m = re.search(r"\((\d+) process\(es\) ended", r["out"])
+    check(
+        "wrapper: down ended the engine's processes",
+        r["rc"] == 0 and m is not None and int(m.group(1)) > 0,
+        f"rc {r['rc']}, {m.group(1) if m else '?'} ended; ps --json listed {n_app} pid(s)",
+    )
     wait_released("down gpu-wrapper (every GPU process seen before)", pids)
     try:
         http("http://127.0.0.1:8120/health", timeout=3)
-        say("port 8120 STILL answers after down")
+        check("wrapper: port 8120 free after down", False, "it still answers /health")
     except OSError:
-        say("port 8120: no answer after down")
+        check("wrapper: port 8120 free after down", True)
     llmops("ps (wrapper after down)", "ps")
+
+
+def down_all(timeout: float) -> None:
+    try:
+        r = subprocess.run(
+            [APP_PY, "-m", "llmops_tui", "down", "--all", "--grace", "5"],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        say(f"down --all: rc {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
+    except subprocess.TimeoutExpired:
+        say(f"down --all: no answer in {timeout:.0f} s")
+
+
+def save_artifacts() -> None:
+    """Engine logs and summary.json into $OUT (after each phase: a run killed at the command's
+    time limit keeps what was done)."""
+    if not OUT:
+        return
+    logs = OUT / "logs"
+    logs.mkdir(exist_ok=True)
+    for log in (WORK / "state" / "engines").glob("*/engine.log*"):
+        shutil.copy(log, logs / f"{log.parent.name}-{log.name}")
+    (OUT / "summary.json").write_text(json.dumps(SUMMARY, indent=2, default=str))
 
 
 def main() -> int:
     if OUT:
         OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "report.md").write_text("")  # say() appends each line as it comes
     say(f"# llmops real-vLLM run ({time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())})")
     say(f"phases {PHASES}, budget {BUDGET_S:.0f} s, work dir {WORK}, engine python {ENGINE_PY}")
     sh(
@@ -307,34 +369,14 @@ def main() -> int:
         SUMMARY["phases"][name] = {"result": result, "s": round(time.monotonic() - t, 1)}
         say(f"\n## phase {name}: {result} ({time.monotonic() - t:.0f} s)")
         if result != "done":  # leave nothing of it running for the next phase
-            subprocess.run(
-                [APP_PY, "-m", "llmops_tui", "down", "--all", "--grace", "5"],
-                env=ENV,
-                capture_output=True,
-                timeout=90,
-            )
-            kill_leftovers(f"after {name}")
+            down_all(min(60.0, max(10.0, left() - 15)))
+        kill_leftovers(f"after {name}")  # anything still there is reported, then killed
+        save_artifacts()
     say("\n## cleanup")
-    try:
-        r = subprocess.run(
-            [APP_PY, "-m", "llmops_tui", "down", "--all", "--grace", "5"],
-            env=ENV,
-            capture_output=True,
-            text=True,
-            timeout=RESERVE_S - 5,
-        )
-        say(f"down --all: rc {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
-    except subprocess.TimeoutExpired:
-        say("down --all: timed out")
+    down_all(RESERVE_S - 5)
     kill_leftovers("end")
     smi_line("end")
-    if OUT:
-        logs = OUT / "logs"
-        logs.mkdir(exist_ok=True)
-        for log in (WORK / "state" / "engines").glob("*/engine.log*"):
-            shutil.copy(log, logs / f"{log.parent.name}-{log.name}")
-        (OUT / "report.md").write_text("\n".join(REPORT) + "\n")
-        (OUT / "summary.json").write_text(json.dumps(SUMMARY, indent=2, default=str))
+    save_artifacts()
     print(json.dumps({k: v for k, v in SUMMARY.items() if k != "steps"}, indent=1, default=str))
     return 0 if all(p["result"] == "done" for p in SUMMARY["phases"].values()) else 1
 
