@@ -248,7 +248,8 @@ def profile(
         "PYTHONPATH": SITE,
         "VLLM_USE_FLASHINFER_SAMPLER": "0",
         "VLLM_ATTENTION_BACKEND": "FLASH_ATTN",
-        "VLLM_CACHE_ROOT": "/tmp/vllm-cache",
+        "VLLM_CACHE_ROOT": "/tmp/vllm-cache",  # kept while the machine stays warm
+        "HF_HUB_OFFLINE": "1",  # the GPU machine reaches no network
         **(env or {}),
     }
     lines += [f"{k} = {json.dumps(v)}" for k, v in envs.items()]

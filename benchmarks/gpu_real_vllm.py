@@ -42,6 +42,7 @@ from _gpu_run import (
     BUDGET_S,
     ENGINE_PY,
     ENV,
+    MODEL,
     OUT,
     PHASES,
     RESERVE_S,
@@ -333,6 +334,20 @@ def main() -> int:
         (OUT / "report.md").write_text("")  # say() appends each line as it comes
     say(f"# llmops real-vLLM run ({time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())})")
     say(f"phases {PHASES}, budget {BUDGET_S:.0f} s, work dir {WORK}, engine python {ENGINE_PY}")
+    missing = [
+        what
+        for what, ok in (
+            (f"vLLM in {SITE} (run /work/shared/gpu/install.sh on this machine first)",
+             Path(SITE, "vllm", "__init__.py").is_file() or "fake_engine" in SITE),
+            (f"the model {MODEL}/config.json (install.sh makes it)",
+             Path(MODEL, "config.json").is_file() or "fake_engine" in SITE),
+            (f"engine interpreter {ENGINE_PY}", bool(ENGINE_PY) and Path(ENGINE_PY).exists()),
+        )
+        if not ok
+    ]  # fmt: skip
+    if missing:
+        say("not starting: missing " + "; ".join(missing))
+        return 2
     sh(
         "versions",
         [
