@@ -67,42 +67,52 @@ def _headers(rec: EngineRecord) -> dict[str, str]:
     return headers
 
 
-_shared: list = []
+class _NoAnswer(OSError):
+    pass
 
 
-def _client():
-    """One client per process for these loopback calls (a new one costs ~20 ms of TLS setup)."""
-    if not _shared:
-        import httpx
+def _request(
+    rec: EngineRecord, method: str, path: str, body: bytes | None, timeout: float
+) -> tuple[int, str]:
+    """One loopback HTTP call with the standard library (httpx costs ~0.1 s of import in a
+    command whose point is to take well under a second)."""
+    import http.client
+    from urllib.parse import urlsplit
 
-        _shared.append(httpx.Client(timeout=120.0, trust_env=False, verify=False))
-    return _shared[0]
+    url = urlsplit(rec.base_url)
+    conn_cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(url.hostname or "127.0.0.1", url.port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=_headers(rec))
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", errors="replace")
+    except (OSError, http.client.HTTPException) as exc:
+        raise _NoAnswer(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        conn.close()
 
 
-def _call(rec: EngineRecord, call: SleepCall, what: str) -> tuple[float, str]:
+def _call(
+    rec: EngineRecord, call: SleepCall, what: str, timeout: float = 120.0
+) -> tuple[float, str]:
     """Make one sleep/wake call; (seconds, the engine's answer) or SleepError."""
-    import httpx
-
     t = time.perf_counter()
     try:
-        r = _client().request(
-            call.method, rec.base_url + call.path, content=call.body, headers=_headers(rec)
-        )
-    except httpx.HTTPError as exc:
+        status, text = _request(rec, call.method, call.path, call.body, timeout)
+    except _NoAnswer as exc:
         raise SleepError(
-            f"{rec.name}: {what} ({call.method} {call.path}) got no answer: "
-            f"{type(exc).__name__}: {exc}"
+            f"{rec.name}: {what} ({call.method} {call.path}) got no answer: {exc}"
         ) from exc
     took = time.perf_counter() - t
-    body = r.text.strip()
-    if r.status_code == 404:
+    body = text.strip()
+    if status == 404:
         raise SleepError(
             f"{rec.name}: {call.path} answered 404: the engine does not serve the sleep "
             "endpoints (vLLM needs VLLM_SERVER_DEV_MODE=1 and --enable-sleep-mode: set "
             "sleep_mode = true in its profile and launch it again)"
         )
-    if r.status_code >= 400:
-        raise SleepError(f"{rec.name}: {what} refused (HTTP {r.status_code}): {body[:300]}")
+    if status >= 400:
+        raise SleepError(f"{rec.name}: {what} refused (HTTP {status}): {body[:300]}")
     return took, body
 
 
@@ -111,13 +121,11 @@ def query_state(rec: EngineRecord, timeout: float = 1.0) -> bool | None:
     api = sleep_api(rec)
     if api is None or api.state_path is None:
         return None
-    import httpx
-
     try:
-        r = _client().get(rec.base_url + api.state_path, headers=_headers(rec), timeout=timeout)
-    except httpx.HTTPError:
+        status, text = _request(rec, "GET", api.state_path, None, timeout)
+    except _NoAnswer:
         return None
-    return api.parse_state(r.text) if r.status_code == 200 else None
+    return api.parse_state(text) if status == 200 else None
 
 
 def _set_phase(rec: EngineRecord, asleep: bool) -> None:
