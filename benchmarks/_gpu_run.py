@@ -28,6 +28,7 @@ OUT = Path(E("OUT")) if E("OUT") else None
 SPINE_FRACTION = E("SPINE_FRACTION", "0.5")
 SLEEP_FRACTION = E("SLEEP_FRACTION", "0.4")
 SLEEP_ROUNDS = int(E("SLEEP_ROUNDS", "3"))
+SLEEP_B_QUANT = E("SLEEP_B_QUANT") or None  # e.g. fp8: the second sleeper quantized
 BAKEOFF_SUITE = E("BAKEOFF_SUITE", "standard")
 BAKEOFF_PROFILES = E("BAKEOFF_PROFILES", "gpu-bf16 gpu-fp8").split()
 BENCH = E("BENCH", "--num-requests 600 --concurrency 64 --input-len 512 --output-len 256").split()

@@ -14,7 +14,8 @@ reported and the next runs; at the end `llmops down --all` and any GPU process l
            down; NVML (nvidia-smi) memory after each stop
   bakeoff  bakeoff gpu-bf16 gpu-fp8 --suite $BAKEOFF_SUITE (standard) --out $OUT/bakeoff;
            SIGINT when the budget runs out (the partial report is kept)
-  sleep    two sleep-mode engines (fraction 0.4 each), `llmops swap` both ways N times,
+  sleep    two sleep-mode engines (bf16, fraction 0.4 each; SLEEP_B_QUANT=fp8 quantizes the
+           second), `llmops swap` both ways SLEEP_ROUNDS (3) times,
            TTFT of the first request after each wake, memory held by the sleeper, ps/gpus/top and
            a Monitor capture with one asleep, chat/bench to the sleeper, down of the sleeper
            (without the app's sleep_mode field: the same through the raw /sleep, /wake_up calls)
@@ -47,6 +48,7 @@ from _gpu_run import (
     PHASES,
     RESERVE_S,
     SITE,
+    SLEEP_B_QUANT,
     SLEEP_FRACTION,
     SLEEP_ROUNDS,
     SUMMARY,
@@ -160,7 +162,7 @@ def phase_sleep() -> None:
     )
     a, b = "sleep-a", "sleep-b"
     profile(a, 8110, fraction=SLEEP_FRACTION, **kw)
-    profile(b, 8111, quant="fp8", fraction=SLEEP_FRACTION, **kw)
+    profile(b, 8111, quant=SLEEP_B_QUANT, fraction=SLEEP_FRACTION, **kw)
     smi_line("before")
     if not (up(a) and up(b)):
         raise RuntimeError("a sleep-mode engine did not become ready")
