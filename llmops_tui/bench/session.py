@@ -104,6 +104,21 @@ class Outcome:
     report: dict[str, Any] = field(default_factory=dict)
 
 
+class TargetAsleep(RuntimeError):
+    """The target is an engine of ours that sleeps (sleep mode): a request would wait, unserved,
+    until it is woken; the message says how to wake it."""
+
+
+def asleep_problem(base_url: str) -> str | None:
+    """Why not to send to ``base_url`` now (an engine of ours asleep), else None."""
+    try:
+        from llmops_tui.supervisor.sleep import asleep_message
+
+        return asleep_message(base_url)
+    except Exception:  # a state folder we cannot read says nothing about the engine
+        return None
+
+
 async def execute(
     target: Target,
     spec: WorkloadSpec,
@@ -119,6 +134,9 @@ async def execute(
     timeout: float = 600.0,
     sender_factory: SenderFactory | None = None,
 ) -> Outcome:
+    asleep = await asyncio.to_thread(asleep_problem, target.base_url)
+    if asleep:
+        raise TargetAsleep(asleep)
     workload = workload or build_workload(spec, tokenizer)
     if sender_factory is not None:
         send = sender_factory(target, spec, tokenizer)

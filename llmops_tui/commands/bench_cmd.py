@@ -184,6 +184,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     errs = spec.validate() + shape.validate()
     if errs:
         return _fail("; ".join(errs))
+    from llmops_tui.bench.session import asleep_problem
+
+    asleep = asleep_problem(target.base_url)  # a sleeping engine would hold every request
+    if asleep:
+        print(f"llmops bench: {asleep}", file=sys.stderr)
+        return 1
     try:
         tokenizer = resolve_tokenizer(spec, target)
     except TokenizerError as exc:

@@ -57,7 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     logs.set_defaults(func=cmd_logs)
 
     swap = sub.add_parser(
-        "swap", help="stop one engine, wait for its GPU memory to be freed, start another"
+        "swap",
+        help="stop one engine, wait for its GPU memory to be freed, start another (both up "
+        "with sleep_mode: sleep one, wake the other)",
     )
     swap.add_argument("from_name", metavar="FROM", help="running engine to stop")
     swap.add_argument("to_profile", metavar="TO", help="profile to start")
@@ -219,6 +221,7 @@ def _leftovers(sup, recs, lost) -> tuple[dict[str, list[int]], dict[int, int] | 
 def cmd_ps(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from llmops_tui.commands.sleep_cmd import gpu_held
     from llmops_tui.supervisor.core import Supervisor
     from llmops_tui.supervisor.stopcheck import describe
 
@@ -226,12 +229,14 @@ def cmd_ps(args: argparse.Namespace) -> int:
     recs = sup.records()
     lost = sup.lost()
     left, usage = _leftovers(sup, recs, lost)
+    held = gpu_held(sup, recs, only_sleeping=not args.json)  # MiB per engine (NVML)
     if args.json:
         out = []
         for r in recs:
             row = r.to_json()
             row["pids"] = sup.process_pids(r.name) if r.alive_phase else left.get(r.name, [])
             row["leftover"] = [asdict(p) for p in describe(left.get(r.name, []), usage)]
+            row["gpu_mib"] = held.get(r.name)
             out.append(row)
         for x in lost:
             out.append(
@@ -259,6 +264,8 @@ def cmd_ps(args: argparse.Namespace) -> int:
             detail = ""
         else:
             detail = r.progress or ""
+        if r.phase == "sleeping" and r.name in held:
+            detail += f"; holds {held[r.name]:,} MiB of GPU memory"
         rows.append(
             (
                 r.name,
@@ -352,6 +359,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_swap(args: argparse.Namespace) -> int:
+    from llmops_tui.commands.sleep_cmd import resident_swap_cli
+
+    code = resident_swap_cli(args.from_name, args.to_profile, args.overrides)  # sleep mode
+    if code is not None:
+        return code
+
     from llmops_tui.engines.base import LaunchRefused
     from llmops_tui.supervisor.core import Supervisor
     from llmops_tui.supervisor.locks import EngineBusy

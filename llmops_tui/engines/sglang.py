@@ -37,12 +37,14 @@ from llmops_tui.engines.base import (
     profile_python,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
+from llmops_tui.engines.sleep import SGLANG_SLEEP
 from llmops_tui.profiles.profile import Profile
 
 LAUNCH_MODULE = "sglang.launch_server"
 ENGINE_MODULE = "sglang"
 SECRET_CONFIG_NAME = "sglang-secret-args.yaml"
 DOCKER_PORT = 30000
+SLEEP = SGLANG_SLEEP  # sleep_mode = true: memory saver, release/resume_memory_occupation
 
 
 # SGLang's flags for the profile fields (sglang/srt/server_args.py).
@@ -65,6 +67,8 @@ FLAGS = {
 def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str]:
     argv = ["--model-path", model, "--host", host, "--port", str(port)]
     argv += field_flags(profile, FLAGS)
+    if profile.sleep_mode:
+        argv += SLEEP.flags
     if "--enable-metrics" not in profile.extra_args:  # the KV pane needs /metrics
         argv.append("--enable-metrics")
     return argv + list(profile.extra_args)

@@ -24,10 +24,12 @@ from llmops_tui.engines.base import (
     profile_python,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
+from llmops_tui.engines.sleep import VLLM_SLEEP
 from llmops_tui.profiles.profile import Profile
 
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 ENGINE_MODULE = "vllm"
+SLEEP = VLLM_SLEEP  # sleep_mode = true: --enable-sleep-mode, /sleep and /wake_up
 
 
 # vLLM's flags for the profile fields (vllm/engine/arg_utils.py).
@@ -49,7 +51,9 @@ FLAGS = {
 
 def engine_flags(profile: Profile, host: str, port: int) -> list[str]:
     """Every flag after the model, from the profile's fields then its extra_args."""
-    return ["--host", host, "--port", str(port), *field_flags(profile, FLAGS), *profile.extra_args]
+    sleep = list(SLEEP.flags) if profile.sleep_mode else []
+    return ["--host", host, "--port", str(port), *field_flags(profile, FLAGS), *sleep,
+            *profile.extra_args]  # fmt: skip
 
 
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
@@ -74,6 +78,8 @@ def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
     argv += ["-v", f"{hf_home(environ)}:/root/.cache/huggingface"]
     for key in sorted(profile.resolved_env(environ)):
         argv += ["-e", key]
+    if profile.sleep_mode:  # the /sleep and /wake_up routes are development endpoints
+        argv += [x for k, v in SLEEP.env.items() for x in ("-e", f"{k}={v}")]
     if profile.api_key_env:
         argv += ["-e", "VLLM_API_KEY"]
     model = profile.model
@@ -94,6 +100,8 @@ def build_launch(
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     env.update(gpu_env(profile))
+    if profile.sleep_mode:
+        env.update(SLEEP.env)
     if profile.api_key_env and profile.api_key_env in environ:
         # vLLM reads VLLM_API_KEY itself: the key never appears in argv.
         env["VLLM_API_KEY"] = environ[profile.api_key_env]

@@ -374,6 +374,7 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
             )
 
     extra = v.get("extra_args", ())
+    _check_sleep_mode(c, engine, v, extra)
     for arg in extra:
         flag = arg.split("=", 1)[0]
         fld = facts.field_flags.get(flag)
@@ -401,6 +402,29 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
                 f"{count} GPU(s) listed but the parallel layout needs {need} "
                 f"(tensor {v.get('tensor_parallel', 1)} × pipeline "
                 f"{v.get('pipeline_parallel', 1)} × data {dp})",
+            )
+
+
+def _check_sleep_mode(c: _Checker, engine: str, v: dict[str, Any], extra) -> None:
+    """sleep_mode needs an engine that can sleep; its flags belong to the field, not extra_args
+    (a hand-written --enable-sleep-mode lacks the development endpoints the swap calls)."""
+    from llmops_tui.engines import adapter
+
+    api = getattr(adapter(engine), "SLEEP", None)
+    if api is None:
+        if v.get("sleep_mode"):
+            c.error(
+                "sleep_mode",
+                f"{FACTS[engine].label} has no sleep mode (vLLM and SGLang do); remove sleep_mode",
+            )
+        return
+    for arg in extra:
+        if arg.split("=", 1)[0] in api.flags:
+            c.error(
+                "extra_args",
+                f"'{arg}' is part of sleep_mode = true ({' '.join(api.flags)}"
+                + (f", {', '.join(f'{k}={x}' for k, x in api.env.items())}" if api.env else "")
+                + "); set sleep_mode = true instead",
             )
 
 

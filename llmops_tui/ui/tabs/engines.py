@@ -270,6 +270,9 @@ class EnginesTab(Vertical):
             return r.progress or "starting"
         if r.phase == "ready" and r.ready_at:
             return f"up {format_duration(engines_log.now() - r.ready_at)}"
+        if r.phase == "sleeping":
+            slept = getattr(r, "slept_at", None)
+            return f"asleep {format_duration(engines_log.now() - slept)}" if slept else "asleep"
         if r.phase == "failed":
             return _short(r.root_cause or "failed", 30)
         return ""
@@ -283,7 +286,11 @@ class EnginesTab(Vertical):
             old = before.get(r.name)
             if old == r.phase:
                 continue
-            if r.phase == "ready":
+            if r.phase == "sleeping":
+                self.app.notify(f"{r.name} asleep: its GPU memory released", title="Engine asleep")
+            elif r.phase == "ready" and old == "sleeping":
+                self.app.notify(f"{r.name} awake on {r.host}:{r.port}", title="Engine awake")
+            elif r.phase == "ready":
                 took = f" in {format_duration(r.ready_at - r.started_at)}" if r.ready_at else ""
                 self.app.notify(f"{r.name} ready on {r.host}:{r.port}{took}", title="Engine ready")
             elif r.phase == "failed":
@@ -405,7 +412,12 @@ class EnginesTab(Vertical):
     def _start_swap(self, rec: Any, to: str) -> None:
         profile = self._profile_or_warn(to)
         if profile is not None:
-            self.notify(f"swapping {rec.name} → {profile.name}: stopping {rec.name} first…")
+            from llmops_tui.supervisor.sleep import resident_pair
+
+            if resident_pair(rec, self.records.get(profile.name)):  # sleep + wake, no launch
+                self.notify(f"swapping {rec.name} → {profile.name}: sleep, then wake…")
+            else:
+                self.notify(f"swapping {rec.name} → {profile.name}: stopping {rec.name} first…")
             self.mark_busy(rec.name, f"swapping → {profile.name}")
             self.swap(rec.name, profile)
 
