@@ -217,3 +217,49 @@ def test_cli_swap_ps_chat_bench_sleep_wake_down(sup, make_profile, tmp_path, mon
     assert main(["down", "b"]) == 0  # a sleeping engine stops like any other
     assert "stopped b" in capsys.readouterr().out
     assert main(["sleep", "nope"]) == 4
+
+
+async def test_tui_swap_key_sleeps_and_wakes(make_profile, tmp_path, monkeypatch):
+    """The Engines tab's w on the real Supervisor: a sleep and a wake, the row says sleeping."""
+    import asyncio
+
+    from textual.widgets import DataTable
+
+    from llmops_tui.profiles.store import save_profile
+    from llmops_tui.ui.app import LlmopsApp
+
+    pdir = tmp_path / "profiles"
+    a, b = make_profile("a"), make_profile("b")
+    for p in (a, b):
+        save_profile(p, pdir / f"{p.name}.toml")
+    monkeypatch.setenv("LLMOPS_PROFILES", str(pdir))
+    sup = Supervisor(grace_s=5.0)
+    sleep._last_probe.clear()
+    try:
+        up_all(sup, a, b)
+        sleep.set_asleep(sup, "b", True)
+        app = LlmopsApp(initial_tab="engines", engines_poll_s=0.2)
+        async with app.run_test(size=(120, 36)) as pilot:
+            table = app.query_one("#engine-list", DataTable)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 20
+            while "a" not in [str(k.value) for k in table.rows]:
+                assert loop.time() < end
+                await pilot.pause(0.1)
+            table.move_cursor(row=table.get_row_index("a"))
+            await pilot.press("w")
+            while type(app.screen).__name__ != "ProfilePicker":
+                assert loop.time() < end
+                await pilot.pause(0.05)
+            app.screen.dismiss("b")
+            while sup.get("a").phase != "sleeping" or table.get_row("a")[1] != "sleeping":
+                assert loop.time() < end, [n.message for n in app._notifications]
+                await pilot.pause(0.1)
+            messages = [n.message for n in app._notifications]
+        assert sup.get("b").phase == "ready"
+        assert "swapping a → b: sleep, then wake…" in messages
+        assert "swap done: b is ready" in messages
+    finally:
+        for rec in sup.records():
+            if rec.alive_phase:
+                sup.down(rec.name, grace=1.0)
