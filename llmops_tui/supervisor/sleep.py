@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from llmops_tui.supervisor.core import Supervisor
 
 STATE_PROBE_INTERVAL_S = 1.0
+LOCK_WAIT_S = 10.0  # a launch's preflight or a stop of the same engine: wait this long
 _last_probe: dict[str, float] = {}
 
 
@@ -179,24 +180,37 @@ def _check_can_sleep(rec: EngineRecord) -> SleepApi:
 def set_asleep(sup: Supervisor, name: str, asleep: bool) -> Step:
     """Put ``name`` to sleep (or wake it); a Step with the engine call's time. No-op if it is
     already in that state (0 s, detail says so)."""
-    with sup._lock:
-        rec = _serving(sup, name)
-        api = _check_can_sleep(rec)
-        what = "sleep" if asleep else "wake"
-        if (rec.phase == "sleeping") == asleep:
-            return Step(f"{what} {name}", 0.0, f"already {rec.phase}")
-        took, body = _call(rec, api.sleep if asleep else api.wake, what)
-        if api.state_path is not None:
-            state = query_state(rec)
-            if state is not None and state != asleep:
-                raise SleepError(
-                    f"{name}: {what} answered {body[:120]!r} but {api.state_path} says "
-                    f"{'asleep' if state else 'awake'}"
-                )
-        _set_phase(rec, asleep)
-        _last_probe[f"{rec.name}:{rec.pid}"] = time.monotonic()
-        sup._save(rec)
-        return Step(f"{what} {name}", took, body[:120])
+    from llmops_tui.supervisor.locks import EngineBusy, engine_lock
+
+    what = "sleep" if asleep else "wake"
+    try:
+        # Not while another llmops launches or stops it (a stop racing a sleep would leave a
+        # 'sleeping' record of a stopped engine).
+        with sup._lock, engine_lock(sup.state_dir, name, "sleeping" if asleep else "waking",
+                                    LOCK_WAIT_S):  # fmt: skip
+            return _set_asleep_locked(sup, name, asleep, what)
+    except EngineBusy as exc:
+        raise SleepError(f"not {'sleeping' if asleep else 'waking'} {name}: {exc}") from exc
+
+
+def _set_asleep_locked(sup: Supervisor, name: str, asleep: bool, what: str) -> Step:
+    """set_asleep's work, under the supervisor's lock and the engine's lock."""
+    rec = _serving(sup, name)
+    api = _check_can_sleep(rec)
+    if (rec.phase == "sleeping") == asleep:
+        return Step(f"{what} {name}", 0.0, f"already {rec.phase}")
+    took, body = _call(rec, api.sleep if asleep else api.wake, what)
+    if api.state_path is not None:
+        state = query_state(rec)
+        if state is not None and state != asleep:
+            raise SleepError(
+                f"{name}: {what} answered {body[:120]!r} but {api.state_path} says "
+                f"{'asleep' if state else 'awake'}"
+            )
+    _set_phase(rec, asleep)
+    _last_probe[f"{rec.name}:{rec.pid}"] = time.monotonic()
+    sup._save(rec)
+    return Step(f"{what} {name}", took, body[:120])
 
 
 def resident(sup: Supervisor, name: str) -> EngineRecord | None:

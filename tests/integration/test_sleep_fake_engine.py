@@ -263,3 +263,16 @@ async def test_tui_swap_key_sleeps_and_wakes(make_profile, tmp_path, monkeypatch
         for rec in sup.records():
             if rec.alive_phase:
                 sup.down(rec.name, grace=1.0)
+
+
+def test_no_sleep_while_another_llmops_stops_the_engine(sup, make_profile, monkeypatch):
+    from llmops_tui.supervisor.locks import engine_lock
+
+    a = make_profile("a")
+    up_all(sup, a)
+    monkeypatch.setattr(sleep, "LOCK_WAIT_S", 0.3)
+    busy = r"not sleeping a: .* is stopping 'a' right now"
+    with engine_lock(sup.state_dir, "a", "stopping"), pytest.raises(sleep.SleepError, match=busy):
+        sleep.set_asleep(sup, "a", True)
+    assert sup.get("a").phase == "ready"
+    assert get_json(f"http://127.0.0.1:{a.port}/is_sleeping") == {"is_sleeping": False}
