@@ -215,6 +215,20 @@ def phase_sleep() -> None:
     check(
         "sleep: the first request after each wake answered", all(t["chat_rc"] == 0 for t in times)
     )
+    if native:  # the Engines tab's swap key, headless: b → a, then the CLI puts a back to sleep
+        r = sh(
+            f"TUI swap key {b} → {a} (Engines tab, headless)",
+            [APP_PY, "benchmarks/tui_swap_capture.py", b, a, "--svg",
+             str((OUT or WORK) / "engines-tui-swap.svg")],
+            timeout=90,
+            show=60,
+        )  # fmt: skip
+        m = re.search(r"TUI swap .*: ([\d.]+) s from the pick", r["out"])
+        SUMMARY["tui_swap_s"] = float(m.group(1)) if m else None
+        check(
+            "sleep: the Engines tab's swap key swapped", r["rc"] == 0, f"{SUMMARY['tui_swap_s']} s"
+        )
+        llmops(f"swap {a} {b} (after the TUI swap)", "swap", a, b, timeout=60)
     for eng in (a, b):
         try:
             say(f"{eng} /is_sleeping: {http(f'http://127.0.0.1:{port[eng]}/is_sleeping')[1]}")
