@@ -78,8 +78,8 @@ def test_vllm_70b_profile_argv_uses_only_reference_flags():
     assert argv[:4] == (
         os.path.expanduser("~/venvs/vllm/bin/python"),
         "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
+        "vllm.entrypoints.cli.main",
+        "serve",
     )
     assert set(flags(argv)) <= VLLM_FLAGS
     assert value(argv, "--tensor-parallel-size") == "2"
@@ -267,3 +267,14 @@ def test_every_adapter_has_log_rules_and_build_launch():
         assert callable(mod.build_launch) and mod.LOG_RULES.progress
     with pytest.raises(ValueError, match="unknown engine"):
         adapter("ollama")
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "tgi"])
+@pytest.mark.parametrize("fraction", [0.123456789, 0.9, 1e-05, 0.3333333333333333])
+def test_fractions_reach_the_engine_as_written(engine, fraction):
+    """Issue 15: `{:g}` cut 0.123456789 to 0.123457; the engine must get the user's number."""
+    text = f'engine = "{engine}"\nmodel = "org/m"\ngpu_memory_fraction = {fraction!r}\n'
+    argv = adapter(engine).build_launch(parse_profile(text), environ={}).argv
+    flag = {"vllm": "--gpu-memory-utilization", "sglang": "--mem-fraction-static",
+            "tgi": "--cuda-memory-fraction"}[engine]  # fmt: skip
+    assert float(value(argv, flag)) == fraction
