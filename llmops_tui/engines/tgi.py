@@ -38,6 +38,8 @@ from llmops_tui.engines.base import (
     field_flags,
     gpu_env,
     hf_home,
+    is_ip_literal,
+    require_docker_host_ip,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
@@ -50,6 +52,16 @@ API_KEY_REFUSAL = (
     "where `ps` shows it. Remove api_key_env from the profile, or put TGI behind a proxy "
     "that checks keys."
 )
+
+
+
+def hostname_refusal(host: str) -> str:
+    return (
+        f"TGI's router needs an IP address as --hostname: given host = {host!r} it logs "
+        '"Invalid hostname, defaulting to 0.0.0.0" and listens on every interface '
+        '(router/src/server.rs:1903-1907, v3.3.6); set host = "127.0.0.1" (or the '
+        "address to bind)"
+    )
 
 
 # TGI launcher flags for the profile fields (docs/source/reference/launcher.md); TGI has no
@@ -106,9 +118,13 @@ def build_launch(
 ) -> LaunchSpec:
     if profile.api_key_env:
         raise LaunchRefused(API_KEY_REFUSAL)
+    if profile.runtime != "docker" and not is_ip_literal(profile.host):
+        raise LaunchRefused(hostname_refusal(profile.host))
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     docker = profile.runtime == "docker"
+    if docker:
+        require_docker_host_ip(profile)
     if not docker:
         env.update(gpu_env(profile))
     argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)

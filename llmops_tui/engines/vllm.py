@@ -25,6 +25,7 @@ from llmops_tui.engines.base import (
     gpu_env,
     hf_home,
     profile_python,
+    require_docker_host_ip,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
@@ -102,6 +103,8 @@ def build_launch(
         # vLLM reads VLLM_API_KEY itself: the key never appears in argv.
         env["VLLM_API_KEY"] = environ[profile.api_key_env]
     docker = profile.runtime == "docker"
+    if docker:
+        require_docker_host_ip(profile)
     argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
     return LaunchSpec(
         profile=profile,

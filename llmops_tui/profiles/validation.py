@@ -341,6 +341,16 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
                 key,
                 f"{facts.label} does not accept {key} '{v[key]}'{hint}; expected one of: {choices}",
             )
+    quant = v.get("quantization")
+    if quant in facts.deprecated_quantization:
+        if facts.deprecated_flag in v.get("extra_args", ()):
+            c.warn("quantization", f"{facts.label} deprecates quantization '{quant}'")
+        else:
+            c.error(
+                "quantization",
+                f"{facts.label} deprecates quantization '{quant}' and refuses it unless "
+                f'extra_args has "{facts.deprecated_flag}"',
+            )
 
     if not facts.pipeline_parallel and v.get("pipeline_parallel", 1) > 1:
         c.error(

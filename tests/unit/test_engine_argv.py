@@ -161,25 +161,38 @@ def test_sglang_metrics_flag_is_never_doubled(tmp_path):
     assert argv[-1] == "--disable-radix-cache"
 
 
-def test_sglang_api_key_goes_to_a_private_config_file_not_argv(tmp_path):
+def test_sglang_refuses_api_keys_because_it_logs_its_arguments(tmp_path):
+    """SGLang 0.5.23 logs every server argument, the key included (engine.py:1185), and
+    keeps the --config-merged argv as launch_command: the 0600 --config file did not help
+    (tests/contract/test_sglang_contract.py checks it against SGLang itself)."""
     p = load_profile(PROFILES / "sglang-llama70b-fp8-tp2.toml").with_overrides(
         api_key_env="SGL_KEY"
     )
-    spec = sglang.build_launch(p, environ={"SGL_KEY": 'sk-"quoted"'}, state_dir=tmp_path)
-    assert all("sk-" not in a for a in spec.argv)
-    assert "--api-key" not in spec.argv
-    path, content = spec.secret_file
-    assert value(spec.argv, "--config") == str(path)
-    assert path.suffix == ".yaml" and path.parent == tmp_path
-    assert content == 'api-key: "sk-\\"quoted\\""\n'
+    for runtime in ("native", "docker"):
+        q = p.with_overrides(runtime=runtime, python=None) if runtime == "docker" else p
+        with pytest.raises(LaunchRefused, match=r"writes all its server arguments.*log"):
+            sglang.build_launch(q, environ={"SGL_KEY": "sk-1"}, state_dir=tmp_path)
 
 
-def test_sglang_api_key_env_unset_is_refused(tmp_path):
-    p = load_profile(PROFILES / "sglang-llama70b-fp8-tp2.toml").with_overrides(
-        api_key_env="SGL_KEY"
-    )
-    with pytest.raises(LaunchRefused, match=r"SGL_KEY.*not set"):
-        sglang.build_launch(p, environ={}, state_dir=tmp_path)
+def test_tgi_refuses_a_host_name_it_would_turn_into_every_interface():
+    """TGI's router parses --hostname as an IP; 'localhost' makes it bind 0.0.0.0."""
+    p = load_profile(PROFILES / "tgi-llama8b-awq.toml")
+    for host in ("localhost", "gpu-box.lan"):
+        with pytest.raises(LaunchRefused, match=r"Invalid hostname, defaulting to 0\.0\.0\.0"):
+            tgi.build_launch(p.with_overrides(host=host), environ={})
+    for host in ("127.0.0.1", "::1", "0.0.0.0"):
+        spec = tgi.build_launch(p.with_overrides(host=host), environ={})
+        assert value(spec.argv, "--hostname") == host
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "tgi"])
+def test_docker_publish_takes_an_ip_only(engine):
+    """docker run -p localhost:… fails: Docker's ParsePortSpec wants an IP address."""
+    text = f'engine = "{engine}"\nmodel = "org/m"\nruntime = "docker"\nhost = "localhost"\n'
+    with pytest.raises(LaunchRefused, match="docker run -p binds an IP address only"):
+        adapter(engine).build_launch(parse_profile(text), environ={})
+    spec = adapter(engine).build_launch(parse_profile(text.replace("localhost", "::1")), environ={})
+    assert any(a.startswith("::1:") for a in spec.argv)
 
 
 def test_sglang_docker_form(tmp_path):
