@@ -134,14 +134,21 @@ def build_launch(
     )
 
 
-# Log lines, from SGLang's own source: python/sglang/srt/model_executor/model_runner.py
-# ("Load weight begin/end", "KV Cache is allocated", "Capture cuda graph begin/end"),
-# python/sglang/srt/managers/scheduler.py ("Scheduler hit an exception: <traceback>"),
-# python/sglang/srt/entrypoints/http_server.py ("The server is fired up and ready to
-# roll!" after the warmup request). Prefix: "[2026-02-01 00:05:03 TP0] " (date, time,
-# then optional DPn/TPn/EPn/PPn rank tags); no level in the prefix.
+# Log lines of SGLang 0.5.23, each matched by a line in tests/fixtures/logs/sglang-0.5.23-*.log
+# (the source-lines file cites file:line, checked by tests/contract against the installed
+# release): srt/model_executor/model_runner.py ("Load weight begin/end"),
+# srt/mem_cache/memory_pool.py ("KV Cache is allocated. dtype: …, #tokens: N, K size / KV
+# size"), srt/model_executor/model_runner_components/cuda_graph_setup.py ("Capture {role}
+# decode|prefill|verify CUDA graph begin. / end. … elapsed=… s"), srt/managers/scheduler.py
+# ("max_total_num_tokens=…", "Scheduler hit an exception: <traceback>"),
+# srt/entrypoints/engine.py ("Rank N scheduler died during initialization", "Received sigquit
+# from a child process", "Initialization failed. Please see the error messages above."),
+# srt/entrypoints/http_server.py ("The server is fired up and ready to roll!" after the
+# warmup request). Prefix (srt/utils/common.py configure_logger): "[2026-02-01 00:05:03 TP0] "
+# or, with SGLANG_LOG_MS, "[2026-02-01 00:05:03.123 DP0 PP1 ATTN_CP0 MOE_DP1 TP3 EP2] "
+# (rank tags from srt/managers/scheduler.py run_scheduler_process); no level in the prefix.
 LOG_RULES = EngineLogRules(
-    prefix=re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Z]+\d+)*\] ?"),
+    prefix=re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z][A-Z_]*\d+)*\] ?"),
     progress=(
         rule(r"Load weight begin\. avail mem=([\d.]+) GB", "loading weights ({0} GB free)"),
         rule(
@@ -157,12 +164,23 @@ LOG_RULES = EngineLogRules(
             ),
         ),
         rule(
-            r"KV Cache is allocated\..*?#tokens: (\d+), K size: ([\d.]+) GB, V size: ([\d.]+) GB",
-            "KV cache {0} tokens (K {1} GB + V {2} GB)",
+            r"KV Cache is allocated\..*?#tokens: (\d+), "
+            r"(?:K size: ([\d.]+) GB, V size: ([\d.]+) GB|KV size: ([\d.]+) GB)",
+            lambda m: (
+                f"KV cache {m.group(1)} tokens (K {m.group(2)} GB + V {m.group(3)} GB)"
+                if m.group(2)
+                else f"KV cache {m.group(1)} tokens ({m.group(4)} GB)"
+            ),
         ),
-        rule(r"Capture cuda graph begin", "capturing CUDA graphs"),
+        rule(
+            r"Capture (\w+ (?:decode|prefill|verify)) (\w+) graph begin\.",
+            "capturing {1} graphs ({0})",
+        ),
         rule(r"Capturing batches \(bs=(\d+)[^)]*\):\s*(\d+)%", "capturing CUDA graphs {1}%"),
-        rule(r"Capture cuda graph end\. Time elapsed: ([\d.]+) s", "CUDA graphs captured in {0} s"),
+        rule(
+            r"Capture (\w+ (?:decode|prefill|verify)) (\w+) graph end\..*?elapsed=([\d.]+) s",
+            "{1} graphs captured in {2} s ({0})",
+        ),
         rule(r"max_total_num_tokens=(\d+)", "KV cache max {0} tokens"),
         rule(r"Uvicorn running on (\S+)", "HTTP server on {0}"),
         rule(r"Application startup complete\.", "HTTP server up; warming up"),
@@ -174,11 +192,11 @@ LOG_RULES = EngineLogRules(
     ),
     generic_errors=(
         re.compile(r"Initialization failed\. (?:Please see the error messages above|warmup)"),
-        re.compile(r"scheduler is dead"),
     ),
     fatal_markers=(
         re.compile(r"Scheduler hit an exception"),
         re.compile(r"Initialization failed"),
-        re.compile(r"Rank \d+ scheduler is dead"),
+        re.compile(r"Rank \d+ scheduler died during initialization"),
+        re.compile(r"Received sigquit from a child process"),
     ),
 )

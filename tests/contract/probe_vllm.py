@@ -27,6 +27,10 @@ from vllm.config.cache import CacheDType  # noqa: E402
 from vllm.config.model import ModelDType  # noqa: E402
 from vllm.engine.arg_utils import AsyncEngineArgs  # noqa: E402
 from vllm.entrypoints.cli.serve import ServeSubcommand  # noqa: E402
+from vllm.entrypoints.launchers.cli_args import (  # noqa: E402
+    make_arg_parser,
+    validate_parsed_serve_args,
+)
 from vllm.model_executor.layers import quantization as quant  # noqa: E402
 from vllm.utils.argparse_utils import FlexibleArgumentParser  # noqa: E402
 
@@ -36,6 +40,13 @@ FIELDS = (
     "max_model_len", "max_num_seqs", "served_model_name", "revision", "trust_remote_code",
     "enable_prefix_caching", "allow_deprecated_quantization",
 )  # fmt: skip
+
+
+def server_parser() -> FlexibleArgumentParser:
+    """As vllm/entrypoints/launchers/api_server/entry.py main() builds it (the parser of
+    `-m vllm.entrypoints.launchers.api_server.entry` and of the legacy
+    `-m vllm.entrypoints.openai.api_server`, which runs that same main)."""
+    return make_arg_parser(FlexibleArgumentParser(description="vLLM server"))
 
 
 def parser() -> FlexibleArgumentParser:
@@ -66,7 +77,7 @@ def one(p: FlexibleArgumentParser, argv: list[str]) -> dict:
     except SystemExit as exc:
         return {"ok": False, "error": err.getvalue().strip().splitlines()[-1:] or [str(exc)]}
     try:
-        ServeSubcommand().validate(args)
+        validate_parsed_serve_args(args)  # ServeSubcommand.validate / entry.main()
         if getattr(args, "model_tag", None) is not None:  # ServeSubcommand.cmd does this
             args.model = args.model_tag
         engine_args = AsyncEngineArgs.from_cli_args(args)
@@ -95,7 +106,8 @@ def one(p: FlexibleArgumentParser, argv: list[str]) -> dict:
 def main() -> None:
     payload = json.load(sys.stdin)
     p = parser()
-    results = {case["id"]: one(p, case["argv"]) for case in payload["cases"]}
+    forms = {"serve": p, "server": server_parser()}
+    results = {str(c["id"]): one(forms[c["form"]], c["argv"]) for c in payload["cases"]}
     lists = {
         "quantization": sorted(quant.QUANTIZATION_METHODS),
         "deprecated_quantization": sorted(quant.DEPRECATED_QUANTIZATION_METHODS),

@@ -15,7 +15,12 @@ from llmops_tui.engines.facts import VLLM
 
 @pytest.fixture(scope="module")
 def checked(engine_python, tmp_path_factory):
-    built, check_refused = build_all("vllm", tmp_path_factory.mktemp("state"))
+    # Half the native profiles name the real env's interpreter (the adapter then picks the
+    # current server module), the others a missing one (the legacy module).
+    state = tmp_path_factory.mktemp("state")
+    built, check_refused = build_all("vllm", state, python=str(engine_python))
+    legacy, _ = build_all("vllm", state)
+    built += [b for b in legacy if b.spec is not None and b.spec.argv[1:2] == ("-m",)]
     payload = []
     for b in built:
         if b.spec is None:
@@ -23,12 +28,14 @@ def checked(engine_python, tmp_path_factory):
         argv = list(b.spec.argv)
         if b.spec.runtime == "docker":
             # The vllm/vllm-openai image's entrypoint is `vllm serve`: its arguments follow.
-            tail = ["serve", *split_run(argv)[2]]
-        elif argv[1:3] == ["-m", vllm.CLI_MODULE]:
-            tail = argv[3:]
+            form, tail = "serve", ["serve", *split_run(argv)[2]]
+        elif argv[1] == "-m":
+            assert argv[2] in (vllm.SERVER_MODULE, vllm.LEGACY_SERVER_MODULE), argv
+            form, tail = "server", argv[3:]
         else:  # `vllm serve …`
-            tail = argv[1:]
-        payload.append({"id": b.case.id, "argv": tail})
+            form, tail = "serve", argv[1:]
+        b.form = f"{form}:{argv[2] if form == 'server' else 'vllm serve'}"
+        payload.append({"id": id(b), "form": form, "argv": tail})
     out = run_probe(engine_python, "probe_vllm.py", {"cases": payload})
     return built, check_refused, out
 
@@ -66,7 +73,7 @@ def test_every_argv_is_accepted_and_read_as_the_profile_says(checked):
     for b in built:
         if b.spec is None:
             continue
-        got = out["results"][b.case.id]
+        got = out["results"][str(id(b))]
         if not got["ok"]:
             problems.append(f"{b.case.id}: vLLM refused {list(b.spec.argv)}: {got['error']}")
             continue
@@ -76,7 +83,9 @@ def test_every_argv_is_accepted_and_read_as_the_profile_says(checked):
     launched = sum(b.spec is not None for b in built)
     print(f"vLLM matrix: {len(built)} profiles, {launched} launch lines, "
           f"{len(built) - launched} refused by the adapter, {check_refused} by the check")  # fmt: skip
-    assert launched > 600
+    forms = sorted({b.form for b in built if b.spec is not None})
+    print(f"forms: {forms}")
+    assert launched > 1000 and len(forms) == 3, forms
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
 
 

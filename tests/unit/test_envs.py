@@ -630,7 +630,7 @@ def test_launch_check_passes_and_checks_python_and_path_forms(tmp_path, bare_pat
 
 def test_vllm_argv_uses_the_named_envs_python():
     argv = build_argv(profile(extra='env = "ci-vllm"'))
-    assert argv[:4] == [str(envs.env_python("ci-vllm")), "-m", "vllm.entrypoints.cli.main", "serve"]
+    assert argv[:3] == [str(envs.env_python("ci-vllm")), "-m", "vllm.entrypoints.openai.api_server"]
 
 
 # ---------------------------------------------------------------------------
