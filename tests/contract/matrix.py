@@ -51,12 +51,15 @@ def field_sets(engine: str, python: str = PYTHON) -> list[dict]:
     quants = [None, *sorted(facts.quantization)]
     kvs = [None, *sorted(facts.kv_cache_dtype)]
     dtypes = [None, *sorted(facts.dtype)]
+    # (getattr: the same matrix runs against older app code, to show what it missed)
+    deprecated = getattr(facts, "deprecated_quantization", frozenset())
     for i, (q, kv) in enumerate(itertools.product(quants, kvs)):
         dtype = dtypes[i % len(dtypes)]
         if engine == "tgi" and q and dtype:  # TGI: --dtype cannot be used with --quantize
             dtype = None
-        extra = ["--allow-deprecated-quantization"] if q in facts.deprecated_quantization else None
-        sets.append({"quantization": q, "kv_cache_dtype": kv, "dtype": dtype, "extra_args": extra})
+        sets.append({"quantization": q, "kv_cache_dtype": kv, "dtype": dtype})
+    for q in sorted(deprecated):  # the engine's own override flag makes them launchable
+        sets.append({"quantization": q, "extra_args": [facts.deprecated_flag]})
     for dtype in dtypes:
         sets.append({"dtype": dtype})
     tps = (1, 2, 8)
@@ -89,7 +92,7 @@ def field_sets(engine: str, python: str = PYTHON) -> list[dict]:
                 sets.append({key: v, "runtime": runtime})
         # Everything at once, with the engine's interpreter named (native) or an image.
         sets.append({
-            "runtime": runtime, "quantization": sorted(facts.quantization - facts.deprecated_quantization)[0],
+            "runtime": runtime, "quantization": sorted(facts.quantization - deprecated)[0],
             "kv_cache_dtype": sorted(facts.kv_cache_dtype)[-1], "tensor_parallel": 2,
             "gpu_memory_fraction": 0.87654321, "max_model_len": 4096, "revision": "v1",
             "trust_remote_code": True, "port": 18000, "gpus": "0,1",
