@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, is_ip_literal
 from llmops_tui.profiles.profile import Profile
 
 
@@ -109,22 +109,11 @@ class LaunchRefused(Exception):
     """A launch that must not happen; the message says why and what to do."""
 
 
-def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def require_docker_host_ip(profile: Profile) -> None:
     """``docker run -p HOST:PORT:CPORT`` takes an IP address only: Docker refuses a name
     (docker/go-connections nat/nat.go ParsePortSpec: "invalid IP address: localhost")."""
     if not is_ip_literal(profile.host):
-        raise LaunchRefused(
-            f"host = {profile.host!r}: docker run -p binds an IP address only (Docker refuses "
-            f'"invalid IP address: {profile.host}"); use host = "127.0.0.1" (or "::1")'
-        )
+        raise LaunchRefused(DOCKER_HOST_IP_REASON.format(host=profile.host))
 
 
 def profile_python(profile: Profile) -> str | None:

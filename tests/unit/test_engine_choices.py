@@ -37,3 +37,31 @@ def test_vllm_deprecated_quantization_needs_vllms_own_override(method):
     ]
     warned = issues(base + 'extra_args = ["--allow-deprecated-quantization"]\n')
     assert warned == [f"p.toml:3: warning: quantization: vLLM deprecates quantization '{method}'"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "runtime", "expect"),
+    [
+        ("tgi", "native", "Invalid hostname, defaulting to 0.0.0.0"),
+        ("vllm", "docker", "docker run -p binds an IP address only"),
+        ("sglang", "docker", "docker run -p binds an IP address only"),
+        ("tgi", "docker", "docker run -p binds an IP address only"),
+    ],
+)
+def test_a_host_name_is_refused_where_the_engine_or_docker_needs_an_ip(engine, runtime, expect):
+    text = f'engine = "{engine}"\nmodel = "org/m"\nruntime = "{runtime}"\nhost = "localhost"\n'
+    found = issues(text)
+    assert len(found) == 1 and found[0].startswith("p.toml:4: host: ") and expect in found[0]
+    assert not issues(text.replace("localhost", "127.0.0.1"))
+
+
+def test_vllm_and_sglang_natively_take_a_host_name():
+    for engine in ("vllm", "sglang"):
+        assert not issues(f'engine = "{engine}"\nmodel = "org/m"\nhost = "localhost"\n')
+
+
+@pytest.mark.parametrize(("engine", "why"), [("sglang", "to its log"), ("tgi", "`ps` shows it")])
+def test_api_key_env_is_refused_where_the_engine_exposes_the_key(engine, why):
+    found = issues(f'engine = "{engine}"\nmodel = "org/m"\napi_key_env = "MY_KEY"\n')
+    assert len(found) == 1 and found[0].startswith("p.toml:3: api_key_env: ") and why in found[0]
+    assert not issues('engine = "vllm"\nmodel = "org/m"\napi_key_env = "MY_KEY"\n')
