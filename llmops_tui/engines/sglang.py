@@ -1,7 +1,8 @@
 """SGLang adapter: Profile → LaunchSpec, log rules.
 
-Flags from ``python/sglang/srt/server_args.py`` (SGLang 0.5.23; flags are the
-ServerArgs field names with dashes, see shared/reference/engines.md):
+Flags from SGLang 0.5.23's ServerArgs (``sglang/srt/server_args.py`` add_cli_args; the
+fields and choices in ``sglang/srt/arg_groups/fields/`` and ``arg_groups/choices.py``; flags
+are the field names with dashes); tests/contract parses every argv built here with it:
 ``<python> -m sglang.launch_server --model-path M --host H --port P`` with
 ``--tp-size``, ``--dp-size``, ``--pp-size``, ``--quantization``, ``--dtype``,
 ``--kv-cache-dtype``, ``--mem-fraction-static``, ``--context-length``,

@@ -1,7 +1,8 @@
 """TGI (text-generation-inference) adapter: Profile → LaunchSpec, log rules.
 
-Flags from ``launcher/src/main.rs`` (struct Args, clap ``#[clap(long, env)]``) and
-``docs/source/reference/launcher.md`` of huggingface/text-generation-inference:
+Flags from ``launcher/src/main.rs`` (struct Args, clap ``#[clap(long, env)]``; v3.3.6,
+tabled in tests/fixtures/tgi_launcher_flags.json, which tests/contract checks every argv
+against) of huggingface/text-generation-inference:
 ``text-generation-launcher --model-id M --hostname H --port P`` with ``--revision``,
 ``--num-shard`` (tensor parallel), ``--quantize``, ``--dtype``, ``--kv-cache-dtype``,
 ``--max-total-tokens``, ``--cuda-memory-fraction``, ``--trust-remote-code``.
