@@ -117,6 +117,17 @@ def build_launch(
     docker = profile.runtime == "docker"
     if docker:
         require_docker_host_ip(profile)
+    # Every launcher flag also reads its environment variable (clap `env`), so an API_KEY
+    # the engine inherits (a native launch gets this shell's environment; a container gets
+    # the profile's env) becomes `--api-key KEY` on the router's command line
+    # (launcher/src/main.rs:849, 1942-1945, v3.3.6).
+    if "API_KEY" in env or (not docker and environ.get("API_KEY")):
+        raise LaunchRefused(
+            "API_KEY is set in the environment TGI would start with: text-generation-launcher "
+            "reads it as --api-key and passes it to text-generation-router on the command "
+            "line (launcher/src/main.rs), where `ps` shows it. Unset API_KEY (or drop it from "
+            "the profile's env) before launching TGI."
+        )
     if not docker:
         env.update(gpu_env(profile))
     argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)

@@ -307,3 +307,15 @@ def test_vllm_uses_the_current_server_module_where_the_env_has_it(tmp_path):
     new = vllm.build_argv(parse_profile(text))
     assert new[1:5] == ["-m", "vllm.entrypoints.launchers.api_server.entry", "--model", "org/m"]
     assert new[4:] == old[4:]
+
+
+def test_tgi_refuses_an_inherited_api_key_variable():
+    """clap's `env`: the launcher reads API_KEY as --api-key and puts it on the router's argv."""
+    p = load_profile(PROFILES / "tgi-llama8b-awq.toml")
+    with pytest.raises(LaunchRefused, match="API_KEY is set in the environment TGI"):
+        tgi.build_launch(p, environ={"API_KEY": "sk-1"})
+    docker = p.with_overrides(runtime="docker", executable=None)
+    tgi.build_launch(docker, environ={"API_KEY": "sk-1"})  # a container gets -e names only
+    with pytest.raises(LaunchRefused, match="API_KEY is set"):
+        tgi.build_launch(docker.with_overrides(env={"API_KEY": "$API_KEY"}), environ={"API_KEY": "k"})
+    tgi.build_launch(p, environ={"HF_TOKEN": "hf_1"})
