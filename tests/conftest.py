@@ -1,6 +1,7 @@
 """Shared test fixtures and the test tiers.
 
-Tiers are folders: tests/unit (default, fast, no processes), tests/ui (Textual
+Tiers are folders: tests/unit (default, fast, no processes), tests/contract (every launch
+line against the engines' own parsers, in the CI engine env; no GPU), tests/ui (Textual
 Pilot and snapshots), tests/integration (real processes on loopback: the real
 vLLM CPU build, local HTTP servers). Each test gets its marker from its folder.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TIERS = ("unit", "integration", "ui")
+TIERS = ("unit", "contract", "integration", "ui")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from llmops_tui.engines.facts import ENGINES, FACTS
+from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, ENGINES, FACTS, is_ip_literal
 
 
 def _type_name(value: Any) -> str:
@@ -340,6 +340,24 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
             c.error(
                 key,
                 f"{facts.label} does not accept {key} '{v[key]}'{hint}; expected one of: {choices}",
+            )
+    if facts.api_key_refusal and "api_key_env" in v:
+        c.error("api_key_env", facts.api_key_refusal)
+    host = v.get("host")
+    if host is not None and not is_ip_literal(host):
+        if v.get("runtime") == "docker":
+            c.error("host", DOCKER_HOST_IP_REASON.format(host=host))
+        elif facts.host_ip_reason:
+            c.error("host", facts.host_ip_reason.format(host=host))
+    quant = v.get("quantization")
+    if quant in facts.deprecated_quantization:
+        if facts.deprecated_flag in v.get("extra_args", ()):
+            c.warn("quantization", f"{facts.label} deprecates quantization '{quant}'")
+        else:
+            c.error(
+                "quantization",
+                f"{facts.label} deprecates quantization '{quant}' and refuses it unless "
+                f'extra_args has "{facts.deprecated_flag}"',
             )
 
     if not facts.pipeline_parallel and v.get("pipeline_parallel", 1) > 1:

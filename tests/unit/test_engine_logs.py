@@ -90,8 +90,9 @@ def test_sglang_startup_fixture():
     assert "loading weights 43% (13/30 shards)" in seen
     assert "weights loaded in 49.87 s, 34.29 GB" in seen
     assert "KV cache 398512 tokens (K 15.21 GB + V 15.21 GB)" in seen
+    assert "capturing CUDA graphs (target decode)" in seen
     assert "capturing CUDA graphs 61%" in seen
-    assert "CUDA graphs captured in 8.63 s" in seen
+    assert "CUDA graphs captured in 8.63 s (target decode)" in seen
     assert "HTTP server up; warming up" in seen
     watch = scan(sglang.LOG_RULES, text)
     assert watch.startup_complete
