@@ -83,22 +83,25 @@ def write_private(path: Path, text: str) -> None:
         raise
 
 
-def keep_run(run: dict[str, Any], db: Path) -> Path:
-    """Write ``run`` to a new owner-only JSON file; its path. Raises OSError if nowhere works."""
+def keep_run(run: dict[str, Any], db: Path, kind: str = "run") -> Path:
+    """Write ``run`` to a new owner-only JSON file; its path. Raises OSError if nowhere works.
+
+    ``kind`` "bakeoff": a bake-off's result (its report), which ``bench import`` does not take."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(run.get("created_at") or time.time()))
-    text = json.dumps({"format": FORMAT, **run}, indent=1, default=str)
+    fmt = FORMAT if kind == "run" else f"llmops-unsaved-{kind}/1"
+    text = json.dumps({"format": fmt, **run}, indent=1, default=str)
     errors = []
     for d in fallback_dirs(db):
         try:
             _private_dir(d)
             for n in range(100):
-                path = d / f"run-{stamp}-{os.getpid()}{f'-{n}' if n else ''}.json"
+                path = d / f"{kind}-{stamp}-{os.getpid()}{f'-{n}' if n else ''}.json"
                 try:
                     write_private(path, text)
                     return path
                 except FileExistsError:
                     continue
-            raise OSError(f"{d}: 100 files named run-{stamp}-{os.getpid()}* already")
+            raise OSError(f"{d}: 100 files named {kind}-{stamp}-{os.getpid()}* already")
         except OSError as exc:
             errors.append(f"{d}: {exc}")
     raise OSError("; ".join(errors))

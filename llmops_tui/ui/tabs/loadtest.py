@@ -364,7 +364,11 @@ class LoadTestTab(RunsHistory, Vertical):
             self._message(error or "run failed", error=True)
             return
         self.show_summary(
-            outcome.summary, outcome.result.partial, outcome.result.reason, outcome.run_id
+            outcome.summary,
+            outcome.result.partial,
+            outcome.result.reason,
+            outcome.run_id,
+            saved=outcome.saved,
         )
         self.load_runs()
 
@@ -374,8 +378,11 @@ class LoadTestTab(RunsHistory, Vertical):
         partial: bool = False,
         reason: str | None = None,
         run_id: int | None = None,
+        saved=None,
     ) -> None:
-        """The final table (also used by tests with a hand-made summary)."""
+        """The final table (also used by tests with a hand-made summary).
+
+        ``saved`` (bench.fallback.Saved) says where a run the database could not take went."""
         from llmops_tui.bench.report import goodput_text
 
         table = self.query_one("#lt-results", DataTable)
@@ -401,4 +408,10 @@ class LoadTestTab(RunsHistory, Vertical):
             lines.append(good)
         for err, n in list((s.get("errors") or {}).items())[:3]:
             lines.append(f"failed ×{n}: {err}")
-        self._message("\n".join(lines), error=bool(s.get("failed")) and not s.get("completed"))
+        not_stored = saved is not None and not saved.stored
+        if not_stored:
+            from llmops_tui.config import paths
+
+            lines += saved.lines(paths().results_db)
+        failed = bool(s.get("failed")) and not s.get("completed")
+        self._message("\n".join(lines), error=failed or not_stored)

@@ -55,6 +55,7 @@ class RunsHistory:
 
     @work(thread=True, exclusive=True, group="lt-runs")
     def load_runs(self) -> None:
+        from llmops_tui.bench.fallback import store_problem
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.config import paths
 
@@ -62,7 +63,7 @@ class RunsHistory:
             runs = ResultStore(paths().results_db).list_runs(limit=200)
             error = None
         except Exception as exc:  # a broken or newer database: say so, keep going
-            runs, error = [], f"cannot read results: {exc}"
+            runs, error = [], f"cannot read results: {store_problem(paths().results_db, exc)}"
         to_ui(self, self._show_runs, runs, error)
 
     def _show_runs(self, runs: list, error: str | None) -> None:
@@ -113,6 +114,9 @@ class RunsHistory:
     @work(thread=True, exclusive=True, group="lt-export")
     def export_run(self, run_id: int) -> None:
         """Write run ``run_id`` as JSON + CSV under the data dir's ``exports/``."""
+        import sqlite3
+
+        from llmops_tui.bench.fallback import store_problem
         from llmops_tui.bench.report import export_run
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.config import paths
@@ -124,6 +128,8 @@ class RunsHistory:
             else:
                 j, c = export_run(run, paths().data / "exports")
                 text = f"Exported run #{run_id}: {j} and {c.name}"
+        except sqlite3.Error as exc:
+            text = f"cannot export run #{run_id}: {store_problem(paths().results_db, exc)}"
         except Exception as exc:  # disk full, permissions: said, never a traceback
             text = f"cannot export run #{run_id}: {exc}"
         to_ui(self, self.query_one("#lt-history-help", Static).update, text)
