@@ -42,7 +42,9 @@ def _signalled_run(sig, tmp_path):
     return proc.returncode, out, err, json.loads(report.read_text())
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name
+)
 def test_a_signal_keeps_the_partial_run(sig, tmp_path):
     rc, out, err, report = _signalled_run(sig, tmp_path)
     assert rc == 3, err
