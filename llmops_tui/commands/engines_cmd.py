@@ -93,10 +93,8 @@ def parse_override(item: str) -> tuple[str, object]:
 
 def _load_profile(name: str, overrides: list[str]):
     """The profile with overrides applied, or an exit code after printing why."""
-    from dataclasses import fields
-
-    from llmops_tui.profiles.profile import Profile, ProfileError
-    from llmops_tui.profiles.schema import SCHEMA
+    from llmops_tui.profiles.overrides import apply_overrides
+    from llmops_tui.profiles.profile import ProfileError
     from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
     try:
@@ -107,19 +105,11 @@ def _load_profile(name: str, overrides: list[str]):
     except ProfileError as exc:
         _err(str(exc))
         return EXIT_REFUSED
-    changes = {}
-    known = {f.name for f in fields(Profile)} & set(SCHEMA)
-    for item in overrides:
-        try:
-            key, value = parse_override(item)
-        except ValueError as exc:
-            _err(str(exc))
-            return EXIT_REFUSED
-        if key not in known or key == "name":
-            _err(f"--set {key}: not a profile field you can override")
-            return EXIT_REFUSED
-        changes[key] = value
-    return profile.with_overrides(**changes) if changes else profile
+    try:  # checked like the file's own fields (types, ranges, engine rules)
+        return apply_overrides(profile, overrides)
+    except ProfileError as exc:
+        _err(str(exc))
+        return EXIT_REFUSED
 
 
 def _progress_printer():

@@ -8,11 +8,11 @@ import ipaddress
 import math
 import os
 import re
-import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, ENGINES, FACTS, is_ip_literal
 from llmops_tui.profiles.profile import (
     ENV_NAME_RE,
     ENV_REF_RE,
@@ -28,13 +28,9 @@ from llmops_tui.profiles.profile import (
     looks_like_path,
 )
 from llmops_tui.profiles.schema import SCHEMA
+from llmops_tui.profiles.toml_text import LineIndex, load_toml, tomllib
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, ENGINES, FACTS, is_ip_literal
+__all__ = ["check_profile_file", "check_profile_text", "parse_profile", "tomllib"]
 
 
 def _type_name(value: Any) -> str:
@@ -49,42 +45,13 @@ def _type_name(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Line lookup (tomllib gives no positions for values)
-
-_HEADER_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"'-]+)\s*\]\s*(#.*)?$")
-_KEY_RE = re.compile(r"^\s*(\"[^\"]+\"|'[^']+'|[A-Za-z0-9_-]+)\s*=")
-
-
-class _LineIndex:
-    def __init__(self, text: str):
-        self.positions: dict[tuple[str | None, str], int] = {}
-        self.tables: dict[str, int] = {}
-        table: str | None = None
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            h = _HEADER_RE.match(line)
-            if h:
-                table = h.group(1).strip("\"'")
-                self.tables.setdefault(table, lineno)
-                continue
-            k = _KEY_RE.match(line)
-            if k:
-                key = k.group(1).strip("\"'")
-                self.positions.setdefault((table, key), lineno)
-
-    def line(self, key: str, table: str | None = None) -> int | None:
-        if table is None and key in self.tables and (None, key) not in self.positions:
-            return self.tables[key]
-        return self.positions.get((table, key))
-
-
-# ---------------------------------------------------------------------------
 # Validation
 
 
 class _Checker:
     def __init__(self, file: str, text: str):
         self.file = file
-        self.lines = _LineIndex(text)
+        self.lines = LineIndex(text)
         self.issues: list[ProfileIssue] = []
 
     def error(self, fld: str | None, message: str, table: str | None = None) -> None:
@@ -461,15 +428,9 @@ def check_profile_text(
     """Validate; returns (profile or None, every issue found incl. warnings)."""
     fname = str(file)
     c = _Checker(fname, text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        line = int(m.group(1)) if m else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-        col = f", column {m.group(2)}" if m else ""
-        c.issues.append(ProfileIssue(fname, None, f"invalid TOML: {msg}{col}", line))
+    data = load_toml(text, fname)
+    if isinstance(data, ProfileIssue):
+        c.issues.append(data)
         return None, c.issues
 
     values = _check_types(c, data)
