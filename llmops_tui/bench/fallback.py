@@ -31,8 +31,16 @@ RUN_KEYS = ("target", "workload", "load", "summary", "requests")
 
 
 def move_aside_command(db: Path) -> str:
+    """The shell command that moves ``db`` aside, with its journal files if it has any (a new
+    database must not meet the old one's journal)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"mv -- {shlex.quote(str(db))} {shlex.quote(f'{db}.bad-{stamp}')}"
+    moves = []
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        src = Path(f"{db}{suffix}")
+        if suffix == "" or src.exists():
+            dst = f"{db}.bad-{stamp}{suffix}"
+            moves.append(f"mv -- {shlex.quote(str(src))} {shlex.quote(dst)}")
+    return " && ".join(moves)
 
 
 def store_problem(db: Path, exc: BaseException) -> str:

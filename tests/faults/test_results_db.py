@@ -123,3 +123,23 @@ def test_json_and_csv_on_the_same_file_are_refused(tmp_path):
         proc = run_bench(url, "--json", str(tmp_path / "r"), "--csv", str(tmp_path / "r"))
         assert proc.returncode == 2 and "same file" in proc.stderr
         assert served(url) == 0
+
+
+def test_the_move_aside_command_takes_a_stale_journal_along(tmp_path, capsys):
+    import sqlite3
+
+    from llmops_tui.bench.fallback import store_problem
+
+    db = tmp_path / "results.db"
+    BROKEN["not-a-database"](db)
+    journal = tmp_path / "results.db-journal"
+    journal.write_bytes(b"\0" * 512)
+    msg = store_problem(db, sqlite3.DatabaseError("file is not a database"))
+    mv = msg[msg.index("mv -- ") :]
+    subprocess.run(["bash", "-c", mv], check=True)
+    assert not db.exists() and not journal.exists()
+    moved = sorted(p.name for p in tmp_path.iterdir())
+    assert len(moved) == 2 and moved[1] == moved[0] + "-journal"
+    # a new database starts clean where the old one was
+    ResultStore(db).save(target={}, workload={}, load={}, summary={}, requests=[])
+    assert ResultStore(db).get(1) is not None
