@@ -118,7 +118,7 @@ def load_toml(text: str, file: str) -> dict[str, Any] | ProfileIssue:
             file,
             _key_before(text, deep),
             f"arrays or tables nested more than {MAX_NESTING} deep; a profile value is at "
-            'most a list of strings (extra_args = ["--flag", "value"]) or a table ([env])',
+            'most a list of strings (extra_args = ["--flag", "value"]) or the table of an env section',
             deep,
         )
     try:
