@@ -106,6 +106,7 @@ def test_a_missing_database_is_created_owner_only(tmp_path):
         ("--json", "missing/r.json", "does not exist"),
         ("--csv", ".", "is a folder"),
         ("--json", "file.txt/r.json", "is not a folder"),
+        ("--csv", "/sys/llmops-test.csv", "cannot write there"),  # even root may not
     ],
 )
 def test_output_paths_are_checked_before_any_request(flag, where, why, tmp_path):
