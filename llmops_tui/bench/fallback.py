@@ -126,6 +126,18 @@ def kept_runs(db: Path) -> list[Path]:
     return out
 
 
+def kept_runs_note(db: Path) -> str | None:
+    """One line on runs waiting in kept files (for ``bench runs`` and History), or None."""
+    kept = kept_runs(db)
+    if not kept:
+        return None
+    folders = sorted({str(p.parent) for p in kept})
+    return (
+        f"{len(kept)} run(s) not in the database, kept in {', '.join(folders)}; store them with: "
+        + " ; ".join(f"llmops bench import {shlex.quote(f)}/run-*.json" for f in folders)
+    )
+
+
 @dataclass
 class Saved:
     """Where a run went: ``run_id`` in the database, or ``fallback`` file with ``problem``."""

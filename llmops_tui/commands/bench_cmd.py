@@ -347,26 +347,14 @@ def _read_store(what):
         return None, 1
 
 
-def _kept_note() -> str | None:
-    from llmops_tui.bench.fallback import kept_runs
-    from llmops_tui.config import paths
-
-    kept = kept_runs(paths().results_db)
-    if not kept:
-        return None
-    return (
-        f"{len(kept)} run(s) not in the database, kept in {kept[0].parent}; store them with: "
-        f"llmops bench import {kept[0].parent}/run-*.json"
-    )
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
     import time
 
+    from llmops_tui.bench.fallback import kept_runs_note
     from llmops_tui.config import paths
 
     runs, rc = _read_store(lambda st: st.list_runs(limit=args.limit))
-    note = _kept_note()
+    note = kept_runs_note(paths().results_db)
     if note:
         print(note, file=sys.stderr)
     if runs is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from results_faults import not_a_database, sse_server
 from textual.widgets import DataTable, Static
 
+from llmops_tui.cli import main
 from llmops_tui.config import paths
 from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
@@ -57,4 +58,12 @@ async def test_a_run_the_database_cannot_take_is_kept_and_shown():
             await wait_until(lambda: "cannot read results" in str(help_.render()))
             text = str(help_.render())
             assert str(db) in text and "move it aside" in text and "mv -- " in text
+            assert f"1 run(s) not in the database, kept in {kept.parent}" in text
+            # the bad database moved aside and the run imported: History shows it, help as usual
+            db.rename(db.with_name("results.db.bad"))
+            assert main(["bench", "import", str(kept)]) == 0
+            tab.load_runs()
+            await wait_until(lambda: tab.query_one("#lt-runs", DataTable).row_count == 1)
+            await pilot.pause()
+            assert str(help_.render()).startswith("Space marks a run")
             assert app.is_running

@@ -30,7 +30,7 @@ from textual.widgets import (
 
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
-from llmops_tui.ui.tabs.loadtest_history import RunsHistory, RunsTable, fmt_number
+from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
 from llmops_tui.ui.threads import alive, to_ui
 
 __all__ = ["CUSTOM", "LoadTestTab"]
@@ -103,11 +103,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
                 yield results
             with TabPane("History", id="lt-history"):
-                yield Static(
-                    "Space marks a run, c compares the marked runs (2 or more, any engines), "
-                    "e exports the highlighted run (JSON + CSV), r reloads.",
-                    id="lt-history-help",
-                )
+                yield Static(HISTORY_HELP, id="lt-history-help")
                 runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
                 runs.add_column("", width=1, key="mark")  # fixed: "●" set later must show
                 runs.add_columns(

@@ -47,6 +47,12 @@ class RunsTable(DataTable):
         getattr(tab, f"action_{name}")()
 
 
+HISTORY_HELP = (
+    "Space marks a run, c compares the marked runs (2 or more, any engines), "
+    "e exports the highlighted run (JSON + CSV), r reloads."
+)
+
+
 class RunsHistory:
     """History's behaviour, mixed into the Load test tab."""
 
@@ -55,15 +61,19 @@ class RunsHistory:
 
     @work(thread=True, exclusive=True, group="lt-runs")
     def load_runs(self) -> None:
-        from llmops_tui.bench.fallback import store_problem
+        from llmops_tui.bench.fallback import kept_runs_note, store_problem
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.config import paths
 
+        db = paths().results_db
         try:
-            runs = ResultStore(paths().results_db).list_runs(limit=200)
+            runs = ResultStore(db).list_runs(limit=200)
             error = None
         except Exception as exc:  # a broken or newer database: say so, keep going
-            runs, error = [], f"cannot read results: {store_problem(paths().results_db, exc)}"
+            runs, error = [], f"cannot read results: {store_problem(db, exc)}"
+        note = kept_runs_note(db)  # runs the database could not take are not forgotten
+        if note:
+            error = f"{error}\n{note}" if error else note
         to_ui(self, self._show_runs, runs, error)
 
     def _show_runs(self, runs: list, error: str | None) -> None:
@@ -87,8 +97,13 @@ class RunsHistory:
                 fmt_number(s.get("goodput")),
                 key=str(r.id),
             )
+        help_ = self.query_one("#lt-history-help", Static)
         if error:
-            self.query_one("#lt-history-help", Static).update(error)
+            help_.update(error)
+            self._history_problem = True
+        elif getattr(self, "_history_problem", False):  # fixed since: the usual help again
+            help_.update(HISTORY_HELP)
+            self._history_problem = False
 
     def action_reload_runs(self) -> None:
         self.load_runs()
