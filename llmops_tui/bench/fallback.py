@@ -57,6 +57,8 @@ def store_problem(db: Path, exc: BaseException) -> str:
             f"results database {db} is locked by another process ({reason}); try again "
             f"once it is done (`fuser {shlex.quote(str(db))}` names it)"
         )
+    if not db.exists():  # nothing to move aside: its folder is the problem
+        return f"results database {db} cannot be created: {reason}"
     if "newer than this llmops" in reason:
         return f"{reason}; use a newer llmops, or move it aside: {move_aside_command(db)}"
     return (

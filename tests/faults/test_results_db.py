@@ -7,6 +7,7 @@ database aside; `bench runs/show/compare` say the same, never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 import subprocess
@@ -144,3 +145,19 @@ def test_the_move_aside_command_takes_a_stale_journal_along(tmp_path, capsys):
     # a new database starts clean where the old one was
     ResultStore(db).save(target={}, workload={}, load={}, summary={}, requests=[])
     assert ResultStore(db).get(1) is not None
+
+
+def test_no_usable_data_folder_keeps_the_run_in_a_private_temp_folder(
+    tmp_path, monkeypatch, capsys
+):
+    data = tmp_path / "data"
+    data.write_text("a file where the data folder should be")
+    monkeypatch.setenv("LLMOPS_DATA_DIR", str(data))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with sse_server("--itl-ms", "1") as url:
+        proc = run_bench(url, "--json", str(tmp_path / "r.json"))
+    assert f"results database {data / 'results.db'} cannot be created" in proc.stdout
+    assert "mv --" not in proc.stdout  # nothing there to move aside
+    kept = _check_kept_run(proc, tmp_path / "r.json")
+    assert kept.parent == tmp_path / "tmp" / f"llmops-{os.getuid()}-unsaved-runs"
