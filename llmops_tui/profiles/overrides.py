@@ -12,6 +12,7 @@ from llmops_tui.profiles.schema import SCHEMA
 from llmops_tui.profiles.toml_text import MAX_NESTING, nesting_too_deep, tomllib
 
 WHERE = "--set"
+LAUNCHERS = ("python", "executable", "engine_env")  # how the engine is started: one of them
 
 
 def _issue(field: str | None, message: str) -> ProfileIssue:
@@ -87,7 +88,12 @@ def apply_overrides(profile: Profile, items: Iterable[str]) -> Profile:
     base = _Checker(WHERE, "")
     _check_values(base, _current(profile))
     before = {str(i) for i in base.issues}
-    merged = {**_current(profile), **changes}
+    launcher = [k for k in LAUNCHERS if k in changes]
+    if len(launcher) == 1:  # --set python=… replaces the profile's env/executable, not adds to it
+        for k in LAUNCHERS:
+            if k not in changes:
+                changes[k] = None
+    merged = {k: v for k, v in {**_current(profile), **changes}.items() if v is not None}
     _check_values(c, merged)
     new = [i for i in c.issues if i.severity == "error" and str(i) not in before]
     if new:

@@ -122,3 +122,16 @@ async def test_tui_lists_profiles_beside_a_deep_one_and_warns_of_twins(user_dir)
         warned = [n for n in app._notifications if n.severity == "warning"]
         assert warned and "a.toml hides b.toml" in warned[0].message
         assert app.is_running
+
+
+def test_set_python_replaces_the_profiles_engine_env():
+    from llmops_tui.profiles.overrides import apply_overrides
+    from llmops_tui.profiles.profile import ProfileError
+    from llmops_tui.profiles.store import load_profile
+
+    tiny = load_profile(TINY)
+    assert tiny.engine_env == "ci-vllm"
+    p = apply_overrides(tiny, ["python=/opt/vllm/bin/python", "port=8123"])
+    assert (p.python, p.engine_env, p.port) == ("/opt/vllm/bin/python", None, 8123)
+    with pytest.raises(ProfileError, match="set either python"):
+        apply_overrides(tiny, ["python=/x/python", "executable=vllm"])
