@@ -14,6 +14,7 @@ dir) and says where, why, and how to move a bad database aside.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
@@ -52,10 +53,18 @@ def store_problem(db: Path, exc: BaseException) -> str:
             f"results database {db} is a folder, not a database file; move it aside "
             f"(llmops then starts a new database): {move_aside_command(db)}"
         )
+    quoted = shlex.quote(str(db))
     if isinstance(exc, sqlite3.OperationalError) and "locked" in reason:
         return (
             f"results database {db} is locked by another process ({reason}); try again "
-            f"once it is done (`fuser {shlex.quote(str(db))}` names it)"
+            f"once it is done (`fuser {quoted}` lists the processes that have it open)"
+        )
+    if "disk is full" in reason or getattr(exc, "errno", None) == errno.ENOSPC:
+        return f"no space left for results database {db} ({reason}); free some, then try again"
+    if "readonly database" in reason:
+        return (
+            f"results database {db} is read-only ({reason}); make it writable "
+            f"(chmod u+w {quoted}) or move it aside: {move_aside_command(db)}"
         )
     if not db.exists():  # nothing to move aside: its folder is the problem
         return f"results database {db} cannot be created: {reason}"

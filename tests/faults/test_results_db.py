@@ -161,3 +161,30 @@ def test_no_usable_data_folder_keeps_the_run_in_a_private_temp_folder(
     assert "mv --" not in proc.stdout  # nothing there to move aside
     kept = _check_kept_run(proc, tmp_path / "r.json")
     assert kept.parent == tmp_path / "tmp" / f"llmops-{os.getuid()}-unsaved-runs"
+
+
+def test_full_and_read_only_databases_get_advice_that_fits(tmp_path):
+    import sqlite3
+
+    from llmops_tui.bench.fallback import store_problem
+
+    db = tmp_path / "results.db"
+    ResultStore(db).save(target={}, workload={}, load={}, summary={}, requests=[])
+    full = sqlite3.connect(db)
+    full.execute("PRAGMA max_page_count = 8")  # SQLite's own "disk full", without filling one
+    try:
+        full.execute("INSERT INTO runs (created_at, status, target, workload, load, summary)"
+                     " VALUES (0, 'complete', ?, '{}', '{}', '{}')", ("x" * 100_000,))  # fmt: skip
+        raise AssertionError("expected a full database")
+    except sqlite3.OperationalError as exc:
+        msg = store_problem(db, exc)
+    full.close()
+    assert msg.startswith(f"no space left for results database {db}") and "mv" not in msg
+    ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        ro.execute("DELETE FROM runs")
+        raise AssertionError("expected a read-only database")
+    except sqlite3.OperationalError as exc:
+        msg = store_problem(db, exc)
+    ro.close()
+    assert "is read-only" in msg and f"chmod u+w {db}" in msg
