@@ -135,3 +135,19 @@ def test_set_python_replaces_the_profiles_engine_env():
     assert (p.python, p.engine_env, p.port) == ("/opt/vllm/bin/python", None, 8123)
     with pytest.raises(ProfileError, match="set either python"):
         apply_overrides(tiny, ["python=/x/python", "executable=vllm"])
+
+
+async def test_tui_shows_a_profile_description_with_brackets_as_written(user_dir):
+    (user_dir / "aaa.toml").write_text(
+        'engine = "vllm"\nmodel = "org/m"\ndescription = "[/oops] not markup [b]"\n'
+    )
+    app = LlmopsApp(engines_poll_s=0, gpu_poll_s=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        detail = app.query_one("#profile-detail")
+        for _ in range(100):
+            if "not markup" in str(detail.render()):
+                break
+            await asyncio.sleep(0.05)
+        await pilot.pause()
+        assert "[/oops] not markup [b]" in str(detail.render())
+        assert app.is_running

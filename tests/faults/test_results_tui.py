@@ -25,7 +25,9 @@ async def wait_until(pred, timeout=30.0):
         await asyncio.sleep(0.1)
 
 
-async def test_a_run_the_database_cannot_take_is_kept_and_shown():
+async def test_a_run_the_database_cannot_take_is_kept_and_shown(tmp_path, monkeypatch):
+    # a data folder whose name looks like markup: the messages naming it are shown as written
+    monkeypatch.setenv("LLMOPS_DATA_DIR", str(tmp_path / "data[/x]"))
     db = paths().results_db
     db.parent.mkdir(parents=True, exist_ok=True)
     not_a_database(db)

@@ -116,7 +116,8 @@ class EnginesTab(Vertical):
         table = DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")
         yield table
-        yield Static("loading profiles…", id="profile-detail")
+        # profile text and problems shown as written: "[/x]" in a description is not markup
+        yield Static("loading profiles…", id="profile-detail", markup=False)
         yield Static(
             "Engines  [dim]s stop · r restart · w swap · o logs[/dim]",
             classes="title",

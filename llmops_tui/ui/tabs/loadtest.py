@@ -89,6 +89,7 @@ class LoadTestTab(RunsHistory, Vertical):
                     "Pick a target (running engines first) or type a base URL and model, "
                     "optionally a preset, then Start (Ctrl+G).",
                     id="lt-message",
+                    markup=False,  # server errors and paths shown as they are
                 )
                 with Horizontal(id="lt-progress-row"):
                     yield ProgressBar(total=100, show_eta=False, id="lt-progress")
@@ -103,7 +104,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
                 yield results
             with TabPane("History", id="lt-history"):
-                yield Static(HISTORY_HELP, id="lt-history-help")
+                yield Static(HISTORY_HELP, id="lt-history-help", markup=False)
                 runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
                 runs.add_column("", width=1, key="mark")  # fixed: "●" set later must show
                 runs.add_columns(
