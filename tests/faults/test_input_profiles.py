@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.widgets import DataTable
 
 from llmops_tui.cli import main
@@ -139,7 +140,7 @@ def test_set_python_replaces_the_profiles_engine_env():
 
 async def test_tui_shows_a_profile_description_with_brackets_as_written(user_dir):
     (user_dir / "aaa.toml").write_text(
-        'engine = "vllm"\nmodel = "org/m"\ndescription = "[/oops] not markup [b]"\n'
+        'engine = "vllm"\nmodel = "./m[/x]"\ndescription = "[/oops] not markup [b]"\n'
     )
     app = LlmopsApp(engines_poll_s=0, gpu_poll_s=0)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -150,4 +151,6 @@ async def test_tui_shows_a_profile_description_with_brackets_as_written(user_dir
             await asyncio.sleep(0.05)
         await pilot.pause()
         assert "[/oops] not markup [b]" in str(detail.render())
+        row = app.query_one("#profiles", DataTable).get_row("aaa")
+        assert "./m[/x]" in [Text.from_markup(str(c)).plain for c in row]  # as rendered
         assert app.is_running

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from results_faults import not_a_database, sse_server
+from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from llmops_tui.cli import main
@@ -17,11 +18,11 @@ from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 
 
-async def wait_until(pred, timeout=30.0):
+async def wait_until(pred, timeout=30.0, what=""):
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not pred():
-        assert loop.time() < end, "timed out"
+        assert loop.time() < end, f"timed out waiting for {what or pred}"
         await asyncio.sleep(0.1)
 
 
@@ -69,3 +70,35 @@ async def test_a_run_the_database_cannot_take_is_kept_and_shown(tmp_path, monkey
             await pilot.pause()
             assert str(help_.render()).startswith("Space marks a run")
             assert app.is_running
+
+
+async def test_history_shows_model_names_with_brackets_as_typed():
+    from llmops_tui.bench.store import ResultStore
+
+    store = ResultStore(paths().results_db)
+    for _ in range(2):
+        store.save(
+            target={"model": "m[/x]"},
+            workload={"endpoint": "completions", "input_len": 8, "output_len": 8},
+            load={"max_concurrency": 1},
+            summary={"completed": 1, "failed": 0},
+            requests=[],
+        )
+    app = LlmopsApp(initial_tab="loadtest")
+    async with app.run_test(size=(130, 48)) as pilot:
+        tab = app.query_one(LoadTestTab)
+        runs = tab.query_one("#lt-runs", DataTable)
+        await wait_until(lambda: runs.row_count == 2)
+        shown = [Text.from_markup(str(c)).plain for c in runs.get_row("1")]  # as rendered
+        assert "m[/x]" in shown
+        tab.mark_runs([1, 2])
+        tab.action_compare()
+        await pilot.pause()
+        compare = tab.query_one("#lt-compare", DataTable)
+        cells = [str(c.label) for c in compare.ordered_columns] + [
+            Text.from_markup(str(c)).plain
+            for i in range(compare.row_count)
+            for c in compare.get_row_at(i)
+        ]
+        assert "m[/x]" in cells
+        assert app.is_running

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -175,7 +176,7 @@ class EnginesTab(Vertical):
                 table.add_row(
                     p.name,
                     p.engine,
-                    short_model(p.model),
+                    escape(short_model(p.model)),  # a path may hold '[': not markup
                     f"{p.host}:{p.port}",
                     str(p.tensor_parallel),
                     status,

@@ -11,9 +11,11 @@ import math
 import time
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
 
 from llmops_tui.ui.tables import cursor_row_key
 from llmops_tui.ui.threads import to_ui
@@ -74,6 +76,8 @@ class RunsHistory:
         note = kept_runs_note(db)  # runs the database could not take are not forgotten
         if note:
             error = f"{error}\n{note}" if error else note
+        if get_current_worker().is_cancelled:  # a newer load started (r, a run ended): it tells
+            return
         to_ui(self, self._show_runs, runs, error)
 
     def _show_runs(self, runs: list, error: str | None) -> None:
@@ -87,7 +91,7 @@ class RunsHistory:
                 str(r.id),
                 _when(r.created_at),
                 r.status,
-                str(r.target.get("model", "?")),
+                escape(str(r.target.get("model", "?"))),  # as typed: '[' is not markup
                 f"{r.workload.get('endpoint', '?')} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
                 str(r.load.get("max_concurrency") or "∞"),
@@ -165,7 +169,7 @@ class RunsHistory:
         header, rows = compare_rows(runs)
         table = self.query_one("#lt-compare", DataTable)
         table.clear(columns=True)
-        table.add_columns(*header)
+        table.add_columns(*map(escape, header))  # model names as typed: '[' is not markup
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         help_.update(f"Comparing runs {', '.join('#' + str(r.id) for r in runs)}.")
