@@ -51,9 +51,8 @@ def a():
 
 def b():
     time.sleep(0.2)
-    # importlib's own path (engines/__init__ loads engine modules so) takes the module's lock
-    # first, then the package's
-    importlib.import_module("llmops_tui.profiles.profile")
+    # what engines/base.py does: takes the module's import lock, then waits for the package's
+    from llmops_tui.profiles.profile import Profile  # noqa: F401
 
 threads = [run(a), run(b)]
 for t in threads:
