@@ -88,6 +88,14 @@ def list_profiles(dirs: Iterable[Path] | None = None) -> list[ProfileEntry]:
     return out
 
 
+def same_name_note(entries: Iterable[ProfileEntry]) -> str | None:
+    """One line naming the files hidden by a file of the same folder and name, or None."""
+    twins = [
+        f"{e.path.name} hides {', '.join(h.name for h in e.hidden)}" for e in entries if e.hidden
+    ]
+    return "; ".join(twins) + " (same profile name): rename one" if twins else None
+
+
 class ProfileNotFound(LookupError):
     pass
 

@@ -189,18 +189,12 @@ class EnginesTab(Vertical):
                 )
         if keep in self.entries:
             table.move_cursor(row=table.get_row_index(keep))
-        dupes = tuple(
-            f"{e.path.name} hides {', '.join(h.name for h in e.hidden)}"
-            for e in entries
-            if e.hidden
-        )
-        if dupes and dupes != getattr(self, "_dupes_said", ()):  # said once, not at each reload
-            self._dupes_said = dupes
-            self.notify(
-                "; ".join(dupes) + " (same profile name): rename one",
-                title="Profiles with the same name",
-                severity="warning",
-            )
+        from llmops_tui.profiles.store import same_name_note  # loaded by the worker already
+
+        twins = same_name_note(entries)
+        if twins and twins != getattr(self, "_twins_said", None):  # once, not at each reload
+            self._twins_said = twins
+            self.notify(twins, title="Profiles with the same name", severity="warning")
         detail = self.query_one("#profile-detail", Static)
         if not entries:
             detail.update("no profiles found: n makes one")
