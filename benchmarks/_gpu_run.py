@@ -240,15 +240,18 @@ def profile(
     ]
     if quant:
         lines.append(f'quantization = "{quant}"')
-    if extra:
-        lines.append("extra_args = [" + ", ".join(json.dumps(a) for a in extra) + "]")
+    # vLLM 0.26 picks the attention backend from `--attention-backend` (AttentionConfig.backend);
+    # VLLM_ATTENTION_BACKEND is gone there (envs.validate_environ logs "Unknown vLLM environment
+    # variable detected" and ignores it). FLASH_ATTN is Hopper's first choice anyway; naming it
+    # keeps vLLM from falling to FLASHINFER, which this machine does not have.
+    extra = ["--attention-backend", "FLASH_ATTN", *(extra or [])]
+    lines.append("extra_args = [" + ", ".join(json.dumps(a) for a in extra) + "]")
     for k, v in (fields or {}).items():
         lines.append(f"{k} = {json.dumps(v) if isinstance(v, str) else str(v).lower()}")
     lines.append("\n[env]")
     envs = {
         "PYTHONPATH": SITE,
         "VLLM_USE_FLASHINFER_SAMPLER": "0",
-        "VLLM_ATTENTION_BACKEND": "FLASH_ATTN",
         "VLLM_CACHE_ROOT": "/tmp/vllm-cache",  # kept while the machine stays warm
         "HF_HUB_OFFLINE": "1",  # the GPU machine reaches no network
         **(env or {}),
