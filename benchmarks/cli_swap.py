@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -121,6 +122,7 @@ def main() -> int:
         return 0
     finally:
         llmops("down", "--all")
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
