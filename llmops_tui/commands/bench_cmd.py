@@ -108,6 +108,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--label", default="", help="a note stored with the run")
     o.add_argument("--no-save", action="store_true", help="do not store the run")
     o.add_argument("--quiet", action="store_true", help="no progress line")
+    o.add_argument(
+        "--no-telemetry", action="store_true", help="do not sample the engine's /metrics and GPUs"
+    )
     p.set_defaults(func=cmd_bench, _parser=p)
 
 
@@ -296,6 +299,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             label=args.label,
             workload=workload,
             timeout=args.timeout,
+            telemetry=not args.no_telemetry,
         )
 
     from llmops_tui.bench.eventloop import run as run_loop
