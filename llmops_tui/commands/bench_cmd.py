@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.set_defaults(func=cmd_import)
+    from llmops_tui.commands import sweep_cmd
+
+    sweep_cmd.register(bsub)
 
     t = p.add_argument_group("target")
     t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
