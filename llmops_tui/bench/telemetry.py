@@ -133,7 +133,7 @@ class TelemetrySampler:
             from llmops_tui.telemetry.scrape import MetricsScraper
             from llmops_tui.telemetry.targets import EngineTarget
 
-            scraper = MetricsScraper(timeout_s=max(1.0, self.interval_s * 5))
+            scraper = MetricsScraper(timeout_s=max(2.0, self.interval_s * 10))
             target = EngineTarget(self.name, self.engine, self.metrics_url, self.pids)
         if self._use_gpu:
             from llmops_tui.telemetry.gpu import NvmlReader
