@@ -120,7 +120,9 @@ class SweepResult:
 
     @property
     def best_under_slo(self) -> Step | None:
-        ok = [s for s in self.steps if s.meets_slo]
+        """The highest load meeting the SLOs below the saturated step (past the knee more
+        load only adds latency: its goodput is no better)."""
+        ok = [s for s in self.steps if s.meets_slo and s is not self.saturation]
         return max(ok, key=lambda s: s.load) if ok else None
 
     @property

@@ -54,6 +54,16 @@ async def test_ladder_doubles_and_stops_at_saturation_naming_the_signals():
     assert calls[0][1].warmup == 3 and calls[1][1].warmup == 0
     assert calls[2][1].max_concurrency == 4 and calls[2][2] == 16  # 4 × concurrency
     assert "saturated at concurrency 16" in res.answer()
+    assert res.best_under_slo is None  # no SLO given
+
+
+async def test_the_saturated_step_is_not_the_answer_even_if_it_meets_the_slo():
+    run_step, _ = fake_server(capacity=800)
+    res = await run_sweep(
+        SweepPlan(start=2, max_load=64, slo=SLO(ttft_ms=1e6)), LoadShape(), run_step
+    )
+    assert res.saturation.load == 16 and res.steps[-1].meets_slo
+    assert res.best_under_slo.load == 8
 
 
 async def test_highest_load_meeting_the_slo_and_its_goodput():
