@@ -259,6 +259,7 @@ class Bakeoff:
             tokenizer=tokenizer,
             stop=self.stop,
             timeout=self.request_timeout,
+            telemetry=False,
         )
 
     async def _scenario(

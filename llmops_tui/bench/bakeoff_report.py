@@ -46,8 +46,24 @@ METRICS: tuple[tuple[str, str, str | None, int, float], ...] = (
     ("gpu_mem_steady_mib", "GPU mem steady (MiB)", LOWER, 0, 1),
     ("kv_usage_peak", "KV cache peak (%)", None, 2, 100),
     ("prefix_hit_rate", "prefix hit rate (%)", HIGHER, 1, 100),
+    # from the run's telemetry (bench/telemetry.py): the engine's side and energy
+    ("telemetry.kv_mean", "KV cache mean (%)", None, 2, 100),
+    ("telemetry.running_peak", "running peak", None, 0, 1),
+    ("telemetry.waiting_peak", "queue peak", LOWER, 0, 1),
+    ("telemetry.preemptions", "preemptions", LOWER, 0, 1),
+    ("telemetry.server_ttft_ms.p50", "engine TTFT p50 (ms)", LOWER, 1, 1),
+    ("telemetry.gpu_util_mean", "GPU util mean (%)", None, 1, 1),
+    ("telemetry.gpu_power_mean_w", "GPU power mean (W)", LOWER, 0, 1),
+    ("telemetry.joules_per_output_token", "J per output token", LOWER, 4, 1),
+    ("telemetry.output_tokens_per_joule", "output tok per J", HIGHER, 3, 1),
 )
-NA_WHEN_MISSING = {"gpu_mem_peak_mib", "gpu_mem_steady_mib", "kv_usage_peak", "prefix_hit_rate"}
+NA_WHEN_MISSING = {
+    "gpu_mem_peak_mib",
+    "gpu_mem_steady_mib",
+    "kv_usage_peak",
+    "prefix_hit_rate",
+    *(m[0] for m in METRICS if m[0].startswith("telemetry.")),
+}
 
 
 def metric_value(sr: ScenarioResult | None, key: str) -> float | None:
@@ -117,6 +133,8 @@ def scenario_table(
     bests: list[set[int]] = [set()]
     for key, label, better, digits, scale in METRICS:
         values = [metric_value(s, key) for s in srs]
+        if key.startswith("telemetry.") and all(v is None for v in values):
+            continue  # no engine had this (older runs, TGI's missing histograms, no GPU)
         rows.append([label, *[_fmt(v, digits, scale, key) for v in values]])
         bests.append(best_indices(values, better))
     return header, rows, bests
