@@ -114,6 +114,31 @@ def telemetry_lines(t: dict[str, Any]) -> list[str]:
     return lines
 
 
+def telemetry_line(t: dict[str, Any] | None) -> str | None:
+    """One line for the tab: the engine's side of a finished run."""
+    if not t:
+        return None
+    st, ct = t.get("server_ttft_ms") or {}, t.get("client_ttft_ms") or {}
+    parts = []
+    if t.get("metrics") == "ok":
+        parts.append(
+            f"engine: KV peak {_num(_pct(t.get('kv_peak')), 0)} %, running peak "
+            f"{_num(t.get('running_peak'), 0)}, queue peak {_num(t.get('waiting_peak'), 0)}, "
+            f"preempted {_num(t.get('preemptions'), 0)}, TTFT p50 {_num(st.get('p50'), 1)} ms "
+            f"(client {_num(ct.get('p50'), 1)})"
+        )
+    else:
+        parts.append(f"engine metrics: none ({t.get('metrics')})")
+    if t.get("output_tokens_per_joule") is not None:
+        parts.append(
+            f"GPU {_num(t.get('gpu_power_mean_w'), 0)} W mean, "
+            f"{_num(t.get('output_tokens_per_joule'), 2)} tok/J"
+        )
+    elif not str(t.get("gpu", "")).startswith("GPUs"):
+        parts.append("no GPU figures")
+    return " · ".join(parts)
+
+
 COMPARE_ROWS = (
     ("status", "status", None),
     ("completed", "completed", 0),

@@ -258,6 +258,29 @@ class TelemetrySampler:
         )
 
 
+LIVE_PLOTS = (
+    ("kv", "KV cache %", 100.0),
+    ("running", "Running", 1.0),
+    ("waiting", "Waiting", 1.0),
+    ("gpu_power_w", "GPU W", 1.0),
+)
+
+
+def live_series(s: TelemetrySampler) -> list[tuple[str, list[float], str, str | None]]:
+    """(key, values, label, why there is none) per live plot of the Load test tab."""
+    points = list(s.points)
+    out = []
+    for key, label, scale in LIVE_PLOTS:
+        values = [v * scale for p in points if (v := getattr(p, key)) is not None]
+        note = s.gpu_note if key == "gpu_power_w" else s.metrics_note
+        if values:
+            text = f"{label} {values[-1]:,.0f} (max {max(values):,.0f})"
+        else:
+            text = f"{label}: none" if note else f"{label}: waiting for samples"
+        out.append((key, values, text, None if values else note))
+    return out
+
+
 def sampler_for(target: Any, *, gpu: bool = True, nvml: Any = None) -> TelemetrySampler:
     """A sampler for a bench ``Target``: its ``/metrics`` at the server root, and the GPUs
     its engine's processes hold (when a profile names a running engine)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fake_nvml import MIB, FakeDevice, make_fake_nvml
 
-from llmops_tui.bench.report import compare_rows, format_summary
+from llmops_tui.bench.report import compare_rows, format_summary, telemetry_line
 from llmops_tui.bench.runner import LoadShape, run_load
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.telemetry import TelemetryPoint, TelemetrySampler, derive
@@ -280,6 +280,9 @@ def test_summary_and_compare_print_the_telemetry():
     _, rows = compare_rows([Run(1, _summary(t)), Run(2, _summary())])
     by = {r[0]: r[1:] for r in rows}
     assert by["queue peak"] == ["7", "-"] and by["output tok per J"] == ["2.000", "-"]
+    line = telemetry_line(t)
+    assert line.startswith("engine: KV peak 60 %, running peak -, queue peak 7")
+    assert line.endswith("GPU 500 W mean, 2.00 tok/J")
     _, rows = compare_rows([Run(2, _summary())])
     assert "queue peak" not in {r[0] for r in rows}  # runs without telemetry: no such rows
 

@@ -55,6 +55,8 @@ class LoadTestTab(RunsHistory, Vertical):
     LoadTestTab #lt-status { height: 1; }
     LoadTestTab .plot-label { color: $text-muted; height: 1; margin-top: 1; }
     LoadTestTab Sparkline { height: 3; }
+    LoadTestTab #lt-engine-plots { height: auto; }
+    LoadTestTab .engine-plot { width: 1fr; height: auto; margin-right: 2; }
     LoadTestTab #lt-results { height: auto; max-height: 12; margin-top: 1; }
     LoadTestTab #lt-runs { height: 1fr; min-height: 6; }
     LoadTestTab #lt-compare { height: auto; max-height: 24; margin-top: 1; }
@@ -72,6 +74,7 @@ class LoadTestTab(RunsHistory, Vertical):
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._live = None
+        self._sampler = None  # the run's TelemetrySampler (None with a fake sender)
         self._marked: list[int] = []
         self._bench_running = False
 
@@ -100,6 +103,13 @@ class LoadTestTab(RunsHistory, Vertical):
                     "TTFT (ms), by request start", classes="plot-label", id="lt-ttft-label"
                 )
                 yield Sparkline([], summary_function=max, id="lt-ttft")
+                from llmops_tui.bench.telemetry import LIVE_PLOTS  # plain data
+
+                with Horizontal(id="lt-engine-plots"):  # the engine's side: /metrics, NVML
+                    for key, label, _ in LIVE_PLOTS:
+                        with Vertical(classes="engine-plot"):
+                            yield Static(label, classes="plot-label", id=f"lt-{key}-label")
+                            yield Sparkline([], summary_function=max, id=f"lt-{key}")
                 results = DataTable(id="lt-results", show_cursor=False, zebra_stripes=True)
                 results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
                 yield results
@@ -254,6 +264,9 @@ class LoadTestTab(RunsHistory, Vertical):
             )
             return
         self.form.clear_errors()
+        from llmops_tui.bench.telemetry import sampler_for
+
+        self._sampler = sampler_for(plan.target) if self._sender_factory is None else None
         self._live = LiveRun()
         self._live.total = None if plan.shape.duration_s else plan.spec.num_requests
         self._set_running(True)
@@ -312,6 +325,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 label=plan.label,
                 timeout=plan.timeout,
                 sender_factory=self._sender_factory,
+                sampler=self._sampler,
             )
 
         try:
@@ -349,6 +363,14 @@ class LoadTestTab(RunsHistory, Vertical):
         self.query_one("#lt-ttft-label", Static).update(
             f"TTFT (ms), by request start (max {max(ttft, default=0):,.1f})"
         )
+        if self._sampler is not None:
+            from llmops_tui.bench.telemetry import live_series
+
+            for key, values, label, why in live_series(self._sampler):
+                self.query_one(f"#lt-{key}", Sparkline).data = values
+                text = self.query_one(f"#lt-{key}-label", Static)
+                text.update(label)
+                text.tooltip = why  # e.g. "no NVIDIA GPU found: …" in full
 
     def _finish(self, outcome, error: str | None) -> None:
         if getattr(self, "_timer", None) is not None:
@@ -380,7 +402,7 @@ class LoadTestTab(RunsHistory, Vertical):
         """The final table (also used by tests with a hand-made summary).
 
         ``saved`` (bench.fallback.Saved) says where a run the database could not take went."""
-        from llmops_tui.bench.report import goodput_text
+        from llmops_tui.bench.report import goodput_text, telemetry_line
 
         table = self.query_one("#lt-results", DataTable)
         table.clear()
@@ -400,9 +422,9 @@ class LoadTestTab(RunsHistory, Vertical):
             f"{fmt_number(s.get('output_throughput'), 1)} output tok/s · "
             f"{fmt_number(s.get('total_token_throughput'), 1)} total tok/s",
         ]
-        good = goodput_text(s)
-        if good:
-            lines.append(good)
+        for extra in (goodput_text(s), telemetry_line(s.get("telemetry"))):
+            if extra:
+                lines.append(extra)
         for err, n in list((s.get("errors") or {}).items())[:3]:
             lines.append(f"failed ×{n}: {err}")
         not_stored = saved is not None and not saved.stored
