@@ -56,6 +56,9 @@ def test_vllm_and_sglang_ttft_histograms_are_read_and_the_interval_mean_given():
     )
     second = stats_from_text(t, later, rates, 1.0)
     assert second.server_ttft_ms == pytest.approx(50.0)  # 0.5 s over 10 first tokens
+    from llmops_tui.ui.tabs.monitor import engine_latency_text  # the Monitor's engine pane
+
+    assert engine_latency_text(second).startswith("engine TTFT 50.0 ms now, 46.3 ms since start")
     sg = stats_from_text(
         EngineTarget("s", "sglang", "http://x/metrics"),
         (FIX / "sglang-0.5-dp2-t0.prom").read_text(),
