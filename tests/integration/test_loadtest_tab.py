@@ -70,11 +70,15 @@ async def test_start_runs_to_the_final_table_and_history():
             await pilot.pause()
             msg = str(tab.query_one("#lt-message").render())
             assert "Done · stored as run #1: 20 completed, 0 failed" in msg
+            assert "engine: KV peak" in msg and "no GPU figures" in msg  # the engine's side
+            assert str(tab.query_one("#lt-running-label").render()).startswith("Running ")
             assert not tab.query_one("#lt-start").disabled
             assert sum(tab._live.throughput()) == 200  # 20 requests × 10 tokens, binned per second
             await wait_until(lambda: tab.query_one("#lt-runs", DataTable).row_count == 1)
     run = ResultStore(paths().results_db).get(1)
     assert run.status == "complete" and run.summary["completed"] == 20
+    assert run.summary["telemetry"]["engine_generation_tokens"] == 200  # the server's counter
+    assert len(ResultStore(paths().results_db).telemetry(1)) >= 2
 
 
 async def test_stop_keeps_a_partial_run():

@@ -264,9 +264,7 @@ class LoadTestTab(RunsHistory, Vertical):
             )
             return
         self.form.clear_errors()
-        from llmops_tui.bench.telemetry import sampler_for
-
-        self._sampler = sampler_for(plan.target) if self._sender_factory is None else None
+        self._sampler = None  # made in the worker (it asks the supervisor for the engine's pids)
         self._live = LiveRun()
         self._live.total = None if plan.shape.duration_s else plan.spec.num_requests
         self._set_running(True)
@@ -308,6 +306,10 @@ class LoadTestTab(RunsHistory, Vertical):
         from llmops_tui.config import paths
 
         live = self._live
+        if self._sender_factory is None:
+            from llmops_tui.bench.telemetry import sampler_for
+
+            self._sampler = sampler_for(plan.target)
 
         async def main():
             self._loop = asyncio.get_running_loop()
