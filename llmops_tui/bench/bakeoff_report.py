@@ -152,6 +152,8 @@ def _scenario_title(result: BakeoffResult, name: str) -> str:
     for s in result.suite.get("scenarios", []):
         if s["name"] == name:
             conc = s.get("concurrency") or "∞"
+            if s.get("sweep"):
+                conc = "sweep " + ",".join(map(str, s["sweep"]))
             extra = ""
             if s.get("dataset") == "shared-prefix":
                 extra = f", {s.get('num_prefixes')} prefixes of {s.get('prefix_len')}"
@@ -163,6 +165,17 @@ def _scenario_title(result: BakeoffResult, name: str) -> str:
 
 
 BOLD_GREEN, RESET = "\x1b[1;32m", "\x1b[0m"
+
+
+def sweep_lines(result: BakeoffResult, name: str) -> list[str]:
+    """Each engine's answer in a sweep scenario (its table shows the step that answers)."""
+    out = []
+    for e in result.engines:
+        sr = scenario_of(e, name)
+        sweep = sr.summary.get("sweep") if sr is not None else None
+        if sweep:
+            out.append(f"{e.profile}: {sweep['answer']} (table: concurrency {sweep['shown']:g})")
+    return out
 
 
 def format_scenario_table(result: BakeoffResult, name: str, color: bool = False) -> str:
@@ -185,6 +198,7 @@ def format_scenario_table(result: BakeoffResult, name: str, color: bool = False)
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     out.append("* best (higher throughput / hit rate, lower latency / memory)")
+    out += sweep_lines(result, name)
     return "\n".join(out)
 
 
@@ -336,6 +350,7 @@ def format_markdown(result: BakeoffResult) -> str:
         header, rows, bests = scenario_table(result, name)
         parts.append(f"### {_md_escape(_scenario_title(result, name))}")
         parts.append(_md_table(header, rows, bests))
+        parts += [f"- {_md_escape(line)}" for line in sweep_lines(result, name)]
     parts.append("## Plots")
     parts.append("```\n" + plot_throughput(result) + "\n```")
     parts.append("```\n" + plot_ttft(result) + "\n```")

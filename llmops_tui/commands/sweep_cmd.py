@@ -149,8 +149,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            print("\nstopping: keeping the steps done (Ctrl-C again to quit)", file=sys.stderr)
+            stop.set()
+
         try:
-            loop.add_signal_handler(signal.SIGINT, stop.set)
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
         except (NotImplementedError, RuntimeError):
             pass
 
@@ -190,4 +197,5 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     if not res.steps or not any(s.summary.get("completed") for s in res.steps):
         return 1
-    return 3 if res.stopped == "stopped by the user" else 0
+    # 3: stopped early by the user or a step cut short; a stop at the error limit is an answer
+    return 3 if any(st.partial for st in res.steps) or res.stopped == "stopped by the user" else 0

@@ -115,3 +115,49 @@ def test_cli_refuses_bad_lists_and_missing_target(capsys):
     assert "expected numbers separated by commas" in capsys.readouterr().err
     rc = main(["bench", "sweep", "--input-len", "8", "--output-len", "8"])
     assert rc == 2 and "missing --base-url and --model" in capsys.readouterr().err
+
+
+async def test_a_bakeoff_sweep_scenario_reports_the_answering_step(monkeypatch):
+    from types import SimpleNamespace
+
+    from llmops_tui.bench import bakeoff as bk
+    from llmops_tui.bench.bakeoff_report import sweep_lines
+    from llmops_tui.bench.bakeoff_results import EngineResult, ScenarioResult
+    from llmops_tui.bench.session import Target
+    from llmops_tui.bench.suite import parse_suite
+
+    suite = parse_suite(
+        "name = 's'\n[[scenario]]\nname = 'cap'\ninput_len = 8\noutput_len = 8\n"
+        "num_requests = 12\nsweep = [1, 2, 4, 8, 16]\nslo_ttft_ms = 30\n"
+    )
+    run_step, calls = fake_server(capacity=800)
+
+    async def fake_execute(target, spec, shape, **kw):
+        s, run_id, partial = await run_step(shape.max_concurrency, shape, spec.num_requests)
+        return SimpleNamespace(summary=s, run_id=run_id, result=SimpleNamespace(partial=partial))
+
+    monkeypatch.setattr(bk, "execute", fake_execute)
+    b = bk.Bakeoff([], suite, supervisor=object())
+    sc = suite.scenarios[0]
+    summary, run_id, partial, _ = await b._sweep(sc, Target("http://x", "m", "p"), None, None)
+    assert [c[0] for c in calls] == [1, 2, 4, 8, 16] and calls[0][2] == 12
+    assert summary["sweep"]["shown"] == 8 and run_id == 4 and not partial
+    assert "saturated at concurrency 16" in summary["sweep"]["answer"]
+    er = EngineResult("p", "vllm", "m", status="ok")
+    er.scenarios = [ScenarioResult("cap", sc.describe(), "complete", summary=summary)]
+    b.result.engines = [er]
+    (line,) = sweep_lines(b.result, "cap")
+    assert line.startswith("p: highest load meeting TTFT p99 ≤ 30 ms: concurrency 8")
+
+
+def test_suite_refuses_a_bad_sweep_with_its_line():
+    from llmops_tui.bench.suite import SuiteError, parse_suite
+
+    with pytest.raises(SuiteError) as exc:
+        parse_suite(
+            "name = 's'\n[[scenario]]\nname = 'cap'\ninput_len = 8\noutput_len = 8\n"
+            "num_requests = 12\nsweep = [1, 0]\nslo_ttft_ms = -3\n"
+        )
+    text = str(exc.value)
+    assert "<suite>:7: scenario[1].sweep: [1, 0] is not a list of concurrencies" in text
+    assert "<suite>:8: scenario[1].slo_ttft_ms: -3 must be > 0" in text
