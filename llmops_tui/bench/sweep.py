@@ -127,7 +127,7 @@ class SweepResult:
 
     @property
     def peak(self) -> Step | None:
-        ok = [s for s in self.steps if s.get("output_throughput") is not None]
+        ok = [s for s in self.steps if (s.get("output_throughput") or 0.0) > 0]
         return max(ok, key=lambda s: s.get("output_throughput") or 0.0) if ok else None
 
     def answer(self) -> str:

@@ -95,3 +95,20 @@ async def test_stop_keeps_a_partial_run():
             assert msg.startswith("Partial run (stopped by the user)")
     run = ResultStore(paths().results_db).list_runs()[0]
     assert run.partial and 8 <= run.summary["completed"] < 5000
+
+
+async def test_sweep_fills_its_table_step_by_step_and_answers():
+    with sse_server("--ttft-ms", "5", "--itl-ms", "1") as url:
+        app = LlmopsApp(initial_tab="loadtest")
+        async with app.run_test(size=(130, 48)) as pilot:
+            tab = app.query_one(LoadTestTab)
+            await fill(tab, url, "8", "10")  # concurrency 4: steps 1, 2, 4
+            tab.query_one("#lt-slo-ttft").value = "1000"
+            await pilot.click("#lt-sweep-btn")
+            table = tab.query_one("#lt-sweep", DataTable)
+            await wait_until(lambda: not tab._bench_running and table.row_count == 3)
+            msg = str(tab.query_one("#lt-message").render())
+            assert msg.startswith("Sweep: highest load meeting TTFT p99 ≤ 1000 ms: concurrency 4")
+            assert "steps: 1=concurrency 1, 2=concurrency 2, 3=concurrency 4" in msg
+    runs = ResultStore(paths().results_db).list_runs()
+    assert sorted(r.load["max_concurrency"] for r in runs) == [1, 2, 4]

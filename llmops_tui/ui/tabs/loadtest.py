@@ -31,6 +31,7 @@ from textual.widgets import (
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
+from llmops_tui.ui.tabs.loadtest_sweep import SWEEP_TIP, SweepRunner
 from llmops_tui.ui.threads import alive, to_ui
 
 __all__ = ["CUSTOM", "LoadTestTab"]
@@ -42,7 +43,7 @@ METRIC_ROWS = (
 )
 
 
-class LoadTestTab(RunsHistory, Vertical):
+class LoadTestTab(SweepRunner, RunsHistory, Vertical):
     DEFAULT_CSS = """
     LoadTestTab { padding: 0 1; }
     LoadTestTab .row { height: auto; }
@@ -58,6 +59,7 @@ class LoadTestTab(RunsHistory, Vertical):
     LoadTestTab #lt-engine-plots { height: auto; }
     LoadTestTab .engine-plot { width: 1fr; height: auto; margin-right: 2; }
     LoadTestTab #lt-results { height: auto; max-height: 12; margin-top: 1; }
+    LoadTestTab #lt-sweep { height: auto; max-height: 14; margin-top: 1; display: none; }
     LoadTestTab #lt-runs { height: 1fr; min-height: 6; }
     LoadTestTab #lt-compare { height: auto; max-height: 24; margin-top: 1; }
     LoadTestTab #lt-history-help { color: $text-muted; height: auto; }
@@ -88,6 +90,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 with Horizontal(id="lt-buttons"):
                     yield Button("Start", id="lt-start", variant="success", compact=True)
                     yield Button("Stop", id="lt-stop", variant="error", disabled=True, compact=True)
+                    yield Button("Sweep", id="lt-sweep-btn", compact=True, tooltip=SWEEP_TIP)
                 yield Static(
                     "Pick a target (running engines first) or type a base URL and model, "
                     "optionally a preset, then Start (Ctrl+G).",
@@ -113,6 +116,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 results = DataTable(id="lt-results", show_cursor=False, zebra_stripes=True)
                 results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
                 yield results
+                yield DataTable(id="lt-sweep", show_cursor=False, zebra_stripes=True)
             with TabPane("History", id="lt-history"):
                 yield Static(HISTORY_HELP, id="lt-history-help", markup=False)
                 runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
@@ -243,27 +247,11 @@ class LoadTestTab(RunsHistory, Vertical):
     # ------------------------------------------------------------------ run
     @on(Button.Pressed, "#lt-start")
     def start(self) -> None:
-        from llmops_tui.bench.form import FormError, parse_form
         from llmops_tui.bench.live import LiveRun
 
-        if self._bench_running:
+        plan = self.checked_plan()
+        if plan is None:
             return
-        if not self.form_ready:
-            self.build_form()
-            self._message("Fill in the form, then Start.")
-            return
-        try:
-            plan = parse_form(self.form_values())
-        except FormError as exc:
-            self.form.show_errors(exc.by_field)
-            n = len(exc.by_field)
-            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
-            where = "the messages under them" if n > 1 else "the message under it"
-            self._message(
-                f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True
-            )
-            return
-        self.form.clear_errors()
         self._sampler = None  # made in the worker (it asks the supervisor for the engine's pids)
         self._live = LiveRun()
         self._live.total = None if plan.shape.duration_s else plan.spec.num_requests
@@ -278,11 +266,39 @@ class LoadTestTab(RunsHistory, Vertical):
         self._timer = self.set_interval(0.5, self.refresh_live)
         self.run_bench(plan)
 
+    def checked_plan(self):
+        """The form's RunPlan, or None with each bad field named (also used by Sweep)."""
+        from llmops_tui.bench.form import FormError, parse_form
+
+        if self._bench_running:
+            return None
+        if not self.form_ready:
+            self.build_form()
+            self._message("Fill in the form, then Start.")
+            return None
+        try:
+            plan = parse_form(self.form_values())
+        except FormError as exc:
+            self.form.show_errors(exc.by_field)
+            n = len(exc.by_field)
+            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
+            where = "the messages under them" if n > 1 else "the message under it"
+            self._message(
+                f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True
+            )
+            return None
+        self.form.clear_errors()
+        return plan
+
     @on(Button.Pressed, "#lt-stop")
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
             self._message("Stopping: keeping what finished…")
+
+    @on(Button.Pressed, "#lt-sweep-btn")
+    def _sweep_pressed(self) -> None:
+        self.start_sweep()
 
     @on(Button.Pressed, "#lt-compare-btn")
     def _compare_pressed(self) -> None:
