@@ -184,8 +184,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return await run_sweep(plan, base, run_step, stop=stop, on_step=on_step)
 
     from llmops_tui.bench.eventloop import run as run_loop
+    from llmops_tui.bench.session import TargetAsleep
 
-    res = run_loop(main())
+    try:
+        res = run_loop(main())
+    except TargetAsleep as exc:  # a sleeping engine answers nothing: say so, no traceback
+        return _fail(str(exc))
     print()
     print(text_plot(res))
     if res.steps and res.steps[-1].summary.get("telemetry", {}).get("metrics") not in (None, "ok"):
