@@ -35,6 +35,7 @@ def main() -> None:
     a = p.parse_args()
     ceiling: dict[str, list[float]] = {m: [] for m, _ in MODES}
     samples: dict[str, list[int]] = {m: [] for m, _ in MODES}
+    cpu_ms: list[float] = []
     with zero_cost_server(a.server_core) as url:
         for _ in range(a.repeat):
             for mode, flags in MODES:
@@ -46,6 +47,9 @@ def main() -> None:
                 assert r["summary"]["failed"] == 0, r["summary"]["errors"]
                 ceiling[mode].append(r["summary"]["output_throughput"])
                 samples[mode].append(len(r.get("telemetry", [])))
+                tel = r["summary"].get("telemetry")
+                if tel:
+                    cpu_ms.append(tel["sampler_cpu_ms_per_sample"])
     delta: dict[str, list[float]] = {m: [] for m, _ in MODES}
     with zero_cost_server(a.server_core, "--ttft-ms", "50", "--itl-ms", "5") as url:
         for _ in range(a.repeat):
@@ -74,6 +78,8 @@ def main() -> None:
     ratio = max(ceiling["on"]) / max(ceiling["off"])
     med = statistics.median(ceiling["on"]) / statistics.median(ceiling["off"])
     print(f"on/off ceiling: best {ratio:.3f}, median {med:.3f} (target ≥ 0.95)")
+    if cpu_ms:
+        print(f"sampler thread CPU per sample: median {statistics.median(cpu_ms):.2f} ms")
 
 
 if __name__ == "__main__":

@@ -139,7 +139,11 @@ def svg_plot(res: SweepResult, title: str = "") -> str:
         color = "#d62728" if load == sat else ("#2ca02c" if load == best else "#1f77b4")
         out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="{color}"/>')
         out.append(f'<text x="{sx(x) + 6:.1f}" y="{sy(y) - 6:.1f}">{escape(f"{load:g}")}</text>')
-    out.append(f'<text x="{m}" y="{h - 35}" fill="#444">{escape(res.answer())[:110]}</text>')
+    for i, part in enumerate(res.answer().split("; ")[:2]):  # the answer, then why it stopped
+        out.append(
+            f'<text x="{m}" y="{38 + 12 * i}" font-size="10" fill="#444">'
+            f"{escape(part[:105])}</text>"
+        )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

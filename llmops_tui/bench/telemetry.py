@@ -245,7 +245,7 @@ class TelemetrySampler:
         return [point_row(p, t0) for p in list(self.points)]
 
     def derive(self, t0: float, t_end: float, summary: dict[str, Any]) -> dict[str, Any]:
-        return derive(
+        out = derive(
             list(self.points),
             self.baseline_index,
             t0,
@@ -256,6 +256,9 @@ class TelemetrySampler:
             gpu_indices=self.gpu_indices,
             hists=(self.baseline_hists, self.last_hists),
         )
+        # what sampling cost this process (the sampler thread's CPU time per point)
+        out["sampler_cpu_ms_per_sample"] = self.cpu_s * 1e3 / max(1, len(self.points))
+        return out
 
 
 LIVE_PLOTS = (
