@@ -2,8 +2,8 @@
 summed over ranks, their difference between two scrapes, and quantiles from the buckets.
 
 vLLM and SGLang both export ``…:time_to_first_token_seconds`` and
-``…:inter_token_latency_seconds`` (older vLLM: ``vllm:time_per_output_token_seconds``);
-TGI has no TTFT histogram.
+``…:inter_token_latency_seconds`` (names checked against the pinned releases by
+tests/unit/test_metric_name_fixtures.py and the contract tier); TGI has no TTFT histogram.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from llmops_tui.telemetry.scrape.samples import Samples
 HISTOGRAMS = {
     "vllm": {
         "ttft": ("vllm:time_to_first_token_seconds",),
-        "itl": ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"),
+        "itl": ("vllm:inter_token_latency_seconds",),
     },
     "sglang": {
         "ttft": ("sglang:time_to_first_token_seconds",),
