@@ -98,7 +98,9 @@ async def test_stop_keeps_a_partial_run():
 
 
 async def test_sweep_fills_its_table_step_by_step_and_answers():
-    with sse_server("--ttft-ms", "5", "--itl-ms", "1") as url:
+    # server-paced steps (TTFT 20 ms, 5 ms a token): throughput doubles with concurrency even on
+    # a busy box, so no step reads as saturation
+    with sse_server("--ttft-ms", "20", "--itl-ms", "5") as url:
         app = LlmopsApp(initial_tab="loadtest")
         async with app.run_test(size=(130, 48)) as pilot:
             tab = app.query_one(LoadTestTab)
