@@ -134,7 +134,8 @@ async def test_a_bakeoff_sweep_scenario_reports_the_answering_step(monkeypatch):
 
     async def fake_execute(target, spec, shape, **kw):
         s, run_id, partial = await run_step(shape.max_concurrency, shape, spec.num_requests)
-        return SimpleNamespace(summary=s, run_id=run_id, result=SimpleNamespace(partial=partial))
+        result = SimpleNamespace(partial=partial)
+        return SimpleNamespace(summary=s, run_id=run_id, result=result, saved=None)
 
     monkeypatch.setattr(bk, "execute", fake_execute)
     b = bk.Bakeoff([], suite, supervisor=object())
