@@ -303,3 +303,18 @@ def test_response_id_is_read_once_from_the_first_parsed_event():
         1.0,
     )
     assert rec.response_id == "cmpl-7" and len(rec.chunk_times) == 2
+
+
+def test_a_run_kept_in_a_file_keeps_its_telemetry_and_imports_it(tmp_path):
+    from llmops_tui.bench.fallback import load_kept_run, save_run
+
+    broken = ResultStore(tmp_path / "results.db")
+    (tmp_path / "results.db").mkdir()  # a folder: the database cannot take the run
+    run = dict(target={}, workload={}, load={}, summary=_summary(), requests=[])
+    saved = save_run(broken, **run, telemetry=[{"t": 0.1, "running": 2.0}])
+    assert not saved.stored and saved.fallback is not None
+    kept = load_kept_run(saved.fallback)
+    assert kept["telemetry"] == [{"t": 0.1, "running": 2.0}]
+    good = ResultStore(tmp_path / "other.db")
+    run_id = good.save(**kept)
+    assert [p["running"] for p in good.telemetry(run_id)] == [2.0]
