@@ -146,7 +146,10 @@ class ShellFooter(Footer):
             return
         if not self._check_pending:
             self._check_pending = True
-            self.call_after_refresh(self._rebuild_if_changed)
+            # call_later, not call_after_refresh: the latter waits for a repaint, and one
+            # pending when a modal screen opened never ran (the footer kept the Engines keys
+            # on the Chat tab after the demo window closed, every later change ignored).
+            self.call_later(self._rebuild_if_changed)
 
     async def _rebuild_if_changed(self) -> None:
         self._check_pending = False

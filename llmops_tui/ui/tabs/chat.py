@@ -79,6 +79,9 @@ class ChatTab(Vertical):
         Binding("ctrl+s", "export", "Export", tooltip="Export the conversation as Markdown"),
         Binding("ctrl+y", "copy_last", "Copy", tooltip="Copy the last reply"),
         Binding("ctrl+r", "refresh_targets", "Find engines", tooltip="Look for running engines"),
+        # Digits type into the prompt here: the footer names the keys that switch tabs
+        # (the app's alt+N bindings, which take priority, do the switching).
+        Binding("alt+1", "app.show_tab('models')", "Tabs", key_display="Alt+1…5"),
     ]
 
     def __init__(
@@ -136,6 +139,9 @@ class ChatTab(Vertical):
     def on_show(self) -> None:
         # Take the focus only when the tab is shown: a hidden Input holding focus would
         # swallow the app's number keys for switching tabs.
+        self.take_focus()
+
+    def take_focus(self) -> None:
         self.query_one("#prompt", Input).focus()
 
     async def on_unmount(self) -> None:

@@ -39,13 +39,21 @@ class TargetRow(Horizontal):
         yield Input(placeholder="model", classes="target-model")
 
     def set_choices(self, targets: list[ChatTarget]) -> None:
-        self.query_one(Select).set_options(
+        current = self.target()
+        select = self.query_one(Select)
+        select.set_options(
             [
                 (t.name or f"{t.model} @ {t.base_url.split('://')[-1]}", i)
                 for i, t in enumerate(targets)
             ]
         )
         self._choices = targets
+        # A second look (Ctrl+R, the demo once ready) keeps the engine shown picked: new
+        # options blank the Select while the fields still name that engine.
+        for i, t in enumerate(targets):
+            if current is not None and (t.base_url, t.model) == (current.base_url, current.model):
+                select.value = i
+                break
 
     @on(Select.Changed)
     def _picked(self, event: Select.Changed) -> None:
