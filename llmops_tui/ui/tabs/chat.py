@@ -79,9 +79,10 @@ class ChatTab(Vertical):
         Binding("ctrl+s", "export", "Export", tooltip="Export the conversation as Markdown"),
         Binding("ctrl+y", "copy_last", "Copy", tooltip="Copy the last reply"),
         Binding("ctrl+r", "refresh_targets", "Find engines", tooltip="Look for running engines"),
-        # Digits type into the prompt here: the footer names the keys that switch tabs
-        # (the app's alt+N bindings, which take priority, do the switching).
-        Binding("alt+1", "app.show_tab('models')", "Tabs", key_display="Alt+1…5"),
+        # Digits type into the prompt here: the footer names the keys that switch tabs (the
+        # app's alt+1…5 do the switching; an entry under their own key would be hidden by
+        # them, so this one sits on alt+0, which the app leaves free).
+        Binding("alt+0", "app.show_tab('models')", "Tabs", key_display="Alt+1…5"),
     ]
 
     def __init__(

@@ -130,7 +130,22 @@ class LoadTestTab(RunsHistory, Vertical):
     BINDINGS = [
         Binding("ctrl+g", "start", "Start run"),
         Binding("escape", "stop", "Stop run", show=False),
+        # The sub-tabs by key (the mouse was the only way): Run → History → Bake-off → Run.
+        Binding("ctrl+t", "next_pane", "Run/History/Bake-off", key_display="^t"),
     ]
+    PANES = ("lt-run", "lt-history", "lt-bakeoff")
+
+    def action_next_pane(self) -> None:
+        inner = self.query_one("#lt-tabs", TabbedContent)
+        i = self.PANES.index(inner.active) if inner.active in self.PANES else -1
+        self.action_show_pane(self.PANES[(i + 1) % len(self.PANES)])
+
+    def action_show_pane(self, pane: str) -> None:
+        inner = self.query_one("#lt-tabs", TabbedContent)
+        if inner.active != pane:
+            self.app.screen.set_focus(None)  # focus left in the pane hidden would switch back
+            inner.active = pane
+        self.call_after_refresh(self.take_focus)
 
     def action_start(self) -> None:
         if self.query_one("#lt-tabs", TabbedContent).active == "lt-run":
