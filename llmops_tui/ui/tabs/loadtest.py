@@ -395,7 +395,7 @@ class LoadTestTab(RunsHistory, Vertical):
         """The final table (also used by tests with a hand-made summary).
 
         ``saved`` (bench.fallback.Saved) says where a run the database could not take went."""
-        from llmops_tui.bench.report import goodput_text
+        from llmops_tui.bench.report import chunk_note, goodput_text
 
         table = self.query_one("#lt-results", DataTable)
         table.clear()
@@ -418,6 +418,9 @@ class LoadTestTab(RunsHistory, Vertical):
         good = goodput_text(s)
         if good:
             lines.append(good)
+        note = chunk_note(s)
+        if note:
+            lines.append(note)
         for err, n in list((s.get("errors") or {}).items())[:3]:
             lines.append(f"failed ×{n}: {err}")
         not_stored = saved is not None and not saved.stored

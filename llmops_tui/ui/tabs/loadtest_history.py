@@ -24,7 +24,9 @@ from llmops_tui.ui.threads import to_ui
 def fmt_number(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
-    return f"{x:,.{digits}f}"
+    from llmops_tui.bench.report import precise
+
+    return precise(x, digits, grouping=True)
 
 
 def _when(epoch: float) -> str:
