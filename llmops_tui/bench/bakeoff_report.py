@@ -135,9 +135,7 @@ MIN_COMPARABLE = 10  # completed requests per engine below which a scenario is n
 
 def too_few(srs: Sequence[ScenarioResult | None]) -> str | None:
     """A note when a scenario's sample is too small to call a best (else None)."""
-    counts = [
-        s.summary.get("completed") for s in srs if s is not None and s.status != "not run"
-    ]
+    counts = [s.summary.get("completed") for s in srs if s is not None and s.status != "not run"]
     counts = [c for c in counts if isinstance(c, int)]
     if len(counts) >= 2 and min(counts) < MIN_COMPARABLE:
         return (

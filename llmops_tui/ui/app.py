@@ -240,6 +240,8 @@ class LlmopsApp(App):
                 for b in _own_bindings(type(widget)):
                     if not isinstance(b, Binding) or not b.description:
                         continue
+                    if b.action.startswith("app."):  # a footer hint (Chat's Alt+1…5)
+                        continue
                     # The footer's label is short; the tooltip says it in full.
                     row = (b.key, b.tooltip or b.description)
                     if row not in rows:

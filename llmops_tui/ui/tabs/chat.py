@@ -35,6 +35,7 @@ from llmops_tui.chat.targets import TargetSource
 from llmops_tui.ui.tabs.chat_pickers import OpenConversationScreen, TargetRow
 from llmops_tui.ui.tabs.chat_widgets import ChatColumn, ReplyView, UserBubble
 from llmops_tui.ui.threads import alive
+from llmops_tui.ui.toggles import MarkedCheckbox
 
 EMPTY_HINT = (
     "Pick an engine above (Ctrl+R looks for running ones) or type a base URL and model, "
@@ -115,7 +116,7 @@ class ChatTab(Vertical):
         with Vertical(id="chat-targets"):
             with Horizontal(id="target-a-row"):
                 yield TargetRow("A", id="target-a")
-                yield Checkbox("A/B", id="ab-toggle")
+                yield MarkedCheckbox("A/B", id="ab-toggle")
             yield TargetRow("B", id="target-b")
         with Collapsible(title="System prompt and sampling", id="chat-settings"):
             yield Input(placeholder="system prompt", id="system-prompt")

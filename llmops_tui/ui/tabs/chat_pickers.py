@@ -23,9 +23,9 @@ class TargetRow(Horizontal):
     DEFAULT_CSS = """
     TargetRow { height: auto; }
     TargetRow .target-letter { width: 3; padding: 1 0 0 1; text-style: bold; }
-    TargetRow Select { width: 32; }
-    TargetRow .target-url { width: 1fr; }
-    TargetRow .target-model { width: 1fr; }
+    TargetRow Select { width: 26; }
+    TargetRow .target-url { width: 3fr; }
+    TargetRow .target-model { width: 2fr; }
     """
 
     def __init__(self, letter: str, **kwargs) -> None:
@@ -35,7 +35,7 @@ class TargetRow(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.letter, classes="target-letter")
         yield QuitSafeSelect([], prompt="pick an engine", classes="target-select")
-        yield Input(placeholder="base URL, e.g. http://127.0.0.1:8000", classes="target-url")
+        yield Input(placeholder="base URL http://host:port", classes="target-url")
         yield Input(placeholder="model", classes="target-model")
 
     def set_choices(self, targets: list[ChatTarget]) -> None:

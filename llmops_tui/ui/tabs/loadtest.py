@@ -131,7 +131,13 @@ class LoadTestTab(RunsHistory, Vertical):
         Binding("ctrl+g", "start", "Start run"),
         Binding("escape", "stop", "Stop run", show=False),
         # The sub-tabs by key (the mouse was the only way): Run → History → Bake-off → Run.
-        Binding("ctrl+t", "next_pane", "Run/History/Bake-off", key_display="^t"),
+        Binding(
+            "ctrl+t",
+            "next_pane",
+            "Panes",
+            key_display="^t",
+            tooltip="Next pane: Run, History, Bake-off",
+        ),
     ]
     PANES = ("lt-run", "lt-history", "lt-bakeoff")
 

@@ -40,10 +40,12 @@ class RunsTable(DataTable):
     """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
 
     BINDINGS = [
-        Binding("space", "tab_action('toggle_mark')", "Mark run"),
-        Binding("c", "tab_action('compare')", "Compare marked"),
-        Binding("e", "tab_action('export_run')", "Export run"),
-        Binding("r", "tab_action('reload_runs')", "Reload"),
+        # Short footer labels (at 100 columns the long ones pushed Help and Quit off the
+        # footer); the tooltips, also in F1 help and the palette, say them in full.
+        Binding("space", "tab_action('toggle_mark')", "Mark", tooltip="Mark run"),
+        Binding("c", "tab_action('compare')", "Compare", tooltip="Compare marked"),
+        Binding("e", "tab_action('export_run')", "Export", tooltip="Export run"),
+        Binding("r", "tab_action('reload_runs')", "Reload", tooltip="Reload runs", show=False),
     ]
 
     def action_tab_action(self, name: str) -> None:
