@@ -48,3 +48,38 @@ async def test_chat_url_and_bakeoff_labels_fit_at_100_columns():
         for label in app.query("#lt-bakeoff-panel Label").results(Label):
             text = str(label.render())
             assert label.size.width >= len(text), (text, label.size)
+
+
+async def test_results_of_a_finished_run_are_in_view_at_100x30():
+    from test_loadtest_snapshots import form_ready, summary, tab
+
+    app = LlmopsApp(initial_tab="loadtest", engines_poll_s=0, gpu_poll_s=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await form_ready(pilot)
+        tab(pilot).show_summary(summary(), run_id=1)
+        await pilot.pause()
+        await pilot.pause()
+        table = app.query_one("#lt-results")
+        message = app.query_one("#lt-message")
+        screen_rows = range(0, 29)  # above the footer
+        assert message.region.y in screen_rows
+        last_row = table.region.y + table.region.height - 1
+        assert table.region.height >= 5 and last_row in screen_rows, table.region
+
+
+async def test_history_columns_fit_at_100_columns():
+    from test_loadtest_snapshots import _store_two_runs
+
+    _store_two_runs()
+    app = LlmopsApp(initial_tab="loadtest", engines_poll_s=0, gpu_poll_s=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.5)
+        runs = app.query_one("#lt-runs")
+        assert runs.row_count == 2
+        # every column, goodput last, within the table's width (no horizontal scroll)
+        assert runs.virtual_size.width <= runs.scrollable_content_region.width, (
+            runs.virtual_size,
+            runs.scrollable_content_region,
+        )

@@ -224,6 +224,8 @@ class LoadTestTab(RunsHistory, Vertical):
         self._target_choices = choices
         if self.form_ready:
             self.form.set_targets(choices)
+        elif self._form is not None:  # built, not mounted yet: it takes them on mount
+            self._form._pending_targets = choices
 
     @property
     def form(self) -> LoadTestForm:
@@ -436,3 +438,7 @@ class LoadTestTab(RunsHistory, Vertical):
             lines += saved.lines(paths().results_db)
         failed = bool(s.get("failed")) and not s.get("completed")
         self._message("\n".join(lines), error=failed or not_stored)
+        # The results sat below the fold at 100×30: bring the summary to the top of the
+        # pane, with the plots and the table under it (they fit in 24 rows).
+        message = self.query_one("#lt-message", Static)
+        self.call_after_refresh(message.scroll_visible, top=True, animate=False)

@@ -36,6 +36,14 @@ def _when(epoch: float) -> str:
     return time.strftime("%H:%M" if same_day else "%m-%d %H:%M", t)
 
 
+ENDPOINT_SHORT = {"completions": "compl"}
+STATUS_SHORT = {"complete": "done"}
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 class RunsTable(DataTable):
     """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
 
@@ -94,13 +102,14 @@ class RunsHistory:
                 "●" if r.id in self._marked else "",
                 str(r.id),
                 _when(r.created_at),
-                r.status,
-                escape(str(r.target.get("model", "?"))),  # as typed: '[' is not markup
-                f"{r.workload.get('endpoint', '?')} "
+                STATUS_SHORT.get(r.status, r.status),
+                escape(_cut(str(r.target.get("model", "?")), 11)),  # as typed; whole in Compare
+                # short: at 100 columns the last column (goodput) was cut
+                f"{ENDPOINT_SHORT.get(r.workload.get('endpoint'), r.workload.get('endpoint'))} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
                 str(r.load.get("max_concurrency") or "∞"),
                 f"{s.get('completed', 0)}/{s.get('failed', 0)}",
-                fmt_number(s.get("output_throughput"), 1),
+                fmt_number(s.get("output_throughput"), 0),
                 fmt_number((s.get("ttft_ms") or {}).get("p50"), 1),
                 fmt_number(s.get("goodput")),
                 key=str(r.id),
