@@ -18,6 +18,15 @@ class Boxes(App):
         yield sel
 
 
+async def until(predicate, pilot, timeout: float = 10.0) -> None:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
 def plain_lines(app) -> list[str]:
     return ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
 
@@ -37,15 +46,25 @@ async def test_checkbox_state_reads_without_colour():
 async def test_chat_url_and_bakeoff_labels_fit_at_100_columns():
     app = LlmopsApp(initial_tab="chat", engines_poll_s=0, gpu_poll_s=0)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.5)
+        await until(lambda: app.query("#target-a .target-url"), pilot)
         url = app.query_one("#target-a .target-url", Input)
+        await until(lambda: url.size.width > 0, pilot)
         # a loopback base URL with a 5-digit port shows whole (border and padding: 4)
         assert url.size.width - 4 >= len("http://127.0.0.1:33221"), url.size
         app.action_show_tab("loadtest")
         await pilot.pause(0.3)
-        app.query_one("#lt-tabs", TabbedContent).active = "lt-bakeoff"
-        await pilot.pause(0.3)
-        for label in app.query("#lt-bakeoff-panel Label").results(Label):
+        await until(lambda: app.query("#lt-tabs"), pilot)
+        from llmops_tui.ui.tabs.loadtest import LoadTestTab
+
+        app.query_one(LoadTestTab).action_show_pane("lt-bakeoff")
+        await until(lambda: app.query_one("#lt-tabs", TabbedContent).active == "lt-bakeoff", pilot)
+        labels = lambda: list(app.query("#lt-bakeoff-panel Label").results(Label))  # noqa: E731
+
+        def ready_label() -> list[Label]:
+            return [x for x in labels() if "Ready" in str(x.render()) and x.size.width > 0]
+
+        await until(ready_label, pilot)
+        for label in [x for x in labels() if x.size.width > 0]:
             text = str(label.render())
             assert label.size.width >= len(text), (text, label.size)
 
