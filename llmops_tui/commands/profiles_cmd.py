@@ -68,9 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in entries:
         if e.profile:
             p = e.profile
-            status = "valid" + (
-                f", hides {', '.join(h.name for h in e.hidden)}" if e.hidden else ""
-            )
+            status = "ok" + (f", hides {', '.join(h.name for h in e.hidden)}" if e.hidden else "")
             rows.append(
                 (
                     p.name,

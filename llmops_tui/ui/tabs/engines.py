@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from llmops_tui.ui.tables import cursor_row_key
-from llmops_tui.ui.tabs.engines_demo import OFFER, LaunchHere
+from llmops_tui.ui.tabs.engines_demo import LaunchHere
 from llmops_tui.ui.tabs.engines_log import format_duration
 from llmops_tui.ui.threads import to_ui
 
@@ -72,7 +72,7 @@ class EnginesTab(LaunchHere, Vertical):
     EnginesTab .title { text-style: bold; height: 1; }
     EnginesTab #profiles { height: 1fr; min-height: 4; }
     EnginesTab #engine-list { height: auto; max-height: 8; }
-    EnginesTab #profile-detail { height: auto; max-height: 3; color: $text-muted; }
+    EnginesTab #profile-detail { height: auto; max-height: 4; color: $text-muted; }
     EnginesTab #engine-detail { height: auto; max-height: 2; }
     EnginesTab #engine-cause {
         display: none; height: auto; max-height: 6;
@@ -118,10 +118,8 @@ class EnginesTab(LaunchHere, Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Profiles  [dim]l launch · n new · e edit · d demo[/dim]", classes="title")
         table = DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
-        # Status: the file (valid, or its errors) and whether it can launch on this box.
-        self._status_col = table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")[
-            -1
-        ]
+        cols = table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")
+        self._status_col = cols[-1]  # valid or not, and whether it can launch here
         yield table
         # profile text and problems shown as written: "[/x]" in a description is not markup
         yield Static("loading profiles…", id="profile-detail", markup=False)
@@ -168,10 +166,7 @@ class EnginesTab(LaunchHere, Vertical):
             to_ui(self, self.notify, str(exc), severity="error")
             return
         to_ui(self, self._show_profiles, entries)
-        from llmops_tui.launchable import launchability_all
-
-        here = launchability_all([e.profile for e in entries if e.profile is not None])
-        to_ui(self, self._show_launchability, here)
+        self._check_here(entries)  # in this worker: probes of interpreters (engines_demo.py)
 
     def _show_profiles(self, entries: list[Any]) -> None:
         table = self.query_one("#profiles", DataTable)
@@ -219,14 +214,9 @@ class EnginesTab(LaunchHere, Vertical):
         detail = self.query_one("#profile-detail", Static)
         if entry.profile:
             p = entry.profile
-            h = self.here.get(entry.name)
-            if h is not None and not h.ok:
-                why = "; ".join(h.reasons)
-                text = f"{display_path(entry.path)}: cannot launch here: {why}"
-                nothing = self.here and not any(x.ok for x in self.here.values())
-                detail.update(f"{OFFER}\n{_short(text, 190)}" if nothing else text)
-            else:
-                detail.update(f"{display_path(entry.path)} · {p.description or p.model}")
+            text = f"{display_path(entry.path)} · {p.description or p.model}"
+            here = self._here_text(entry)  # why it cannot launch here (engines_demo.py)
+            detail.update(f"{text}\n{here}" if here else text)
         else:
             detail.update("\n".join(str(i) for i in entry.issues[:4]))
 

@@ -17,8 +17,7 @@ from textual.widgets import DataTable, RichLog, Static
 from llmops_tui.ui.threads import to_ui
 
 OFFER = (
-    "[b]Nothing launches here: d starts the demo[/b] (vLLM CPU + a tiny model; "
-    "first run installs ~3.5 GB)"
+    "Nothing launches here: d starts the demo (vLLM CPU + a tiny model; first run installs ~3.5 GB)"
 )
 
 
@@ -28,6 +27,24 @@ class LaunchHere:
     here: dict[str, Any]
     entries: dict[str, Any]
     _status_col: Any
+
+    def _check_here(self, entries: list[Any]) -> None:
+        """Run in the profiles worker: the checks probe interpreters (subprocesses)."""
+        from llmops_tui.launchable import launchability_all
+
+        here = launchability_all([e.profile for e in entries if e.profile is not None])
+        to_ui(self, self._show_launchability, here)
+
+    def _here_text(self, entry: Any) -> str | None:
+        """Why ``entry`` cannot launch here (and the demo offer when nothing can); None: it can."""
+        from llmops_tui.ui.tabs.engines import _short
+
+        h = self.here.get(entry.name)
+        if h is None or h.ok:
+            return None
+        text = _short(f"cannot launch here: {'; '.join(h.reasons)}", 96)
+        nothing = not any(x.ok for x in self.here.values())
+        return f"{text}\n{OFFER}" if nothing else text
 
     def _show_launchability(self, here: dict[str, Any]) -> None:
         self.here = here
