@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "bench_cmd",
     "chat_cmd",
     "bakeoff_cmd",
+    "demo_cmd",
 ]
 
 

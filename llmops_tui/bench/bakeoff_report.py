@@ -44,6 +44,7 @@ METRICS: tuple[tuple[str, str, str | None, int, float], ...] = (
     ("itl_ms.p99", "ITL p99 (ms)", LOWER, 2, 1),
     ("gpu_mem_peak_mib", "GPU mem peak (MiB)", LOWER, 0, 1),
     ("gpu_mem_steady_mib", "GPU mem steady (MiB)", LOWER, 0, 1),
+    ("tokens_per_chunk", "tokens per chunk", None, 1, 1),
     ("kv_usage_peak", "KV cache peak (%)", None, 2, 100),
     ("prefix_hit_rate", "prefix hit rate (%)", HIGHER, 1, 100),
     # from the run's telemetry (bench/telemetry.py): the engine's side and energy
@@ -119,7 +120,9 @@ def _fmt(v: float | None, digits: int, scale: float, key: str) -> str:
     v = v * scale
     if digits == 0:
         return f"{v:,.0f}"
-    return f"{v:,.{digits}f}"
+    from llmops_tui.bench.report import precise
+
+    return precise(v, digits, grouping=True)
 
 
 def scenario_table(
@@ -131,13 +134,33 @@ def scenario_table(
     srs = [scenario_of(e, name) for e in engines]
     rows: list[list[str]] = [["status", *[_status(e, s) for e, s in zip(engines, srs)]]]
     bests: list[set[int]] = [set()]
+    comparable = too_few(srs) is None
     for key, label, better, digits, scale in METRICS:
         values = [metric_value(s, key) for s in srs]
         if key.startswith("telemetry.") and all(v is None for v in values):
             continue  # no engine had this (older runs, TGI's missing histograms, no GPU)
-        rows.append([label, *[_fmt(v, digits, scale, key) for v in values]])
-        bests.append(best_indices(values, better))
+        cells = [_fmt(v, digits, scale, key) for v in values]
+        rows.append([label, *cells])
+        # Best by the values shown: two engines printed alike are a tie (none marked), not
+        # a "best" decided by a digit nobody sees.
+        shown = [None if v is None else round(v * scale, digits) for v in values]
+        bests.append(best_indices(shown, better) if comparable else set())
     return header, rows, bests
+
+
+MIN_COMPARABLE = 10  # completed requests per engine below which a scenario is not compared
+
+
+def too_few(srs: Sequence[ScenarioResult | None]) -> str | None:
+    """A note when a scenario's sample is too small to call a best (else None)."""
+    counts = [s.summary.get("completed") for s in srs if s is not None and s.status != "not run"]
+    counts = [c for c in counts if isinstance(c, int)]
+    if len(counts) >= 2 and min(counts) < MIN_COMPARABLE:
+        return (
+            f"only {min(counts)} completed request(s) for an engine: too few to compare "
+            f"(no best marked; {MIN_COMPARABLE}+ needed)"
+        )
+    return None
 
 
 def _status(e: EngineResult, s: ScenarioResult | None) -> str:
@@ -187,6 +210,9 @@ def format_scenario_table(result: BakeoffResult, name: str, color: bool = False)
     table = [header, *cells]
     widths = [max(len(r[k]) for r in table) for k in range(len(header))]
     out = [_scenario_title(result, name)]
+    note = too_few([scenario_of(e, name) for e in result.engines])
+    if note:
+        out.append(note)
     for i, r in enumerate(table):
         parts = [r[0].ljust(widths[0])]
         for k, c in enumerate(r[1:], start=1):
@@ -349,6 +375,9 @@ def format_markdown(result: BakeoffResult) -> str:
     for name in scenario_names(result):
         header, rows, bests = scenario_table(result, name)
         parts.append(f"### {_md_escape(_scenario_title(result, name))}")
+        note = too_few([scenario_of(e, name) for e in result.engines])
+        if note:
+            parts.append(f"*{_md_escape(note)}*")
         parts.append(_md_table(header, rows, bests))
         parts += [f"- {_md_escape(line)}" for line in sweep_lines(result, name)]
     parts.append("## Plots")

@@ -104,6 +104,10 @@ def summarize(records: Sequence[RequestRecord], duration_s: float, slo: SLO | No
         "tpot_ms": distribution(tpots),
         "itl_ms": distribution(itls),
         "e2el_ms": distribution(e2els),
+        # ITL is measured per chunk read: an engine that sends several tokens per chunk (the
+        # CPU build does) has ITLs of ~0 between them; this says how many tokens a chunk held.
+        "chunks": len(itls) + len(done),
+        "tokens_per_chunk": total_out / (len(itls) + len(done)) if done else None,
         "output_token_source": "+".join(sources) or "none",
     }
     if slo is not None and slo.any:

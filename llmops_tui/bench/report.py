@@ -11,12 +11,20 @@ from typing import Any
 WIDTH = 50
 
 
+def precise(x: float, digits: int = 2, sig: int = 2, grouping: bool = False) -> str:
+    """``x`` with ``digits`` decimals, or more for a small non-zero value so that ``sig``
+    significant digits show (0.003 % of KV cache was printed "0.00")."""
+    if x != 0 and math.isfinite(x) and abs(x) < 10 ** (sig - 1 - digits):
+        digits = max(digits, sig - 1 - math.floor(math.log10(abs(x))))
+    return f"{x:,.{digits}f}" if grouping else f"{x:.{digits}f}"
+
+
 def _num(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     if isinstance(x, int):
         return str(x)
-    return f"{x:.{digits}f}"
+    return precise(x, digits)
 
 
 def _line(label: str, value: Any, digits: int = 2) -> str:
@@ -65,6 +73,9 @@ def format_summary(summary: dict[str, Any], status: str = "", extra: Sequence[st
         lines += telemetry_lines(s["telemetry"])
     lines.append("=" * WIDTH)
     lines.append(f"output tokens counted from: {s.get('output_token_source', '?')}")
+    note = chunk_note(s)
+    if note:
+        lines.append(note)
     for err, n in (s.get("errors") or {}).items():
         lines.append(f"failed ×{n}: {err}")
     lines += list(extra)
@@ -167,6 +178,17 @@ COMPARE_ROWS = (
     ("telemetry.joules_per_output_token", "J per output token", 4),
     ("telemetry.output_tokens_per_joule", "output tok per J", 3),
 )
+
+
+def chunk_note(summary: dict[str, Any]) -> str | None:
+    """Why ITL (and TPOT) can read ~0: the engine sent several tokens per chunk."""
+    tpc = summary.get("tokens_per_chunk")
+    if not isinstance(tpc, (int, float)) or tpc < 1.5:
+        return None
+    return (
+        f"{tpc:.1f} tokens per chunk: ITL is timed per chunk read, so gaps inside a chunk "
+        "are 0 (ITL, TPOT near 0 are real, not a fault)"
+    )
 
 
 def slo_text(slo: dict[str, Any] | None) -> str:

@@ -65,15 +65,22 @@ def cmd_list(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=2))
         return 0
+    import shutil
+    import textwrap
+
+    # Fit the terminal (100 columns when not one): one line per env with its state in a
+    # word, and what is wrong on an indented line under it (was ~230 columns a row).
+    width = max(60, shutil.get_terminal_size((100, 24)).columns)
     rows = [("NAME", "KIND", "ENGINE", "VERSION", "PYTHON", "TORCH", "CUDA", "IMPORT", "STATUS")]
+    notes: list[str] = []
     for e in envs:
         imp = {True: "ok", False: "FAILS", None: "-"}[e.importable]
-        status = e.status + (f": {e.message}" if e.message and e.status != "ready" else "")
-        if len(status) > 140:
-            status = status[:139] + "…"
+        name = e.name
+        if len(name) > 32:  # an image: its registry path goes, its name and tag stay
+            name = "…/" + name.rsplit("/", 1)[-1]
         rows.append(
             (
-                e.name,
+                name,
                 e.kind,
                 _cell(e.engine),
                 _cell(e.engine_version),
@@ -81,15 +88,19 @@ def cmd_list(args: argparse.Namespace) -> int:
                 _cell(e.torch_version),
                 _cell(e.cuda),
                 imp,
-                status,
+                e.status,
             )
         )
+        notes.append(e.message if e.message and e.status != "ready" else "")
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    for i, r in enumerate(rows):
+        print(("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1]).rstrip())
+        note = notes[i - 1] if i else ""
+        if note:
+            print(textwrap.fill(note, width, initial_indent="    ", subsequent_indent="    "))
     print(f"\nmanaged environments: {envs_dir()}")
-    if docker is not None and not docker.available:
-        print(f"docker: {docker.message}")
+    if docker is not None and not docker.available and not any(e.kind == "docker" for e in envs):
+        print(textwrap.fill(f"docker: {docker.message}", width, subsequent_indent="    "))
     return 0
 
 

@@ -213,7 +213,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     from llmops_tui.hub.errors import HubError, format_size
 
     try:
-        d = model_details(args.repo_id, args.revision)
+        from pathlib import Path
+
+        local = Path(args.repo_id).expanduser()
+        if local.is_dir():  # a model folder on disk, not a repo id
+            from llmops_tui.hub.details import folder_details
+
+            d = folder_details(local)
+        elif local.exists() or args.repo_id.startswith(("/", "./", "~", "../")):
+            raise HubError(
+                "usage",
+                f"{args.repo_id}: not a model folder (expected a directory with config.json) "
+                "and not a repo id (org/name)",
+            )
+        else:
+            d = model_details(args.repo_id, args.revision)
         fit = None
         fit_error = None
         if d.config is not None:
@@ -229,7 +243,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         out["fit_error"] = fit_error
         print(json.dumps(out, indent=2, default=str))
         return 0
-    print(f"{d.repo_id}  ({'from the cache' if d.source == 'cache' else 'from the Hub'})")
+    origin = {"cache": "from the cache", "folder": "a local folder"}.get(d.source, "from the Hub")
+    print(f"{d.repo_id}  ({origin})")
     print(f"  commit:   {d.commit or '?'}")
     print(f"  license:  {d.license or '?'}")
     gated = {False: "no", None: "?"}.get(d.gated, f"yes ({d.gated}): needs HF_TOKEN with access")

@@ -35,6 +35,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from llmops_tui.profiles.store import list_profiles
 
     entries = list_profiles()
+    here = _launchability(entries)
     if args.json:
         out = []
         for e in entries:
@@ -52,6 +53,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                     host=e.profile.host,
                     port=e.profile.port,
                     tensor_parallel=e.profile.tensor_parallel,
+                    launchable=here[e.name].ok,
+                    launch_problems=here[e.name].reasons,
                 )
             out.append(row)
         print(json.dumps(out, indent=2))
@@ -60,18 +63,27 @@ def cmd_list(args: argparse.Namespace) -> int:
         dirs = ", ".join(str(d) for d in profile_search_path())
         print(f"no profiles found in {dirs}")
         return 0
-    rows = [("NAME", "ENGINE", "MODEL", "ADDRESS", "TP", "STATUS")]
+    # STATUS: the file (valid or its errors); HERE: whether it can launch on this box.
+    rows = [("NAME", "ENGINE", "MODEL", "ADDRESS", "TP", "STATUS", "HERE")]
     for e in entries:
         if e.profile:
             p = e.profile
             status = "ok" + (f", hides {', '.join(h.name for h in e.hidden)}" if e.hidden else "")
             rows.append(
-                (p.name, p.engine, p.model, f"{p.host}:{p.port}", str(p.tensor_parallel), status)
+                (
+                    p.name,
+                    p.engine,
+                    p.model,
+                    f"{p.host}:{p.port}",
+                    str(p.tensor_parallel),
+                    status,
+                    here[e.name].label,
+                )
             )
         else:
             n = sum(1 for i in e.issues if i.severity == "error")
             rows.append(
-                (e.name, "?", "?", "?", "?", f"{n} error(s): llmops profiles check {e.path}")
+                (e.name, "?", "?", "?", "?", f"{n} error(s): llmops profiles check {e.path}", "")
             )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
@@ -80,7 +92,19 @@ def cmd_list(args: argparse.Namespace) -> int:
         for issue in e.issues:
             if issue.severity == "warning" and e.hidden and issue.field == "name":
                 print(issue, file=sys.stderr)
+    if any(not h.ok for h in here.values()):
+        print(
+            "\n(why a profile cannot launch here: llmops profiles check; a real engine on any "
+            "box: llmops demo)"
+        )
     return 0
+
+
+def _launchability(entries: list) -> dict:
+    """Whether each valid profile can launch on this box (model, GPUs, Docker, interpreter)."""
+    from llmops_tui.launchable import launchability_all
+
+    return launchability_all([e.profile for e in entries if e.profile is not None])
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -111,8 +135,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(issue, file=sys.stderr if issue.severity == "error" else sys.stdout)
         if profile is None:
             failed += 1
-        else:
-            print(f"{path}: ok ({profile.name}: {profile.engine} {profile.model})")
+            continue
+        from llmops_tui.launchable import launchability
+
+        here = launchability(profile)
+        print(f"{path}: ok ({profile.name}: {profile.engine} {profile.model})")
+        if here.ok:
+            print(f"{path}: launchable here")
+        for reason in here.reasons:
+            print(f"{path}: not launchable here: {reason}")
     if failed:
         print(f"{failed} of {len(results)} profile(s) invalid", file=sys.stderr)
         return 1

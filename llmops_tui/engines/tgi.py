@@ -51,7 +51,6 @@ DOCKER_MODEL_DIR = "/models"
 API_KEY_REFUSAL = TGI.api_key_refusal
 
 
-
 def hostname_refusal(host: str) -> str:
     return TGI.host_ip_reason.format(host=host)
 

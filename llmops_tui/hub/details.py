@@ -87,6 +87,14 @@ def model_details(
                 f"offline mode (HF_HUB_OFFLINE=1) and {repo_id} is not in {s.cache_dir}",
             )
         return local_details(cached, revision, s)
+    from llmops_tui.hub.reach import require_hub
+
+    try:
+        require_hub(s, f"details of {repo_id}")
+    except HubError:
+        if cached is not None:  # offline, but the cache has it: what the cache says
+            return local_details(cached, revision, s)
+        raise
     try:
         info = s.api().model_info(repo_id, revision=revision, files_metadata=True)
     except Exception as exc:
@@ -167,6 +175,37 @@ def local_details(
             d.config_error = f"{cfg}: {exc}"
     by_dtype: dict[str, int] = {}
     for p in snap.rglob("*.safetensors"):
+        try:
+            for dtype, n in safetensors_param_counts(p).items():
+                by_dtype[dtype] = by_dtype.get(dtype, 0) + n
+        except (OSError, ValueError):
+            continue
+    if by_dtype:
+        d.params_by_dtype = by_dtype
+        d.params = sum(by_dtype.values())
+    _describe_format(d)
+    return d
+
+
+def folder_details(path: str | os.PathLike[str]) -> ModelDetails:
+    """Details of a model folder on disk (what `llmops demo` writes, a copied checkpoint)."""
+    from pathlib import Path
+
+    root = Path(path).expanduser()
+    d = ModelDetails(repo_id=str(root), source="folder")
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            d.files.append(RepoFile(str(p.relative_to(root)), p.stat().st_size))
+    cfg = root / "config.json"
+    if cfg.is_file():
+        try:
+            d.config = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            d.config_error = f"{cfg}: {exc}"
+    else:
+        d.config_error = f"{root} has no config.json (not a Hugging Face model folder?)"
+    by_dtype: dict[str, int] = {}
+    for p in root.rglob("*.safetensors"):
         try:
             for dtype, n in safetensors_param_counts(p).items():
                 by_dtype[dtype] = by_dtype.get(dtype, 0) + n

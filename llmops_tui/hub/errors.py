@@ -7,6 +7,11 @@ import errno
 from llmops_tui.hub.settings import HubSettings
 
 
+def _downloading(what: str) -> bool:
+    """Whether the failed call was part of a download (only then does a retry resume)."""
+    return what not in ("", "search", "model info")
+
+
 class HubError(Exception):
     """A failure with a message fit for the user; ``kind`` is machine-readable."""
 
@@ -86,7 +91,8 @@ def explain_error(
         return HubError(
             "network",
             f"cannot reach {settings.endpoint} for {repo_id}{where}: check the network, proxy "
-            "or HF_ENDPOINT, then retry (a download resumes where it stopped).",
+            "or HF_ENDPOINT, then retry"
+            + (" (a download resumes where it stopped)." if _downloading(what) else "."),
         )
     if isinstance(exc, hf.HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
@@ -107,7 +113,8 @@ def explain_error(
         return HubError(
             "network",
             f"network error talking to {settings.endpoint}{where}: {type(exc).__name__}: "
-            f"{_first_line(exc) or 'connection lost'}. Retry: a download resumes where it stopped.",
+            f"{_first_line(exc) or 'connection lost'}."
+            + (" Retry: a download resumes where it stopped." if _downloading(what) else ""),
         )
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return HubError(

@@ -49,6 +49,9 @@ def search_models(
         )
     if sort not in _SORT_API:
         raise HubError("usage", f"sort '{sort}': expected one of {', '.join(SORTS)}")
+    from llmops_tui.hub.reach import require_hub
+
+    require_hub(s, "searching the Hub")
     try:
         items = s.api().list_models(
             search=text or None,

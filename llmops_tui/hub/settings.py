@@ -59,6 +59,12 @@ class HubSettings:
         # huggingface_hub reads HF_HUB_OFFLINE once, at import, and its HTTP hook
         # refuses every request while it is set: follow the environment of now.
         constants.HF_HUB_OFFLINE = self.offline
+        # Its retries log "Retrying in 8s [Retry 4/5]" on stderr (over the TUI's screen, and
+        # 11 lines per offline search): the app says what failed itself, once.
+        import logging
+
+        logging.getLogger("huggingface_hub.utils._http").setLevel(logging.ERROR)
+        logging.getLogger("huggingface_hub.hf_api").setLevel(logging.ERROR)
 
         return HfApi(endpoint=self.endpoint, token=self.auth, library_name=LIBRARY)
 

@@ -93,8 +93,10 @@ class LlmopsApp(App):
         gpu_reader: Any | None = None,
         engines_poll_s: float = 1.0,
         gpu_poll_s: float = GPU_POLL_S,
+        demo_hooks: Any | None = None,
     ) -> None:
         super().__init__()
+        self.demo_hooks = demo_hooks  # None: the real demo steps (llmops_tui/demo/setup.py)
         read_alt_digits_as_alt_keys()
         self.initial_tab = initial_tab
         self.supervisor = supervisor  # None: the real one, made in a worker on first use
@@ -238,6 +240,8 @@ class LlmopsApp(App):
                 for b in _own_bindings(type(widget)):
                     if not isinstance(b, Binding) or not b.description:
                         continue
+                    if b.action.startswith("app."):  # a footer hint (Chat's Alt+1…5)
+                        continue
                     # The footer's label is short; the tooltip says it in full.
                     row = (b.key, b.tooltip or b.description)
                     if row not in rows:
@@ -254,6 +258,19 @@ class LlmopsApp(App):
             # the pane being hidden, and focus inside a pane switches back to that pane.
             self.screen.set_focus(None)
         tabs.active = tab
+
+    def show_ready_chat(self) -> None:
+        """The Chat tab, looking again for running engines (the demo's, once it is ready)."""
+
+        # After the refresh: a modal screen just closed gives the focus back to where it
+        # was (the Engines table) once its callback returned; the Chat tab takes it then.
+        def go() -> None:
+            self.action_show_tab("chat")
+            for chat in self.query(ChatTab):
+                chat.take_focus()
+                chat.action_refresh_targets()
+
+        self.set_timer(0.05, go)
 
     def action_new_chat(self) -> None:
         self.action_show_tab("chat")

@@ -146,7 +146,10 @@ class ShellFooter(Footer):
             return
         if not self._check_pending:
             self._check_pending = True
-            self.call_after_refresh(self._rebuild_if_changed)
+            # call_later, not call_after_refresh: the latter waits for a repaint, and one
+            # pending when a modal screen opened never ran (the footer kept the Engines keys
+            # on the Chat tab after the demo window closed, every later change ignored).
+            self.call_later(self._rebuild_if_changed)
 
     async def _rebuild_if_changed(self) -> None:
         self._check_pending = False
@@ -189,8 +192,63 @@ def palette_commands(app: Any) -> list[tuple[str, Callable[[], Any], str]]:
 
     for tab_id, label in TABS:
         out.append((f"Switch to tab {label}", partial(app.action_show_tab, tab_id), "Tab"))
+    out += tab_key_commands(app)
     out.append(("Help: keys", app.action_help, "?"))
     return out
+
+
+LOADTEST_PANES = (("lt-run", "Run"), ("lt-history", "History"), ("lt-bakeoff", "Bake-off"))
+
+
+def tab_key_commands(app: Any) -> list[tuple[str, Callable[[], Any], str]]:
+    """Every key of every tab (history's compare and export, the load test's start and
+    stop, Models' download…) as a palette entry: the tab is shown, then the key's action
+    runs on the widget that holds it. The Load test's sub-tabs are entries too."""
+    from textual.binding import Binding
+    from textual.widgets import TabbedContent
+
+    from llmops_tui.ui.app import TABS, _own_bindings
+
+    out: list[tuple[str, Callable[[], Any], str]] = []
+    seen: set[str] = set()
+    tabs = app.query_one("#tabs", TabbedContent)
+    for tab_id, label in TABS:
+        try:
+            pane = tabs.get_pane(tab_id)
+        except Exception:
+            continue
+        for widget in pane.walk_children():
+            for b in _own_bindings(type(widget)):
+                if not isinstance(b, Binding) or not b.description or b.action.startswith("app."):
+                    continue
+                title = f"{label}: {b.tooltip or b.description}"
+                if title in seen:
+                    continue
+                seen.add(title)
+                key = app.get_key_display(b)
+                out.append((title, partial(_run_key, app, tab_id, widget, b.action), key))
+    for pane_id, name in LOADTEST_PANES:
+        out.append(
+            (
+                f"Load test: show {name}",
+                partial(_run_key, app, "loadtest", None, f"show_pane('{pane_id}')"),
+                "Ctrl+T cycles",
+            )
+        )
+    return out
+
+
+def _run_key(app: Any, tab_id: str, widget: Any, action: str) -> None:
+    from llmops_tui.ui.tabs.loadtest import LoadTestTab
+
+    app.action_show_tab(tab_id)
+    if widget is None:
+        widget = app.query_one(LoadTestTab)
+    else:  # a key of a Load test sub-tab (History's): that sub-tab first
+        panes = [a.id for a in widget.ancestors if a.id in dict(LOADTEST_PANES)]
+        if panes:
+            app.query_one(LoadTestTab).action_show_pane(panes[0])
+    app.call_later(app.run_action, action, widget)
 
 
 class LlmopsCommands(Provider):

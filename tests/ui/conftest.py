@@ -16,3 +16,15 @@ class NoGpuReader:
 def fixed_shell_header(monkeypatch):
     monkeypatch.setattr("llmops_tui.ui.app.host_label", lambda: "gpu-box")
     monkeypatch.setattr("llmops_tui.ui.shell.make_gpu_reader", NoGpuReader)
+
+
+@pytest.fixture(autouse=True)
+def box_without_gpu_or_docker(monkeypatch):
+    """The Engines tab says whether each profile can launch on this box: the same box for
+    every snapshot (no GPU, no Docker), wherever the tests run."""
+    from llmops_tui.telemetry.gpu import GpuIds
+
+    monkeypatch.setattr(
+        "llmops_tui.telemetry.gpu.gpu_ids", lambda nvml=None: GpuIds(error="no NVIDIA GPU found")
+    )
+    monkeypatch.setattr("llmops_tui.launchable.which", lambda name, *a, **k: None)

@@ -136,8 +136,8 @@ def test_finished_run(snap_compare):
         s["goodput"] = s["request_throughput"] * 0.8
         s["slo"] = {"ttft_ms": 200.0, "tpot_ms": 10.0, "e2el_ms": None}
         t = tab(pilot)
-        t.show_summary(s, run_id=3)
-        t.query_one("#lt-buttons").scroll_visible(top=True, animate=False)
+        t.show_summary(s, run_id=3)  # it scrolls the summary and results into view itself
+        await pilot.pause()
         await pilot.pause()
 
     assert snap_compare(LlmopsApp(initial_tab="loadtest"), terminal_size=SIZE, run_before=before)

@@ -147,7 +147,7 @@ def test_api_key_env_must_name_a_set_variable(monkeypatch):
 
 def test_profile_target_and_its_errors():
     plan = parse_form(FORM | {"profile": "tiny-vllm-cpu", "base_url": "", "model": ""})
-    assert plan.target.base_url == "http://127.0.0.1:8000" and plan.target.model == "tiny-llama"
+    assert plan.target.base_url == "http://127.0.0.1:8100" and plan.target.model == "tiny-llama"
     assert plan.target.profile == "tiny-vllm-cpu" and plan.target.engine == "vllm"
     with pytest.raises(FormError) as exc:
         parse_form(FORM | {"profile": "nope"})

@@ -89,4 +89,4 @@ def test_chat_profile_resolves_address_and_served_model():
     ns = argparse.Namespace(profile="tiny-vllm-cpu", base_url=None, model=None, api_key_env=None)
     target, problem = resolve_target(ns)
     assert problem is None
-    assert (target.base_url, target.model) == ("http://127.0.0.1:8000", "tiny-llama")
+    assert (target.base_url, target.model) == ("http://127.0.0.1:8100", "tiny-llama")

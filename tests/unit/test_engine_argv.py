@@ -317,5 +317,7 @@ def test_tgi_refuses_an_inherited_api_key_variable():
     docker = p.with_overrides(runtime="docker", executable=None)
     tgi.build_launch(docker, environ={"API_KEY": "sk-1"})  # a container gets -e names only
     with pytest.raises(LaunchRefused, match="API_KEY is set"):
-        tgi.build_launch(docker.with_overrides(env={"API_KEY": "$API_KEY"}), environ={"API_KEY": "k"})
+        tgi.build_launch(
+            docker.with_overrides(env={"API_KEY": "$API_KEY"}), environ={"API_KEY": "k"}
+        )
     tgi.build_launch(p, environ={"HF_TOKEN": "hf_1"})

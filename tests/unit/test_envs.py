@@ -674,8 +674,13 @@ def test_cli_create_failure_list_json_and_rm(
 
     assert main(["envs", "list"]) == 0
     table = capsys.readouterr().out
-    assert "failed: ERROR: No matching distribution found" in table
+    # the state in a word on the env's row, what went wrong on the indented line under it
+    lines = table.splitlines()
+    bad = next(i for i, line in enumerate(lines) if line.startswith("bad "))
+    assert lines[bad].split()[-1] == "failed"
+    assert lines[bad + 1].startswith("    ERROR: No matching distribution found")
     assert "docker: docker is not installed" in table
+    assert max(len(line) for line in lines) <= 100  # was ~230 columns a row
 
     assert main(["envs", "rm", "good"]) == 0
     assert main(["envs", "rm", "good"]) == 1

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import to_ui
+from llmops_tui.ui.toggles import MarkedSelectionList
 
 MAX_EVENTS = 8
 
@@ -50,7 +51,7 @@ class BakeoffPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bo-form"):
-            yield SelectionList[str](id="bo-profiles")
+            yield MarkedSelectionList[str](id="bo-profiles")
             with Vertical(id="bo-side"):
                 yield Label("Suite")
                 yield QuitSafeSelect([], allow_blank=True, id="bo-suite")
@@ -60,7 +61,7 @@ class BakeoffPanel(Vertical):
                         yield Input(placeholder="data dir/bakeoffs/ID", id="bo-out", compact=True)
                         yield Static("", id="bo-out-err", classes="field-error")
                     with Vertical(classes="bo-field"):
-                        yield Label("Ready timeout (s)")
+                        yield Label("Ready in (s)")
                         yield Input(placeholder="900", id="bo-ready-timeout", compact=True)
                         yield Static("", id="bo-ready-timeout-err", classes="field-error")
                 with Horizontal(id="bo-buttons"):

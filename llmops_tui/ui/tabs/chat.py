@@ -35,6 +35,7 @@ from llmops_tui.chat.targets import TargetSource
 from llmops_tui.ui.tabs.chat_pickers import OpenConversationScreen, TargetRow
 from llmops_tui.ui.tabs.chat_widgets import ChatColumn, ReplyView, UserBubble
 from llmops_tui.ui.threads import alive
+from llmops_tui.ui.toggles import MarkedCheckbox
 
 EMPTY_HINT = (
     "Pick an engine above (Ctrl+R looks for running ones) or type a base URL and model, "
@@ -79,6 +80,10 @@ class ChatTab(Vertical):
         Binding("ctrl+s", "export", "Export", tooltip="Export the conversation as Markdown"),
         Binding("ctrl+y", "copy_last", "Copy", tooltip="Copy the last reply"),
         Binding("ctrl+r", "refresh_targets", "Find engines", tooltip="Look for running engines"),
+        # Digits type into the prompt here: the footer names the keys that switch tabs (the
+        # app's alt+1…5 do the switching; an entry under their own key would be hidden by
+        # them, so this one sits on alt+0, which the app leaves free).
+        Binding("alt+0", "app.show_tab('models')", "Tabs", key_display="Alt+1…5"),
     ]
 
     def __init__(
@@ -111,7 +116,7 @@ class ChatTab(Vertical):
         with Vertical(id="chat-targets"):
             with Horizontal(id="target-a-row"):
                 yield TargetRow("A", id="target-a")
-                yield Checkbox("A/B", id="ab-toggle")
+                yield MarkedCheckbox("A/B", id="ab-toggle")
             yield TargetRow("B", id="target-b")
         with Collapsible(title="System prompt and sampling", id="chat-settings"):
             yield Input(placeholder="system prompt", id="system-prompt")
@@ -136,6 +141,9 @@ class ChatTab(Vertical):
     def on_show(self) -> None:
         # Take the focus only when the tab is shown: a hidden Input holding focus would
         # swallow the app's number keys for switching tabs.
+        self.take_focus()
+
+    def take_focus(self) -> None:
         self.query_one("#prompt", Input).focus()
 
     async def on_unmount(self) -> None:

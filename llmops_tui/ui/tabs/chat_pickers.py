@@ -23,9 +23,9 @@ class TargetRow(Horizontal):
     DEFAULT_CSS = """
     TargetRow { height: auto; }
     TargetRow .target-letter { width: 3; padding: 1 0 0 1; text-style: bold; }
-    TargetRow Select { width: 32; }
-    TargetRow .target-url { width: 1fr; }
-    TargetRow .target-model { width: 1fr; }
+    TargetRow Select { width: 26; }
+    TargetRow .target-url { width: 3fr; }
+    TargetRow .target-model { width: 2fr; }
     """
 
     def __init__(self, letter: str, **kwargs) -> None:
@@ -35,17 +35,25 @@ class TargetRow(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.letter, classes="target-letter")
         yield QuitSafeSelect([], prompt="pick an engine", classes="target-select")
-        yield Input(placeholder="base URL, e.g. http://127.0.0.1:8000", classes="target-url")
+        yield Input(placeholder="base URL http://host:port", classes="target-url")
         yield Input(placeholder="model", classes="target-model")
 
     def set_choices(self, targets: list[ChatTarget]) -> None:
-        self.query_one(Select).set_options(
+        current = self.target()
+        select = self.query_one(Select)
+        select.set_options(
             [
                 (t.name or f"{t.model} @ {t.base_url.split('://')[-1]}", i)
                 for i, t in enumerate(targets)
             ]
         )
         self._choices = targets
+        # A second look (Ctrl+R, the demo once ready) keeps the engine shown picked: new
+        # options blank the Select while the fields still name that engine.
+        for i, t in enumerate(targets):
+            if current is not None and (t.base_url, t.model) == (current.base_url, current.model):
+                select.value = i
+                break
 
     @on(Select.Changed)
     def _picked(self, event: Select.Changed) -> None:

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from llmops_tui.ui.tables import cursor_row_key
+from llmops_tui.ui.tabs.engines_demo import LaunchHere
 from llmops_tui.ui.tabs.engines_log import format_duration
 from llmops_tui.ui.threads import to_ui
 
@@ -55,7 +56,7 @@ def error_text(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class EnginesTab(Vertical):
+class EnginesTab(LaunchHere, Vertical):
     BINDINGS = [
         Binding("l", "launch", "Launch"),
         Binding("n", "new_profile", "New", tooltip="New profile"),
@@ -64,13 +65,14 @@ class EnginesTab(Vertical):
         Binding("r", "restart", "Restart"),
         Binding("w", "swap", "Swap"),
         Binding("o", "open_logs", "Logs"),
+        Binding("d", "demo", "Demo", show=False, tooltip="Demo: set up and start a real engine"),
     ]
     DEFAULT_CSS = """
     EnginesTab { padding: 0 1; overflow: hidden hidden; }
     EnginesTab .title { text-style: bold; height: 1; }
     EnginesTab #profiles { height: 1fr; min-height: 4; }
     EnginesTab #engine-list { height: auto; max-height: 8; }
-    EnginesTab #profile-detail { height: auto; max-height: 2; color: $text-muted; }
+    EnginesTab #profile-detail { height: auto; max-height: 4; color: $text-muted; }
     EnginesTab #engine-detail { height: auto; max-height: 2; }
     EnginesTab #engine-cause {
         display: none; height: auto; max-height: 6;
@@ -102,6 +104,7 @@ class EnginesTab(Vertical):
         self.records: dict[str, Any] = {}
         self._phases: dict[str, str] | None = None  # None until the first refresh
         self.busy: set[str] = set()  # engines with an action in flight
+        self.here: dict[str, Any] = {}  # profile name → Launchability (launchable.py)
 
     @property
     def supervisor(self) -> Any:
@@ -113,9 +116,10 @@ class EnginesTab(Vertical):
         return self._supervisor
 
     def compose(self) -> ComposeResult:
-        yield Static("Profiles  [dim]l launch · n new · e edit[/dim]", classes="title")
+        yield Static("Profiles  [dim]l launch · n new · e edit · d demo[/dim]", classes="title")
         table = DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")
+        cols = table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")
+        self._status_col = cols[-1]  # valid or not, and whether it can launch here
         yield table
         # profile text and problems shown as written: "[/x]" in a description is not markup
         yield Static("loading profiles…", id="profile-detail", markup=False)
@@ -162,6 +166,7 @@ class EnginesTab(Vertical):
             to_ui(self, self.notify, str(exc), severity="error")
             return
         to_ui(self, self._show_profiles, entries)
+        self._check_here(entries)  # in this worker: probes of interpreters (engines_demo.py)
 
     def _show_profiles(self, entries: list[Any]) -> None:
         table = self.query_one("#profiles", DataTable)
@@ -171,15 +176,13 @@ class EnginesTab(Vertical):
         for e in entries:
             if e.profile:
                 p = e.profile
-                warnings = sum(1 for i in e.issues if i.severity == "warning")
-                status = f"ok, {warnings} warning(s)" if warnings else "ok"
                 table.add_row(
                     p.name,
                     p.engine,
-                    escape(short_model(p.model)),  # a path may hold '[': not markup
+                    escape(short_model(p.model, 24)),  # a path may hold '[': not markup
                     f"{p.host}:{p.port}",
                     str(p.tensor_parallel),
-                    status,
+                    self._status_text(e),
                     key=e.name,
                 )
             else:
@@ -211,7 +214,9 @@ class EnginesTab(Vertical):
         detail = self.query_one("#profile-detail", Static)
         if entry.profile:
             p = entry.profile
-            detail.update(f"{display_path(entry.path)} · {p.description or p.model}")
+            text = f"{display_path(entry.path)} · {p.description or p.model}"
+            here = self._here_text(entry)  # why it cannot launch here (engines_demo.py)
+            detail.update(f"{text}\n{here}" if here else text)
         else:
             detail.update("\n".join(str(i) for i in entry.issues[:4]))
 

@@ -144,7 +144,28 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
     BINDINGS = [
         Binding("ctrl+g", "start", "Start run"),
         Binding("escape", "stop", "Stop run", show=False),
+        # The sub-tabs by key (the mouse was the only way): Run → History → Bake-off → Run.
+        Binding(
+            "ctrl+t",
+            "next_pane",
+            "Panes",
+            key_display="^t",
+            tooltip="Next pane: Run, History, Bake-off",
+        ),
     ]
+    PANES = ("lt-run", "lt-history", "lt-bakeoff")
+
+    def action_next_pane(self) -> None:
+        inner = self.query_one("#lt-tabs", TabbedContent)
+        i = self.PANES.index(inner.active) if inner.active in self.PANES else -1
+        self.action_show_pane(self.PANES[(i + 1) % len(self.PANES)])
+
+    def action_show_pane(self, pane: str) -> None:
+        inner = self.query_one("#lt-tabs", TabbedContent)
+        if inner.active != pane:
+            self.app.screen.set_focus(None)  # focus left in the pane hidden would switch back
+            inner.active = pane
+        self.call_after_refresh(self.take_focus)
 
     def action_start(self) -> None:
         if self.query_one("#lt-tabs", TabbedContent).active == "lt-run":
@@ -217,6 +238,8 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         self._target_choices = choices
         if self.form_ready:
             self.form.set_targets(choices)
+        elif self._form is not None:  # built, not mounted yet: it takes them on mount
+            self._form._pending_targets = choices
 
     @property
     def form(self) -> LoadTestForm:
@@ -420,7 +443,7 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         """The final table (also used by tests with a hand-made summary).
 
         ``saved`` (bench.fallback.Saved) says where a run the database could not take went."""
-        from llmops_tui.bench.report import goodput_text, telemetry_line
+        from llmops_tui.bench.report import chunk_note, goodput_text, telemetry_line
 
         table = self.query_one("#lt-results", DataTable)
         table.clear()
@@ -440,7 +463,7 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
             f"{fmt_number(s.get('output_throughput'), 1)} output tok/s · "
             f"{fmt_number(s.get('total_token_throughput'), 1)} total tok/s",
         ]
-        for extra in (goodput_text(s), telemetry_line(s.get("telemetry"))):
+        for extra in (goodput_text(s), chunk_note(s), telemetry_line(s.get("telemetry"))):
             if extra:
                 lines.append(extra)
         for err, n in list((s.get("errors") or {}).items())[:3]:
@@ -452,3 +475,7 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
             lines += saved.lines(paths().results_db)
         failed = bool(s.get("failed")) and not s.get("completed")
         self._message("\n".join(lines), error=failed or not_stored)
+        # The results sat below the fold at 100×30: bring the summary to the top of the
+        # pane, with the plots and the table under it (they fit in 24 rows).
+        message = self.query_one("#lt-message", Static)
+        self.call_after_refresh(message.scroll_visible, top=True, animate=False)

@@ -14,6 +14,7 @@ from llmops_tui.bench.form import TEXT_FIELDS, TargetChoice, preset_values
 from llmops_tui.bench.workload import SCENARIO_NOTES, SCENARIOS
 from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import alive
+from llmops_tui.ui.toggles import MarkedCheckbox
 
 CUSTOM = "__custom__"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -155,8 +156,8 @@ class LoadTestForm(Vertical):
                 for name, label, value, width in row:
                     yield from self._field(name, label, self._input(name, value), width)
         with Horizontal(id="lt-checks"):
-            yield Checkbox("ignore EOS", value=True, id="lt-ignore-eos", compact=True)
-            yield Checkbox("constant rate (no Poisson)", id="lt-constant-rate", compact=True)
+            yield MarkedCheckbox("ignore EOS", value=True, id="lt-ignore-eos", compact=True)
+            yield MarkedCheckbox("constant rate (no Poisson)", id="lt-constant-rate", compact=True)
 
     def _input(self, name: str, value: str) -> Input:
         return Input(value, placeholder=TEXT_FIELDS.get(name, ""), compact=True)

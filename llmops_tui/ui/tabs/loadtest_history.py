@@ -24,7 +24,9 @@ from llmops_tui.ui.threads import to_ui
 def fmt_number(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
-    return f"{x:,.{digits}f}"
+    from llmops_tui.bench.report import precise
+
+    return precise(x, digits, grouping=True)
 
 
 def _when(epoch: float) -> str:
@@ -34,14 +36,24 @@ def _when(epoch: float) -> str:
     return time.strftime("%H:%M" if same_day else "%m-%d %H:%M", t)
 
 
+ENDPOINT_SHORT = {"completions": "compl"}
+STATUS_SHORT = {"complete": "done"}
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 class RunsTable(DataTable):
     """History's list of runs; its keys act on the Load test tab (shown only while it has focus)."""
 
     BINDINGS = [
-        Binding("space", "tab_action('toggle_mark')", "Mark run"),
-        Binding("c", "tab_action('compare')", "Compare marked"),
-        Binding("e", "tab_action('export_run')", "Export run"),
-        Binding("r", "tab_action('reload_runs')", "Reload"),
+        # Short footer labels (at 100 columns the long ones pushed Help and Quit off the
+        # footer); the tooltips, also in F1 help and the palette, say them in full.
+        Binding("space", "tab_action('toggle_mark')", "Mark", tooltip="Mark run"),
+        Binding("c", "tab_action('compare')", "Compare", tooltip="Compare marked"),
+        Binding("e", "tab_action('export_run')", "Export", tooltip="Export run"),
+        Binding("r", "tab_action('reload_runs')", "Reload", tooltip="Reload runs", show=False),
     ]
 
     def action_tab_action(self, name: str) -> None:
@@ -90,13 +102,14 @@ class RunsHistory:
                 "●" if r.id in self._marked else "",
                 str(r.id),
                 _when(r.created_at),
-                r.status,
-                escape(str(r.target.get("model", "?"))),  # as typed: '[' is not markup
-                f"{r.workload.get('endpoint', '?')} "
+                STATUS_SHORT.get(r.status, r.status),
+                escape(_cut(str(r.target.get("model", "?")), 11)),  # as typed; whole in Compare
+                # short: at 100 columns the last column (goodput) was cut
+                f"{ENDPOINT_SHORT.get(r.workload.get('endpoint'), r.workload.get('endpoint'))} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
                 str(r.load.get("max_concurrency") or "∞"),
                 f"{s.get('completed', 0)}/{s.get('failed', 0)}",
-                fmt_number(s.get("output_throughput"), 1),
+                fmt_number(s.get("output_throughput"), 0),
                 fmt_number((s.get("ttft_ms") or {}).get("p50"), 1),
                 fmt_number(s.get("goodput")),
                 key=str(r.id),
