@@ -395,7 +395,7 @@ def _check_sleep_mode(c: _Checker, engine: str, v: dict[str, Any], extra) -> Non
     (a hand-written --enable-sleep-mode lacks the development endpoints the swap calls)."""
     from llmops_tui.engines import adapter
 
-    api = getattr(adapter(engine), "SLEEP", None)
+    api = adapter(engine).SLEEP
     if api is None:
         if v.get("sleep_mode"):
             c.error(
