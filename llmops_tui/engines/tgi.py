@@ -50,11 +50,14 @@ from llmops_tui.profiles.profile import Profile
 DOCKER_PORT = 80
 DOCKER_MODEL_DIR = "/models"
 API_KEY_REFUSAL = TGI.api_key_refusal
-SLEEP = None  # TGI has no way to give back its GPU memory and stay resident
+
 
 
 def hostname_refusal(host: str) -> str:
     return TGI.host_ip_reason.format(host=host)
+
+
+SLEEP = None  # TGI cannot give back its GPU memory and stay resident (engines/sleep.py)
 
 
 # TGI launcher flags for the profile fields (docs/source/reference/launcher.md); TGI has no
