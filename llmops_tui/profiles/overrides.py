@@ -81,11 +81,11 @@ def apply_overrides(profile: Profile, items: Iterable[str]) -> Profile:
         raise ProfileError(issues)
     if not raw:
         return profile
-    c = _Checker(WHERE, "")
+    c = _Checker(WHERE)
     changes = _check_types(c, raw)
     if c.issues:
         raise _named(c.issues)
-    base = _Checker(WHERE, "")
+    base = _Checker(WHERE)
     _check_values(base, _current(profile))
     before = {str(i) for i in base.issues}
     launcher = [k for k in LAUNCHERS if k in changes]
