@@ -29,13 +29,24 @@ if TYPE_CHECKING:
 class EngineAdapter(Protocol):
     """One engine: Profile → launch, the log lines that tell its progress, its sleep mode."""
 
-    # The engine's flag for each profile field it has (keys from base.FLAG_FIELDS; a field
-    # left out is one the engine does not have, and profile validation refuses it).
-    FLAGS: Mapping[str, str]
-    # Progress, readiness and failure lines of the engine's log (supervisor's LogWatch).
-    LOG_RULES: EngineLogRules
-    # How it gives back its GPU memory and takes it again; None: the engine cannot sleep.
-    SLEEP: SleepApi | None
+    # Read-only members (a module's constants satisfy them; mypy checks it, see the test).
+
+    @property
+    def FLAGS(self) -> Mapping[str, str]:
+        """The engine's flag for each profile field it has (keys from base.FLAG_FIELDS; a
+        field left out is one the engine does not have, and profile validation refuses it)."""
+        ...
+
+    @property
+    def LOG_RULES(self) -> EngineLogRules:
+        """Progress, readiness and failure lines of the engine's log (the supervisor's
+        LogWatch)."""
+        ...
+
+    @property
+    def SLEEP(self) -> SleepApi | None:
+        """How it gives back its GPU memory and takes it again; None: it cannot sleep."""
+        ...
 
     def build_launch(
         self,

@@ -119,3 +119,18 @@ def test_the_registry_imports_no_adapter_until_asked():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "['llmops_tui.engines.tgi']"]
+
+
+def test_a_type_checker_takes_each_adapter_module_for_an_engine_adapter(tmp_path):
+    """mypy checks module against protocol (member types too: a data member declared
+    mutable, FLAGS: Mapping, refused every adapter's dict). Skipped where mypy is absent."""
+    api = pytest.importorskip("mypy.api")
+    src = tmp_path / "typed_adapters.py"
+    src.write_text(
+        "from llmops_tui.engines import " + ", ".join(ADAPTERS) + "\n"
+        "from llmops_tui.engines.contract import EngineAdapter\n"
+        + "".join(f"_{e}: EngineAdapter = {e}\n" for e in ADAPTERS)
+    )
+    args = ["--follow-imports=silent", "--ignore-missing-imports", "--no-error-summary"]
+    out, err, rc = api.run([*args, "--cache-dir", str(tmp_path / "cache"), str(src)])
+    assert rc == 0, out + err
