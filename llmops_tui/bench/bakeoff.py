@@ -16,7 +16,6 @@ the bake-off's row (table ``bakeoffs`` / ``bakeoff_runs``).
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,15 +50,15 @@ Event = Callable[[str], None]
 
 
 def _target(profile: Profile, rec: Any) -> Target:
+    from llmops_tui.engines import adapter
+
     return Target(
         base_url=rec.base_url,
         model=rec.served_model_name or profile.model_name,
         profile=profile.name,
         engine=profile.engine,
         api_key_env=profile.api_key_env,
-        tokenizer_hint=os.path.expanduser(profile.model)
-        if profile.is_local_model
-        else profile.model,
+        tokenizer_hint=adapter(profile.engine).model_arg(profile),
     )
 
 

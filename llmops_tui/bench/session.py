@@ -56,6 +56,7 @@ class Target:
 
 def target_from_profile(name: str) -> Target:
     """A running engine's address and model from its profile (raises ProfileError/NotFound)."""
+    from llmops_tui.engines import adapter
     from llmops_tui.profiles.store import find_profile
     from llmops_tui.supervisor.core import running_endpoint
 
@@ -73,7 +74,7 @@ def target_from_profile(name: str) -> Target:
         profile=p.name,
         engine=p.engine,
         api_key_env=p.api_key_env,
-        tokenizer_hint=os.path.expanduser(p.model) if p.is_local_model else p.model,
+        tokenizer_hint=adapter(p.engine).model_arg(p),
     )
 
 

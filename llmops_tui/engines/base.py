@@ -78,6 +78,12 @@ def expand(path: str) -> str:
     return os.path.expandvars(os.path.expanduser(path))
 
 
+def model_arg(profile: Profile) -> str:
+    """The model as the engine process is given it: a local path with ``~`` and ``$VAR``
+    expanded, else the Hub repo id as written (every adapter's ``model_arg``)."""
+    return expand(profile.model) if profile.is_local_model else profile.model
+
+
 def gpu_env(profile: Profile) -> dict[str, str]:
     return {"CUDA_VISIBLE_DEVICES": profile.gpus} if profile.gpus else {}
 

@@ -37,6 +37,7 @@ from llmops_tui.engines.base import (
     field_flags,
     gpu_env,
     hf_home,
+    model_arg,
     profile_python,
     require_docker_host_ip,
 )
@@ -79,17 +80,13 @@ def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str
     return argv + list(profile.extra_args)
 
 
-def _model(profile: Profile) -> str:
-    return expand(profile.model) if profile.is_local_model else profile.model
-
-
 def build_argv(profile: Profile) -> list[str]:
     if profile.executable:
         # A wrapper script that takes launch_server's flags.
         head = [expand(profile.executable)]
     else:
         head = [profile_python(profile) or "python3", "-m", LAUNCH_MODULE]
-    return head + engine_flags(profile, _model(profile), profile.host, profile.port)
+    return head + engine_flags(profile, model_arg(profile), profile.host, profile.port)
 
 
 def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
@@ -100,7 +97,7 @@ def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
     argv += ["-v", f"{hf_home(environ)}:/root/.cache/huggingface"]
     for key in sorted(profile.resolved_env(environ)):
         argv += ["-e", key]
-    model = _model(profile)
+    model = model_arg(profile)
     if profile.is_local_model:
         argv += ["-v", f"{model}:{model}:ro"]
     argv += [profile.image or "lmsysorg/sglang", "python3", "-m", LAUNCH_MODULE]
@@ -127,7 +124,7 @@ def build_launch(
         env=env,
         host=profile.host,
         port=profile.port,
-        served_model_name=profile.model_name if profile.served_model_name else _model(profile),
+        served_model_name=profile.model_name if profile.served_model_name else model_arg(profile),
         container_name=container_name(profile) if docker else None,
         runtime=profile.runtime,
         engine_module=ENGINE_MODULE if not (docker or profile.executable) else None,

@@ -40,6 +40,7 @@ from llmops_tui.engines.base import (
     gpu_env,
     hf_home,
     is_ip_literal,
+    model_arg,
     require_docker_host_ip,
 )
 from llmops_tui.engines.facts import TGI
@@ -53,6 +54,9 @@ API_KEY_REFUSAL = TGI.api_key_refusal
 
 def hostname_refusal(host: str) -> str:
     return TGI.host_ip_reason.format(host=host)
+
+
+SLEEP = None  # TGI cannot give back its GPU memory and stay resident (engines/sleep.py)
 
 
 # TGI launcher flags for the profile fields (docs/source/reference/launcher.md); TGI has no
@@ -75,7 +79,7 @@ def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str
 
 
 def build_argv(profile: Profile) -> list[str]:
-    model = expand(profile.model) if profile.is_local_model else profile.model
+    model = model_arg(profile)
     argv = [expand(profile.executable or "text-generation-launcher")]
     argv += engine_flags(profile, model, profile.host, profile.port)
     if "--shard-uds-path" not in profile.extra_args:
@@ -92,7 +96,7 @@ def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
         argv += ["-e", key]
     model = profile.model
     if profile.is_local_model:
-        local = expand(profile.model)
+        local = model_arg(profile)
         model = f"{DOCKER_MODEL_DIR}/{Path(local).name}"
         argv += ["-v", f"{local}:{model}:ro"]
     argv.append(profile.image or "ghcr.io/huggingface/text-generation-inference")
@@ -130,7 +134,7 @@ def build_launch(
     if not docker:
         env.update(gpu_env(profile))
     argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
-    model = expand(profile.model) if profile.is_local_model else profile.model
+    model = model_arg(profile)
     return LaunchSpec(
         profile=profile,
         argv=tuple(argv),

@@ -27,6 +27,7 @@ from llmops_tui.engines.base import (
     field_flags,
     gpu_env,
     hf_home,
+    model_arg,
     profile_python,
     require_docker_host_ip,
 )
@@ -75,7 +76,7 @@ def server_module(interpreter: str) -> str:
 
 
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
-    model = expand(profile.model) if profile.is_local_model else profile.model
+    model = model_arg(profile)
     interpreter = python or profile_python(profile)
     if interpreter:
         interpreter = expand(interpreter)
@@ -103,7 +104,7 @@ def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
         argv += ["-e", "VLLM_API_KEY"]
     model = profile.model
     if profile.is_local_model:  # mounted read-only at the same path
-        local = expand(profile.model)
+        local = model_arg(profile)
         argv += ["-v", f"{local}:{local}:ro"]
         model = local
     argv.append(profile.image or "vllm/vllm-openai")
@@ -134,9 +135,7 @@ def build_launch(
         env=env,
         host=profile.host,
         port=profile.port,
-        served_model_name=profile.model_name
-        if profile.served_model_name
-        else (expand(profile.model) if profile.is_local_model else profile.model),
+        served_model_name=profile.model_name if profile.served_model_name else model_arg(profile),
         container_name=container_name(profile) if docker else None,
         runtime=profile.runtime,
         engine_module=ENGINE_MODULE if (profile_python(profile) and not docker) else None,

@@ -18,8 +18,11 @@ Example::
     [env]
     HF_TOKEN = "$HF_TOKEN"    # passed through from your environment, never written here
 
-Modules: ``profile`` (the Profile record, issues, errors), ``schema`` (the fields),
-``validation`` (checking TOML text), ``store`` (load, list, find, save). The public
+Modules: ``profile`` (the Profile record, issues, errors), ``schema`` (the fields: the one
+list, tests/unit/test_profile_fields.py checks the others against it), ``validation``
+(checking a profile's values as a dict, with the file's lines when it came from one),
+``toml_text`` (reading and the one TOML writer), ``overrides`` (``--set``), ``form`` (the
+profile form without Textual), ``store`` (load, list, find, save). The public
 names are re-exported here, imported on first use (PEP 562): importing the package imports
 no submodule, so two threads importing ``llmops_tui.profiles.store`` and ``…profile`` at once
 cannot deadlock on the package's and a submodule's import locks (the TUI's workers did, ~1 start
@@ -53,10 +56,16 @@ _HOMES = {
         "find_profile",
         "list_profiles",
         "load_profile",
+        "profile_data",
         "save_profile",
         "to_toml",
     ),
-    "validation": ("check_profile_file", "check_profile_text", "parse_profile"),
+    "validation": (
+        "check_profile_data",
+        "check_profile_file",
+        "check_profile_text",
+        "parse_profile",
+    ),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -45,23 +45,9 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
-def _current(profile: Profile) -> dict[str, Any]:
-    """The profile's fields as the checker sees them (only those set)."""
-    out: dict[str, Any] = {}
-    for f in fields(Profile):
-        value = getattr(profile, f.name)
-        if f.name in ("path", "description") or value is None or value == ():
-            continue
-        if f.name == "env":
-            if value:
-                out["env"] = dict(value)
-            continue
-        out[f.name] = value
-    return out
-
-
 def apply_overrides(profile: Profile, items: Iterable[str]) -> Profile:
     """``profile`` with ``--set`` items applied; ProfileError lists every problem they bring."""
+    from llmops_tui.profiles.store import profile_data as _current  # the fields as a file has them
     from llmops_tui.profiles.validation import _check_types, _check_values, _Checker
 
     settable = ({f.name for f in fields(Profile)} & set(SCHEMA)) - {"name"}
@@ -81,11 +67,11 @@ def apply_overrides(profile: Profile, items: Iterable[str]) -> Profile:
         raise ProfileError(issues)
     if not raw:
         return profile
-    c = _Checker(WHERE, "")
+    c = _Checker(WHERE)
     changes = _check_types(c, raw)
     if c.issues:
         raise _named(c.issues)
-    base = _Checker(WHERE, "")
+    base = _Checker(WHERE)
     _check_values(base, _current(profile))
     before = {str(i) for i in base.issues}
     launcher = [k for k in LAUNCHERS if k in changes]

@@ -11,7 +11,7 @@ from typing import Any
 
 from llmops_tui.config import profile_search_path
 from llmops_tui.profiles.profile import Profile, ProfileError, ProfileIssue
-from llmops_tui.profiles.toml_text import field_line
+from llmops_tui.profiles.toml_text import dumps, field_line
 from llmops_tui.profiles.validation import check_profile_file, parse_profile
 
 
@@ -122,40 +122,31 @@ def find_profile(name_or_path: str, dirs: Iterable[Path] | None = None) -> Profi
 # Writing
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def to_toml(profile: Profile) -> str:
-    """Serialise a profile; only fields that differ from the defaults are written."""
+def profile_data(profile: Profile) -> dict[str, Any]:
+    """The profile as the values its TOML file holds (what validation checks): name, engine,
+    model and port always, every other field only where it differs from the default, and the
+    env table last."""
     defaults = Profile(name=profile.name, engine=profile.engine, model=profile.model)
-    lines: list[str] = []
+    data: dict[str, Any] = {}
     for f in fields(Profile):
         if f.name in ("path", "env"):
             continue
         value = getattr(profile, f.name)
         if f.name in ("name", "engine", "model"):
-            lines.append(f"{f.name} = {_toml_value(value)}")
+            data[f.name] = value
             continue
         if f.name == "port" or value != getattr(defaults, f.name):
             if value is None or value == () or value == "":
                 continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
+            data[f.name] = list(value) if isinstance(value, tuple) else value
     if profile.env:
-        lines.append("")
-        lines.append("[env]")
-        for k, v in profile.env.items():
-            lines.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
+        data["env"] = dict(profile.env)
+    return data
+
+
+def to_toml(profile: Profile) -> str:
+    """Serialise a profile; only fields that differ from the defaults are written."""
+    return dumps(profile_data(profile))
 
 
 def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:

@@ -1,10 +1,12 @@
-"""Reading a profile's TOML text: where each key is (tomllib gives no positions), and parsing
-that refuses nesting no profile needs before tomllib recurses into it."""
+"""A profile's TOML text: reading it (where each key is, as tomllib gives no positions, and
+parsing that refuses nesting no profile needs before tomllib recurses into it) and writing it
+(:func:`dumps`, the one TOML writer: ``profiles.store.to_toml`` and the saved files use it)."""
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from llmops_tui.profiles.profile import ProfileIssue
@@ -132,3 +134,50 @@ def load_toml(text: str, file: str) -> dict[str, Any] | ProfileIssue:
         return ProfileIssue(file, None, f"invalid TOML: {msg}{col}", line)
     except RecursionError:  # nesting the scan did not see (it skips what looks like strings)
         return ProfileIssue(file, None, "invalid TOML: nested too deeply to read")
+
+
+# ---------------------------------------------------------------------------
+# Writing: keys and values, then one [table] per dict value; what it writes reads back equal.
+
+_BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY_RE.match(key) else _string(key)
+
+
+def _string(value: str) -> str:
+    out = []
+    for ch in value:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:  # not allowed raw in TOML
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def toml_value(value: Any) -> str:
+    """One value as TOML: a boolean, number, string, or a list of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """TOML text of ``data``: its plain values in order, then each table (a dict value)."""
+    lines = [f"{_key(k)} = {toml_value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
+    for table, values in ((k, v) for k, v in data.items() if isinstance(v, Mapping)):
+        lines += ["", f"[{_key(table)}]"] + [
+            f"{_key(k)} = {toml_value(v)}" for k, v in values.items()
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,5 +1,8 @@
-"""Checking a profile's TOML text completely: every problem, with file, line, field and
-what was expected."""
+"""Checking a profile completely: every problem, with file, line, field and what was expected.
+
+:func:`check_profile_data` checks values (a dict as TOML gives them), naming lines when they
+came from a file (:func:`check_profile_text`); a Profile is checked as ``store.profile_data``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import ipaddress
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,13 @@ from llmops_tui.profiles.profile import (
 from llmops_tui.profiles.schema import SCHEMA
 from llmops_tui.profiles.toml_text import LineIndex, load_toml, tomllib
 
-__all__ = ["check_profile_file", "check_profile_text", "parse_profile", "tomllib"]
+__all__ = [
+    "check_profile_data",
+    "check_profile_file",
+    "check_profile_text",
+    "parse_profile",
+    "tomllib",
+]
 
 
 def _type_name(value: Any) -> str:
@@ -49,18 +59,21 @@ def _type_name(value: Any) -> str:
 
 
 class _Checker:
-    def __init__(self, file: str, text: str):
+    def __init__(self, file: str, lines: LineIndex | None = None):
         self.file = file
-        self.lines = LineIndex(text)
+        self.lines = lines
         self.issues: list[ProfileIssue] = []
 
+    def line(self, fld: str | None, table: str | None = None) -> int | None:
+        return self.lines.line(fld, table) if fld and self.lines is not None else None
+
     def error(self, fld: str | None, message: str, table: str | None = None) -> None:
-        line = self.lines.line(fld, table) if fld else None
+        line = self.line(fld, table)
         name = f"{table}.{fld}" if table and fld else fld
         self.issues.append(ProfileIssue(self.file, name, message, line))
 
     def warn(self, fld: str | None, message: str) -> None:
-        line = self.lines.line(fld) if fld else None
+        line = self.line(fld)
         self.issues.append(ProfileIssue(self.file, fld, message, line, severity="warning"))
 
 
@@ -395,7 +408,7 @@ def _check_sleep_mode(c: _Checker, engine: str, v: dict[str, Any], extra) -> Non
     (a hand-written --enable-sleep-mode lacks the development endpoints the swap calls)."""
     from llmops_tui.engines import adapter
 
-    api = getattr(adapter(engine), "SLEEP", None)
+    api = adapter(engine).SLEEP
     if api is None:
         if v.get("sleep_mode"):
             c.error(
@@ -425,15 +438,23 @@ def parse_profile(text: str, file: str | os.PathLike[str] = "<profile>") -> Prof
 def check_profile_text(
     text: str, file: str | os.PathLike[str] = "<profile>"
 ) -> tuple[Profile | None, list[ProfileIssue]]:
-    """Validate; returns (profile or None, every issue found incl. warnings)."""
-    fname = str(file)
-    c = _Checker(fname, text)
-    data = load_toml(text, fname)
+    """Read TOML text and validate it; returns (profile or None, every issue incl. warnings)."""
+    data = load_toml(text, str(file))
     if isinstance(data, ProfileIssue):
-        c.issues.append(data)
-        return None, c.issues
+        return None, [data]
+    return check_profile_data(data, file, LineIndex(text))
 
-    values = _check_types(c, data)
+
+def check_profile_data(
+    data: Mapping[str, Any],
+    file: str | os.PathLike[str] = "<profile>",
+    lines: LineIndex | None = None,
+) -> tuple[Profile | None, list[ProfileIssue]]:
+    """Validate a profile's values (keys and values as TOML gives them); ``lines``: where each
+    key is in the file they came from (None: the issues name no line)."""
+    fname = str(file)
+    c = _Checker(fname, lines)
+    values = _check_types(c, dict(data))
     for required in ("engine", "model"):
         if required not in data:
             c.issues.append(

@@ -18,8 +18,8 @@ from llmops_tui.engines import adapter
 from llmops_tui.engines.base import LaunchRefused, LaunchSpec
 from llmops_tui.engines.logs import LogWatch
 from llmops_tui.profiles.profile import Profile
-from llmops_tui.profiles.store import to_toml
-from llmops_tui.profiles.validation import check_profile_text
+from llmops_tui.profiles.store import profile_data
+from llmops_tui.profiles.validation import check_profile_data
 from llmops_tui.supervisor import sleep
 from llmops_tui.supervisor.health import probe_ready
 from llmops_tui.supervisor.identity import MARKER_ENV, new_marker
@@ -105,7 +105,7 @@ class Supervisor(StopMixin):
         """
         problems: list[str] = []
         label = str(profile.path) if profile.path else "<profile>"
-        _, issues = check_profile_text(to_toml(profile), label)
+        _, issues = check_profile_data(profile_data(profile), label)
         errors = [i for i in issues if i.severity == "error"]
         if errors:
             details = "; ".join(f"{i.field + ': ' if i.field else ''}{i.message}" for i in errors)

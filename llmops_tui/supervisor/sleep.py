@@ -58,7 +58,7 @@ def sleep_api(rec: EngineRecord) -> SleepApi | None:
     """The engine's sleep calls when it was launched able to sleep, else None."""
     if not rec.sleep_mode:
         return None
-    return getattr(adapter(rec.engine), "SLEEP", None)
+    return adapter(rec.engine).SLEEP
 
 
 def _headers(rec: EngineRecord) -> dict[str, str]:
@@ -168,7 +168,7 @@ def _check_can_sleep(rec: EngineRecord) -> SleepApi:
     if api is None:
         why = (
             "its engine has no sleep mode"
-            if getattr(adapter(rec.engine), "SLEEP", None) is None
+            if adapter(rec.engine).SLEEP is None
             else "it was not launched with sleep_mode = true"
         )
         raise SleepError(f"{rec.name} cannot sleep: {why}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from matrix import Case, cases
 
 from llmops_tui.engines import adapter
-from llmops_tui.engines.base import LaunchRefused, LaunchSpec, expand
+from llmops_tui.engines.base import LaunchRefused, LaunchSpec
 
 # The refusals an adapter may answer with, each for a reason the engine's own code gives.
 KNOWN_REFUSALS = (
@@ -41,7 +41,7 @@ def build_all(engine: str, state_dir, python: str | None = None) -> tuple[list[B
 
 def model_arg(built: Built) -> str:
     p = built.case.profile
-    return expand(p.model) if p.is_local_model else p.model
+    return adapter(p.engine).model_arg(p)
 
 
 def after(argv: list[str], marker: str) -> list[str]:

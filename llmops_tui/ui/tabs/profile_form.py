@@ -1,4 +1,5 @@
-"""Create or edit a launch profile; validated by llmops_tui.profiles, saved as TOML.
+"""Create or edit a launch profile: the screen of ``llmops_tui.profiles.form`` (fields,
+choices, checking the values as profile data), saved by ``profiles.store.save_profile``.
 
 Choices (quantization, dtype, KV-cache dtype, parallelism) come from
 llmops_tui.engines.facts for the chosen engine; the model list from the local HF cache.
@@ -7,12 +8,6 @@ Problems are shown under the field they concern; nothing typed is lost on a fail
 
 from __future__ import annotations
 
-import shlex
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 from pathlib import Path
 from typing import Any
 
@@ -24,91 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from llmops_tui.engines.facts import ENGINES, FACTS
+from llmops_tui.profiles.form import FIELDS, FORM_KEYS, choices_for, initial_text, read_base
 from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import to_ui
-
-# (TOML key, label, kind) in the order shown. kind: text | int | float | choice | args
-FIELDS: list[tuple[str, str, str]] = [
-    ("name", "Name", "text"),
-    ("engine", "Engine", "choice"),
-    ("model", "Model", "text"),
-    ("quantization", "Quantization", "choice"),
-    ("dtype", "Dtype", "choice"),
-    ("kv_cache_dtype", "KV cache dtype", "choice"),
-    ("tensor_parallel", "Tensor parallel", "int"),
-    ("pipeline_parallel", "Pipeline parallel", "int"),
-    ("data_parallel", "Data parallel", "int"),
-    ("port", "Port", "int"),
-    ("gpu_memory_fraction", "Memory fraction", "float"),
-    ("max_model_len", "Context length", "int"),
-    ("max_num_seqs", "Max sequences", "int"),
-    ("extra_args", "Extra args", "args"),
-    ("python", "Python", "text"),
-    ("env", "Engine env", "text"),
-]
-FORM_KEYS = {key for key, _, _ in FIELDS}
-
-
-def choices_for(engine: str, key: str) -> list[str]:
-    """Values the engine accepts for one choice field (sorted; empty: engine default)."""
-    facts = FACTS.get(engine)
-    if facts is None:
-        return []
-    return sorted(getattr(facts, key))
-
-
-def _toml_scalar(value: Any) -> str:
-    from llmops_tui.profiles.store import _toml_value
-
-    return _toml_value(value)
-
-
-def form_to_toml(raw: dict[str, str], base: dict[str, Any] | None = None) -> str:
-    """TOML for the form's values on top of ``base`` (the file's other keys are kept).
-
-    Numbers that do not parse are written as strings so that validation names the field
-    and what it expected instead of the form guessing.
-    """
-    base = dict(base or {})
-    env_table = base.get("env") if isinstance(base.get("env"), dict) else None
-    # The form's "Engine env" names a managed environment: `env = "name"`, or `engine_env`
-    # when the file has an [env] table of variables (kept as it is).
-    data: dict[str, Any] = {
-        k: v for k, v in base.items() if k not in FORM_KEYS and k != "engine_env"
-    }
-    if env_table is not None:
-        data["env"] = env_table
-    kinds = {key: kind for key, _, kind in FIELDS}
-    out: dict[str, Any] = {}
-    for key, _, _ in FIELDS:
-        text = raw.get(key, "").strip()
-        if not text:
-            continue
-        kind = kinds[key]
-        if kind == "int":
-            try:
-                out[key] = int(text)
-            except ValueError:
-                out[key] = text
-        elif kind == "float":
-            try:
-                out[key] = float(text)
-            except ValueError:
-                out[key] = text
-        elif kind == "args":
-            try:
-                out[key] = shlex.split(text)
-            except ValueError:
-                out[key] = text  # unbalanced quotes: validation reports the type
-        elif key == "env" and env_table is not None:
-            out["engine_env"] = text
-        else:
-            out[key] = text
-    out.update({k: v for k, v in data.items() if not isinstance(v, dict)})
-    lines = [f"{k} = {_toml_scalar(v)}" for k, v in out.items()]
-    for table, values in ((k, v) for k, v in data.items() if isinstance(v, dict)):
-        lines += ["", f"[{table}]"] + [f"{k} = {_toml_scalar(v)}" for k, v in values.items()]
-    return "\n".join(lines) + "\n"
 
 
 class ProfileForm(ModalScreen[Path | None]):
@@ -140,23 +53,14 @@ class ProfileForm(ModalScreen[Path | None]):
         self.entry = entry
         self.save_dir = save_dir
         self.base: dict[str, Any] = {}
+        self.base_lines = None  # where each key is in the edited file
         if entry is not None:
-            try:
-                self.base = tomllib.loads(Path(entry.path).read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
-                self.base = {}
+            self.base, self.base_lines = read_base(Path(entry.path))
 
     def _initial(self, key: str) -> str:
-        value = self.base.get(key)
-        if key == "name" and value is None and self.entry is not None:
-            value = self.entry.name
-        if key == "env" and not isinstance(value, str):
-            value = self.base.get("engine_env")  # an [env] table is kept as it is
-        if value is None:
-            return ""
-        if key == "extra_args" and isinstance(value, list):
-            return shlex.join(str(v) for v in value)
-        return str(value)
+        if key == "name" and self.base.get("name") is None and self.entry is not None:
+            return str(self.entry.name)
+        return initial_text(self.base, key)
 
     def compose(self) -> ComposeResult:
         engine = self._initial("engine") or "vllm"
@@ -280,18 +184,12 @@ class ProfileForm(ModalScreen[Path | None]):
         return directory / f"{name}.toml"
 
     def action_save(self) -> None:
-        from llmops_tui.profiles.validation import check_profile_text
+        from llmops_tui.profiles.form import check_form
 
         raw = self.raw_values()
-        name = raw["name"].strip()
-        path = self.target_path(name or "unnamed")
-        text = form_to_toml(raw, self.base)
-        profile, issues = check_profile_text(text, path)
-        if not name:
-            from llmops_tui.profiles.profile import ProfileIssue
-
-            issues = [ProfileIssue(str(path), "name", "missing; a profile needs a name"), *issues]
-            profile = None
+        path = self.target_path(raw["name"].strip() or "unnamed")
+        in_place = self.entry is not None and path == self.entry.path  # its lines are right
+        profile, issues = check_form(raw, self.base, path, self.base_lines if in_place else None)
         self.show_issues(issues)
         if profile is not None:
             if self.entry is None and path.exists():
