@@ -46,6 +46,7 @@ COMMAND_OWNERS = {
     **dict.fromkeys(("bench",), "bench_cmd"),
     **dict.fromkeys(("chat",), "chat_cmd"),
     **dict.fromkeys(("bakeoff",), "bakeoff_cmd"),
+    **dict.fromkeys(("demo",), "demo_cmd"),
 }
 
 
