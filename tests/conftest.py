@@ -1,7 +1,8 @@
 """Shared test fixtures and the test tiers.
 
 Tiers are folders: tests/unit (default, fast, no processes), tests/ui (Textual
-Pilot and snapshots), tests/integration (real processes on loopback: the real
+Pilot and snapshots), tests/faults (fault injection on the supervisor with the fake
+engine: damaged state files, kill -9, concurrent commands), tests/integration (real processes on loopback: the real
 vLLM CPU build, local HTTP servers). Each test gets its marker from its folder.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TIERS = ("unit", "integration", "ui")
+TIERS = ("unit", "integration", "ui", "faults")
 
 
 def pytest_collection_modifyitems(config, items):

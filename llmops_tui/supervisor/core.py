@@ -22,7 +22,7 @@ from llmops_tui.profiles.profile import Profile
 from llmops_tui.profiles.store import to_toml
 from llmops_tui.profiles.validation import check_profile_text
 from llmops_tui.supervisor.health import probe_ready
-from llmops_tui.supervisor.identity import MARKER_ENV, new_marker
+from llmops_tui.supervisor.identity import HOME_ENV, MARKER_ENV, home_of, new_marker
 from llmops_tui.supervisor.locks import EngineBusy, engine_lock
 from llmops_tui.supervisor.logtail import LogTail, read_log
 from llmops_tui.supervisor.lost import LostEngine, find_lost, move_aside
@@ -210,7 +210,7 @@ class Supervisor(StopMixin):
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(content)
         marker = new_marker(spec.name)
-        env = {**os.environ, **spec.env, MARKER_ENV: marker}
+        env = {**os.environ, **spec.env, MARKER_ENV: marker, HOME_ENV: home_of(self.state_dir)}
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log:
             try:
