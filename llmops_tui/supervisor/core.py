@@ -32,7 +32,13 @@ from llmops_tui.supervisor.preflight import (
     port_problems,
     runtime_problems,
 )
-from llmops_tui.supervisor.proctree import session_pids, stop_processes, tree, verify
+from llmops_tui.supervisor.proctree import (
+    leftover_pids,
+    session_pids,
+    stop_processes,
+    tree,
+    verify,
+)
 from llmops_tui.supervisor.records import (
     LOG_FILE,
     STARTING_PHASES,
@@ -412,6 +418,12 @@ class Supervisor(StopMixin):
     def records(self) -> list[EngineRecord]:
         """Every engine with a readable state file, re-attached and verified."""
         return [self.refresh(r) for r in self._all_raw()]
+
+    def leftovers(self, records: list[EngineRecord]) -> dict[str, list[int]]:
+        """Processes still running of the given records' engines that ended (stopped or
+        failed): what a kill -9 of the API server leaves. Engines still alive: not here."""
+        ended = [r for r in records if not r.alive_phase]
+        return {n: pids for n, pids in leftover_pids(ended).items() if pids}
 
     def lost(self, only: str | None = None) -> list[LostEngine]:
         """Unreadable records and launches no record names, with their live processes."""

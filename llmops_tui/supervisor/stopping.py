@@ -99,7 +99,9 @@ class StopMixin:
     def running_names(self) -> list[str]:
         """Names ``down --all`` stops: live records, records whose processes outlived
         them (orphans), unreadable records and launches no record names."""
-        names = [r.name for r in self.records() if r.alive_phase or self.process_pids(r.name)]
+        records = self.records()
+        left = self.leftovers(records)
+        names = [r.name for r in records if r.alive_phase or r.name in left]
         names += [x.name for x in self.lost() if x.pids and x.name not in names]
         return names
 
