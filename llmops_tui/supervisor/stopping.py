@@ -51,10 +51,13 @@ class StopMixin:
             report = StopReport(name, port)
             targets = [rec] if rec is not None else []
             targets += [s for x in lost for s in x.stubs]
+            pids = {p.pid for t in targets for p in tree(t, self._child(t))}
+            if rec is not None and not rec.alive_phase and not pids and not lost:
+                report.already = rec.phase  # nothing to stop, nothing to claim
+                return rec, report
             if rec is not None and rec.phase != "failed":
                 rec.phase = "stopping"
                 self._save(rec)
-            pids: set[int] = set()
             left: set[int] = set()
             for t in targets:
                 pids |= {p.pid for p in tree(t, self._child(t))}

@@ -9,7 +9,7 @@ import json
 import shutil
 
 import pytest
-from conftest import alive, engine_pids, llmops, state_dir
+from faults_helpers import alive, engine_pids, llmops, state_dir
 
 from llmops_tui.supervisor.stopcheck import port_answers
 
