@@ -201,6 +201,8 @@ class Supervisor(StopMixin):
         log_path = d / LOG_FILE
         if log_path.exists():
             os.replace(log_path, d / (LOG_FILE + ".1"))
+            with contextlib.suppress(OSError):  # a log of an older llmops may be 0644
+                os.chmod(d / (LOG_FILE + ".1"), 0o600)
         if spec.runtime == "docker" and spec.container_name:
             # A stopped container of an earlier run keeps the name taken.
             subprocess.run(
