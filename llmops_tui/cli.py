@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "models_cmd",
     "monitor_cmd",
     "engines_cmd",
+    "sleep_cmd",
     "envs_cmd",
     "bench_cmd",
     "chat_cmd",

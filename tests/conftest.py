@@ -1,9 +1,10 @@
 """Shared test fixtures and the test tiers.
 
-Tiers are folders: tests/unit (default, fast, no processes), tests/ui (Textual
-Pilot and snapshots), tests/faults (fault injection on the supervisor with the fake
-engine: damaged state files, kill -9, concurrent commands), tests/integration (real processes on loopback: the real
-vLLM CPU build, local HTTP servers). Each test gets its marker from its folder.
+Tiers are folders: tests/unit (default, fast, no processes), tests/contract (every launch
+line against the engines' own parsers, in the CI engine env; no GPU), tests/ui (Textual
+Pilot and snapshots), tests/integration (real processes on loopback: the real
+vLLM CPU build, local HTTP servers), tests/faults (fault injection: broken databases,
+profiles and engine state files, signals, kill -9, concurrent commands). Each test gets its marker from its folder.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TIERS = ("unit", "integration", "ui", "faults")
+TIERS = ("unit", "contract", "integration", "ui", "faults")
 
 
 def pytest_collection_modifyitems(config, items):

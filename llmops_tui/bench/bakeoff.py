@@ -99,7 +99,7 @@ class Bakeoff:
 
     async def run(self) -> BakeoffResult:
         if self.bstore is not None:
-            self.result.id = self.bstore.create(self.result)
+            self.result.id = self._db(self.bstore.create, self.result)
         gpu = None
         if self.use_gpu:
             try:
@@ -130,8 +130,21 @@ class Bakeoff:
                 self.result.partial = True
                 self.result.reason = self.result.reason or "stopped by the user"
             if self.bstore is not None and self.result.id is not None:
-                self.bstore.finish(self.result)
+                self._db(self.bstore.finish, self.result)
         return self.result
+
+    def _db(self, write: Callable[..., Any], *args: Any) -> Any:
+        """A write of the bake-off's own rows; a database failure is noted, never raised
+        (scenario runs the database cannot take are kept in files by ``execute``)."""
+        try:
+            return write(*args)
+        except Exception as exc:  # corrupt, locked, a folder: said once, the bake-off goes on
+            from llmops_tui.bench.fallback import store_problem
+
+            if self.result.store_problem is None:
+                self.result.store_problem = store_problem(self.store.path, exc)
+                self.say(f"not stored: {self.result.store_problem}")
+            return None
 
     def _not_run(self, er: EngineResult, reason: str | None) -> None:
         done = {s.scenario for s in er.scenarios}
@@ -308,7 +321,13 @@ class Bakeoff:
         else:
             status = "partial" if outcome.result.partial else "complete"
         if outcome.run_id is not None and self.bstore is not None and self.result.id is not None:
-            self.bstore.link(self.result.id, outcome.run_id, target.profile or "", sc.name)
+            self._db(
+                self.bstore.link, self.result.id, outcome.run_id, target.profile or "", sc.name
+            )
+        saved = outcome.saved
+        kept_in = str(saved.fallback) if saved is not None and saved.fallback else None
+        if saved is not None and not saved.stored:
+            self.say(f"{target.profile}: {sc.name}: " + " ".join(saved.lines(self.store.path)))
         gpu_note = samples.gpu_note if gpu is not None else "no NVML"
         return ScenarioResult(
             scenario=sc.name,
@@ -317,6 +336,7 @@ class Bakeoff:
             reason=outcome.result.reason,
             summary=summary,
             run_id=outcome.run_id,
+            kept_in=kept_in,
             gpu_mem_peak_mib=max(samples.gpu_mib) if samples.gpu_mib else None,
             gpu_mem_steady_mib=steady_value(samples.gpu_mib),
             gpu_note=gpu_note,

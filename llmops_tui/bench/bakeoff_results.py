@@ -20,6 +20,7 @@ class ScenarioResult:
     reason: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     run_id: int | None = None
+    kept_in: str | None = None  # the file holding the run when results.db could not take it
     gpu_mem_peak_mib: float | None = None  # None: no GPU / NVML ("n/a")
     gpu_mem_steady_mib: float | None = None
     gpu_note: str | None = None
@@ -51,6 +52,7 @@ class BakeoffResult:
     partial: bool = False
     reason: str | None = None
     id: int | None = None
+    store_problem: str | None = None  # why results.db could not take the bake-off, if it could not
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

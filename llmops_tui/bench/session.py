@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmops_tui.bench.eventloop import loop_name
+from llmops_tui.bench.fallback import Saved, save_run
 from llmops_tui.bench.metrics import SLO, summarize
 from llmops_tui.bench.runner import (
     LoadShape,
@@ -102,6 +103,33 @@ class Outcome:
     requests: list[dict[str, Any]]
     run_id: int | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    saved: Saved | None = None  # where the run went (None: not asked to store it)
+
+
+class Stop(asyncio.Event):
+    """A stop request that may say why (``stopped by SIGTERM``); plain ``set()`` is the user."""
+
+    reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        if not self.is_set():
+            self.reason = reason
+        self.set()
+
+
+class TargetAsleep(RuntimeError):
+    """The target is an engine of ours that sleeps (sleep mode): a request would wait, unserved,
+    until it is woken; the message says how to wake it."""
+
+
+def asleep_problem(base_url: str) -> str | None:
+    """Why not to send to ``base_url`` now (an engine of ours asleep), else None."""
+    try:
+        from llmops_tui.supervisor.sleep import asleep_message
+
+        return asleep_message(base_url)
+    except Exception:  # a state folder we cannot read says nothing about the engine
+        return None
 
 
 async def execute(
@@ -119,6 +147,9 @@ async def execute(
     timeout: float = 600.0,
     sender_factory: SenderFactory | None = None,
 ) -> Outcome:
+    asleep = await asyncio.to_thread(asleep_problem, target.base_url)
+    if asleep:
+        raise TargetAsleep(asleep)
     workload = workload or build_workload(spec, tokenizer)
     if sender_factory is not None:
         send = sender_factory(target, spec, tokenizer)
@@ -131,6 +162,8 @@ async def execute(
             result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
         finally:
             await client.aclose()
+    if result.reason == "stopped by the user" and getattr(stop, "reason", None):
+        result.reason = stop.reason  # type: ignore[union-attr]
     summary = summarize(result.records, result.duration_s, slo)
     summary["partial"] = result.partial
     summary["reason"] = result.reason
@@ -145,9 +178,11 @@ async def execute(
         "target": target.describe(),
         "client": {"event_loop": loop_name(), "timeout_s": timeout},
     }
-    run_id = None
+    saved = None
     if store is not None:
-        run_id = store.save(
+        # never raises: a database that cannot take the run gets it kept in a file instead
+        saved = save_run(
+            store,
             target=target.describe(),
             workload=wl,
             load=shape.describe(),
@@ -158,5 +193,6 @@ async def execute(
             label=label,
             created_at=result.started_at,
         )
-        report["run_id"] = run_id
-    return Outcome(result, summary, workload, requests, run_id, report)
+        report.update(saved.describe())
+    run_id = saved.run_id if saved is not None else None
+    return Outcome(result, summary, workload, requests, run_id, report, saved)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -104,13 +105,19 @@ def _nan_to_none(x: Any) -> Any:
 
 
 class ResultStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 10.0) -> None:
         self.path = Path(path)
+        self.timeout = timeout  # seconds to wait for another writer's lock
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10)
+        if not self.path.exists():  # created owner-only: runs name hosts, models, prompts' sizes
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+        db = sqlite3.connect(self.path, timeout=self.timeout)
         try:
             db.execute("PRAGMA foreign_keys = ON")
             version = db.execute("PRAGMA user_version").fetchone()[0]

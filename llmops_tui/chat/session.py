@@ -203,6 +203,11 @@ class ReplyRun:
         parts: list[str] = []
         record = RequestRecord()
         try:
+            asleep = await asyncio.to_thread(_asleep, self.target.base_url)
+            if asleep:  # a sleeping engine would hold the request, unanswered, until a wake
+                record.error = asleep
+                self.message.error = ReplyError("asleep", asleep)
+                return self.message
             try:
                 stream = self._factory(self.target, self.request)
             except ClientError as exc:
@@ -238,6 +243,16 @@ class ReplyRun:
             msg.metrics = metrics_from_record(record, cancelled=cancelled)
             if not cancelled:
                 msg.error = classify_error(record, self.target.base_url, self.target.model)
+
+
+def _asleep(base_url: str) -> str | None:
+    """Why not to send to ``base_url`` now: an engine of ours that sleeps (sleep mode)."""
+    try:
+        from llmops_tui.supervisor.sleep import asleep_message
+
+        return asleep_message(base_url)
+    except Exception:  # a state folder we cannot read says nothing about the engine
+        return None
 
 
 def start_turn(

@@ -46,16 +46,8 @@ class ConversationStore:
     def save(self, conv: Conversation) -> Path:
         """Write atomically (temp file + rename): a crash never leaves half a file."""
         path = self.path_for(conv.id)
-        self.root.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(conv.to_dict(), ensure_ascii=False, indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=f".{conv.id}.", suffix=".tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_private(path, json.dumps(conv.to_dict(), ensure_ascii=False, indent=1))
         return path
 
     def load(self, conv_id: str) -> Conversation:
@@ -111,9 +103,22 @@ class ConversationStore:
 
     def export_markdown(self, conv: Conversation, path: Path | None = None) -> Path:
         path = path if path is not None else self.root / f"{conv.id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(to_markdown(conv), encoding="utf-8")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_private(path, to_markdown(conv))
         return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, readable by the owner only (conversations
+    hold prompts and replies): a temp file (mkstemp: 0600) renamed over it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _column_name(conv: Conversation, column: int) -> str:

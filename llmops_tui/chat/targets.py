@@ -32,7 +32,7 @@ def profile_targets() -> list[ChatTarget]:
         from llmops_tui.supervisor import Supervisor
 
         for rec in Supervisor().records():
-            if rec.phase == "ready":
+            if rec.phase in ("ready", "sleeping"):  # asleep: a send says so, by name
                 running.append(
                     ChatTarget(rec.name, rec.base_url, rec.served_model_name, key_env.get(rec.name))
                 )

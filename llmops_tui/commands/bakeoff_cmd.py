@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="For each profile in turn: launch, wait ready, warm up, run the suite's "
         "scenarios (GPU memory and KV usage sampled), stop and wait for GPU memory to be "
         "freed. An engine that fails is recorded and the next one runs. Runs are stored in "
-        "results.db. Ctrl-C stops the running engine and writes the partial report.",
+        "results.db (if it cannot take them, they are kept in files and the command says where, "
+        "exit status 4). Ctrl-C stops the running engine and writes the partial report.",
     )
     p.add_argument("profiles", nargs="+", metavar="PROFILE", help="profile names or .toml files")
     p.add_argument(
@@ -108,8 +109,24 @@ def cmd_bakeoff(args: argparse.Namespace) -> int:
     if args.out is not None:
         files = write_report_files(result, args.out)
         print("\nreport files: " + ", ".join(str(f) for f in files.values()))
-    if result.id is not None:
+    if result.id is not None and result.store_problem is None:
         print(f"stored as bake-off #{result.id} in {paths().results_db}")
+    elif store is not None:  # results.db could not take it: keep the bake-off in a file
+        from llmops_tui.bench.fallback import keep_run
+
+        print(f"bake-off NOT stored in the results database: {result.store_problem}")
+        try:
+            kept = keep_run(
+                {"created_at": result.started_at, **result.to_dict()}, store.path, "bakeoff"
+            )
+            print(f"the bake-off's result is kept in {kept} (owner-only)")
+        except OSError as exc:
+            print(f"could not keep the bake-off's result in a file either: {exc}")
+        for e in result.engines:
+            for sc in e.scenarios:
+                if sc.kept_in:
+                    print(f"  {e.profile} {sc.scenario}: run kept in {sc.kept_in}")
+        return 4
     if result.partial:
         return 3
     return 0 if all(e.status == "ok" for e in result.engines) else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -34,7 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="load-test an OpenAI-compatible server (results kept in results.db)",
         description="Load-test a running engine. Metrics follow `vllm bench serve`. "
-        "Every run is stored; Ctrl-C stops early and keeps the run, marked partial.",
+        "Every run is stored; Ctrl-C, SIGTERM or SIGHUP stop early and keep the run, marked "
+        "partial. If results.db cannot take a run, it is kept in a file (llmops bench import). "
+        "Exit status: 0 done, 1 no request completed, 2 bad arguments, 3 partial run, "
+        "4 the run (or --json/--csv) could not be written where asked (the message says where "
+        "it went).",
     )
     bsub = p.add_subparsers(dest="bench_command", metavar="ACTION")
     runs = bsub.add_parser("runs", help="list stored runs")
@@ -47,6 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = bsub.add_parser("show", help="print one stored run's summary")
     show.add_argument("id", type=_positive_int, metavar="ID")
     show.set_defaults(func=cmd_show)
+    imp = bsub.add_parser(
+        "import", help="store runs kept in files when results.db could not take them"
+    )
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.set_defaults(func=cmd_import)
 
     t = p.add_argument_group("target")
     t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
@@ -106,13 +116,28 @@ def _fail(msg: str) -> int:
     return 2
 
 
+def _say(text: str = "", err: bool = False) -> None:
+    """Print, even when the terminal is gone (SIGHUP: the SSH link dropped): then say nothing."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except OSError:
+        try:  # nothing can reach the terminal; spare the interpreter a failed flush at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            pass
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import asyncio
 
+    from llmops_tui.bench.fallback import check_output_path
     from llmops_tui.bench.metrics import SLO
     from llmops_tui.bench.report import format_summary, write_csv
     from llmops_tui.bench.runner import LoadShape
     from llmops_tui.bench.session import (
+        Stop,
         Target,
         execute,
         resolve_tokenizer,
@@ -157,6 +182,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         target.api_key_env = args.api_key_env
     if missing:
         return _fail("missing " + ", ".join(missing))
+    if args.json and args.csv and args.json.resolve() == args.csv.resolve():
+        return _fail(f"--json and --csv name the same file {args.json}")
+    for flag, path in (("--json", args.json), ("--csv", args.csv)):
+        problem = check_output_path(path, flag) if path else None
+        if problem:
+            return _fail(problem)  # before any request is sent
 
     num = args.num_requests or 1000
     spec = WorkloadSpec(
@@ -184,6 +215,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     errs = spec.validate() + shape.validate()
     if errs:
         return _fail("; ".join(errs))
+    from llmops_tui.bench.session import asleep_problem
+
+    asleep = asleep_problem(target.base_url)  # a sleeping engine would hold every request
+    if asleep:
+        print(f"llmops bench: {asleep}", file=sys.stderr)
+        return 1
     try:
         tokenizer = resolve_tokenizer(spec, target)
     except TokenizerError as exc:
@@ -207,30 +244,44 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
 
     def on_record(rec, progress) -> None:
+        nonlocal show_progress
         if show_progress:
             total = progress.total or "?"
-            print(
-                f"\r{progress.done}/{total} done, {progress.failed} failed, "
-                f"{progress.in_flight} in flight",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+            try:
+                print(
+                    f"\r{progress.done}/{total} done, {progress.failed} failed, "
+                    f"{progress.in_flight} in flight",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            except OSError:  # the terminal is gone
+                show_progress = False
 
     async def main():
         import signal
 
-        stop = asyncio.Event()
+        stop = Stop()
         loop = asyncio.get_running_loop()
 
         def on_sigint() -> None:
             if stop.is_set():
                 raise KeyboardInterrupt
-            print("\nstopping: keeping what finished (Ctrl-C again to quit)", file=sys.stderr)
             stop.set()
+            _say("\nstopping: keeping what finished (Ctrl-C again to quit)", err=True)
+
+        def on_signal(signum: int) -> None:
+            # SIGTERM (kill, systemd, a job scheduler) or SIGHUP (the SSH link dropped): keep
+            # the run like a first Ctrl-C; a repeat changes nothing, the stop is under way.
+            name = signal.Signals(signum).name
+            if not stop.is_set():
+                stop.request(f"stopped by {name}")
+                _say(f"\n{name}: stopping, keeping what finished", err=True)
 
         try:
             loop.add_signal_handler(signal.SIGINT, on_sigint)
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, on_signal, signum)
         except (NotImplementedError, RuntimeError):
             pass
         return await execute(
@@ -251,28 +302,63 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     outcome = run_loop(main())
     if show_progress:
-        print(file=sys.stderr)
+        _say(err=True)
+    # The files first: with the terminal gone (SIGHUP) they are what is left of the run.
+    not_written = []
+    for flag, path, write in (
+        (
+            "--json",
+            args.json,
+            lambda p: p.write_text(json.dumps(outcome.report, indent=1, default=str)),
+        ),
+        ("--csv", args.csv, lambda p: write_csv(p, outcome.requests)),
+    ):
+        if path is None:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            not_written.append(f"could not write {flag} {path}: {exc}")
     status = "partial: " + (outcome.result.reason or "") if outcome.result.partial else ""
     extra = list(workload.notes)
-    if outcome.run_id is not None:
-        extra.append(f"stored as run #{outcome.run_id} in {paths().results_db}")
-    print(format_summary(outcome.summary, status=status, extra=extra))
-    if args.json:
-        args.json.write_text(json.dumps(outcome.report, indent=1, default=str))
-    if args.csv:
-        write_csv(args.csv, outcome.requests)
+    if outcome.saved is not None:
+        extra += outcome.saved.lines(paths().results_db)
+    _say(format_summary(outcome.summary, status=status, extra=extra))
+    for line in not_written:
+        _say(f"llmops bench: {line}", err=True)
     if outcome.summary["completed"] == 0:
         return 1
+    if not_written or (outcome.saved is not None and not outcome.saved.stored):
+        return 4
     return 3 if outcome.result.partial else 0
+
+
+def _read_store(what):
+    """``what(store)``, or (None, exit code) after saying why the database cannot be read."""
+    from llmops_tui.bench.fallback import store_problem
+    from llmops_tui.bench.store import ResultStore
+    from llmops_tui.config import paths
+
+    store = ResultStore(paths().results_db)
+    try:
+        return what(store), None
+    except Exception as exc:  # corrupt, not a database, a folder, locked, newer schema
+        print(f"llmops bench: {store_problem(store.path, exc)}", file=sys.stderr)
+        return None, 1
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
     import time
 
-    from llmops_tui.bench.store import ResultStore
+    from llmops_tui.bench.fallback import kept_runs_note
     from llmops_tui.config import paths
 
-    runs = ResultStore(paths().results_db).list_runs(limit=args.limit)
+    runs, rc = _read_store(lambda st: st.list_runs(limit=args.limit))
+    note = kept_runs_note(paths().results_db)
+    if note:
+        print(note, file=sys.stderr)
+    if runs is None:
+        return rc
     if args.json:
         print(
             json.dumps(
@@ -334,13 +420,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from llmops_tui.bench.report import compare_rows, format_table
-    from llmops_tui.bench.store import ResultStore
-    from llmops_tui.config import paths
 
-    store = ResultStore(paths().results_db)
+    got, rc = _read_store(lambda st: [(i, st.get(i)) for i in args.ids])
+    if got is None:
+        return rc
     runs, missing = [], []
-    for i in args.ids:
-        run = store.get(i)
+    for i, run in got:
         (runs if run else missing).append(run or i)
     if missing:
         return _fail(
@@ -352,12 +437,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from llmops_tui.bench.report import format_summary
-    from llmops_tui.bench.store import ResultStore
-    from llmops_tui.config import paths
 
-    run = ResultStore(paths().results_db).get(args.id)
+    run, rc = _read_store(lambda st: st.get(args.id))
+    if rc is not None:
+        return rc
     if run is None:
         return _fail(f"no stored run with id {args.id} (see `llmops bench runs`)")
     status = f"partial: {run.reason}" if run.partial else "complete"
     print(format_summary(run.summary, status=status))
     return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Store kept run files; each one stored is removed (the database has it now)."""
+    from llmops_tui.bench.fallback import load_kept_run
+
+    failed = 0
+    for path in args.files:
+        try:
+            run = load_kept_run(path)
+        except (OSError, ValueError) as exc:
+            print(f"llmops bench import: {path}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        run_id, rc = _read_store(lambda st, run=run: st.save(**run))
+        if run_id is None:
+            print(f"llmops bench import: {path} kept as it is", file=sys.stderr)
+            return rc
+        try:
+            path.unlink()
+            gone = f"; removed {path}"
+        except OSError as exc:
+            gone = f"; could not remove {path} ({exc}): do not import it twice"
+        print(f"{path}: stored as run #{run_id}{gone}")
+    return 1 if failed else 0

@@ -57,7 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     logs.set_defaults(func=cmd_logs)
 
     swap = sub.add_parser(
-        "swap", help="stop one engine, wait for its GPU memory to be freed, start another"
+        "swap",
+        help="stop one engine, wait for its GPU memory to be freed, start another (both up "
+        "with sleep_mode: sleep one, wake the other)",
     )
     swap.add_argument("from_name", metavar="FROM", help="running engine to stop")
     swap.add_argument("to_profile", metavar="TO", help="profile to start")
@@ -91,10 +93,8 @@ def parse_override(item: str) -> tuple[str, object]:
 
 def _load_profile(name: str, overrides: list[str]):
     """The profile with overrides applied, or an exit code after printing why."""
-    from dataclasses import fields
-
-    from llmops_tui.profiles.profile import Profile, ProfileError
-    from llmops_tui.profiles.schema import SCHEMA
+    from llmops_tui.profiles.overrides import apply_overrides
+    from llmops_tui.profiles.profile import ProfileError
     from llmops_tui.profiles.store import ProfileNotFound, find_profile
 
     try:
@@ -105,19 +105,11 @@ def _load_profile(name: str, overrides: list[str]):
     except ProfileError as exc:
         _err(str(exc))
         return EXIT_REFUSED
-    changes = {}
-    known = {f.name for f in fields(Profile)} & set(SCHEMA)
-    for item in overrides:
-        try:
-            key, value = parse_override(item)
-        except ValueError as exc:
-            _err(str(exc))
-            return EXIT_REFUSED
-        if key not in known or key == "name":
-            _err(f"--set {key}: not a profile field you can override")
-            return EXIT_REFUSED
-        changes[key] = value
-    return profile.with_overrides(**changes) if changes else profile
+    try:  # checked like the file's own fields (types, ranges, engine rules)
+        return apply_overrides(profile, overrides)
+    except ProfileError as exc:
+        _err(str(exc))
+        return EXIT_REFUSED
 
 
 def _progress_printer():
@@ -218,6 +210,7 @@ def _leftovers(sup, recs, lost) -> tuple[dict[str, list[int]], dict[int, int] | 
 def cmd_ps(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from llmops_tui.commands.sleep_cmd import gpu_held
     from llmops_tui.supervisor.core import Supervisor
     from llmops_tui.supervisor.stopcheck import describe
 
@@ -225,12 +218,14 @@ def cmd_ps(args: argparse.Namespace) -> int:
     recs = sup.records()
     lost = sup.lost()
     left, usage = _leftovers(sup, recs, lost)
+    held = gpu_held(sup, recs, only_sleeping=not args.json)  # MiB per engine (NVML)
     if args.json:
         out = []
         for r in recs:
             row = r.to_json()
             row["pids"] = sup.process_pids(r.name) if r.alive_phase else left.get(r.name, [])
             row["leftover"] = [asdict(p) for p in describe(left.get(r.name, []), usage)]
+            row["gpu_mib"] = held.get(r.name)
             out.append(row)
         for x in lost:
             out.append(
@@ -258,6 +253,8 @@ def cmd_ps(args: argparse.Namespace) -> int:
             detail = ""
         else:
             detail = r.progress or ""
+        if r.phase == "sleeping" and r.name in held:
+            detail += f"; holds {held[r.name]:,} MiB of GPU memory"
         rows.append(
             (
                 r.name,
@@ -351,6 +348,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_swap(args: argparse.Namespace) -> int:
+    from llmops_tui.commands.sleep_cmd import resident_swap_cli
+
+    code = resident_swap_cli(args.from_name, args.to_profile, args.overrides)  # sleep mode
+    if code is not None:
+        return code
+
     from llmops_tui.engines.base import LaunchRefused
     from llmops_tui.supervisor.core import Supervisor
     from llmops_tui.supervisor.locks import EngineBusy

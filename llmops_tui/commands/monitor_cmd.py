@@ -167,8 +167,9 @@ def engine_lines(engines: list[Any]) -> list[str]:
         if e.error:
             lines.append(f"{e.name} ({e.engine}): {e.error}")
             continue
+        asleep = f"  [asleep: {e.sleep_state}]" if e.sleep_state else ""
         lines.append(
-            f"{e.name} ({e.engine}{', ' + e.model_name if e.model_name else ''})  "
+            f"{e.name} ({e.engine}{', ' + e.model_name if e.model_name else ''}){asleep}  "
             f"{e.kv_usage_label} {pct(e.kv_cache_usage, 1)} of {tokens(e.kv_capacity_tokens)} tokens  "
             f"running {num(e.running)}  waiting {num(e.waiting)}  "
             f"prompt {num(e.prompt_tps, ' tok/s')}  gen {num(e.gen_tps, ' tok/s')}  "

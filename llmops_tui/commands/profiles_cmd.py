@@ -43,6 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "path": str(e.path),
                 "ok": e.ok,
                 "errors": [str(i) for i in e.issues if i.severity == "error"],
+                "hidden": [str(h) for h in e.hidden],  # same name, same folder: not listed
             }
             if e.profile:
                 row.update(
@@ -63,8 +64,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in entries:
         if e.profile:
             p = e.profile
+            status = "ok" + (f", hides {', '.join(h.name for h in e.hidden)}" if e.hidden else "")
             rows.append(
-                (p.name, p.engine, p.model, f"{p.host}:{p.port}", str(p.tensor_parallel), "ok")
+                (p.name, p.engine, p.model, f"{p.host}:{p.port}", str(p.tensor_parallel), status)
             )
         else:
             n = sum(1 for i in e.issues if i.severity == "error")
@@ -74,6 +76,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    for e in entries:
+        for issue in e.issues:
+            if issue.severity == "warning" and e.hidden and issue.field == "name":
+                print(issue, file=sys.stderr)
     return 0
 
 
@@ -83,6 +89,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.files:
         results = [(f, *check_profile_file(f)) for f in args.files]
+        by_name: dict[str, Path] = {}
+        for path, profile, _ in results:
+            if profile is None:
+                continue
+            if profile.name in by_name and by_name[profile.name].parent == path.parent:
+                print(
+                    f"{path}: warning: name: '{profile.name}' is also the name of "
+                    f"{by_name[profile.name]} in the same folder; only one of them is listed "
+                    "and launchable by name: rename one"
+                )
+            by_name.setdefault(profile.name, path)
     else:
         results = [(e.path, e.profile, e.issues) for e in list_profiles()]
     if not results:

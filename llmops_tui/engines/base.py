@@ -7,6 +7,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, is_ip_literal
 from llmops_tui.profiles.profile import Profile
 
 
@@ -108,6 +109,13 @@ class LaunchRefused(Exception):
     """A launch that must not happen; the message says why and what to do."""
 
 
+def require_docker_host_ip(profile: Profile) -> None:
+    """``docker run -p HOST:PORT:CPORT`` takes an IP address only: Docker refuses a name
+    (docker/go-connections nat/nat.go ParsePortSpec: "invalid IP address: localhost")."""
+    if not is_ip_literal(profile.host):
+        raise LaunchRefused(DOCKER_HOST_IP_REASON.format(host=profile.host))
+
+
 def profile_python(profile: Profile) -> str | None:
     """The interpreter that runs a Python engine: the profile's ``python``, else the named
     engine environment's (``env = "name"``, see llmops_tui.envs), else None."""
@@ -132,7 +140,8 @@ _PARALLEL_FIELDS = ("tensor_parallel", "pipeline_parallel", "data_parallel")
 
 def field_flags(profile: Profile, flags: dict[str, str]) -> list[str]:
     """The flags for the profile's set fields: parallel sizes only above 1, booleans as a
-    bare flag, fractions without trailing zeros."""
+    bare flag, numbers as the user wrote them (``repr``: the shortest text that reads back
+    as the same float, so 0.123456789 stays 0.123456789 and 0.90 is 0.9)."""
     argv: list[str] = []
     for name in FLAG_FIELDS:
         flag = flags.get(name)
@@ -146,7 +155,7 @@ def field_flags(profile: Profile, flags: dict[str, str]) -> list[str]:
             if value:
                 argv.append(flag)
         elif isinstance(value, float):
-            argv += [flag, f"{value:g}"]
+            argv += [flag, repr(value)]
         elif value:
             argv += [flag, str(value)]
     return argv

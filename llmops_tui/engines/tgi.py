@@ -1,7 +1,8 @@
 """TGI (text-generation-inference) adapter: Profile → LaunchSpec, log rules.
 
-Flags from ``launcher/src/main.rs`` (struct Args, clap ``#[clap(long, env)]``) and
-``docs/source/reference/launcher.md`` of huggingface/text-generation-inference:
+Flags from ``launcher/src/main.rs`` (struct Args, clap ``#[clap(long, env)]``; v3.3.6,
+tabled in tests/fixtures/tgi_launcher_flags.json, which tests/contract checks every argv
+against) of huggingface/text-generation-inference:
 ``text-generation-launcher --model-id M --hostname H --port P`` with ``--revision``,
 ``--num-shard`` (tensor parallel), ``--quantize``, ``--dtype``, ``--kv-cache-dtype``,
 ``--max-total-tokens``, ``--cuda-memory-fraction``, ``--trust-remote-code``.
@@ -38,18 +39,20 @@ from llmops_tui.engines.base import (
     field_flags,
     gpu_env,
     hf_home,
+    is_ip_literal,
+    require_docker_host_ip,
 )
+from llmops_tui.engines.facts import TGI
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.profiles.profile import Profile
 
 DOCKER_PORT = 80
 DOCKER_MODEL_DIR = "/models"
-API_KEY_REFUSAL = (
-    "TGI cannot take an API key without exposing it: text-generation-launcher passes it "
-    "to text-generation-router as `--api-key KEY` on the command line (launcher/src/main.rs), "
-    "where `ps` shows it. Remove api_key_env from the profile, or put TGI behind a proxy "
-    "that checks keys."
-)
+API_KEY_REFUSAL = TGI.api_key_refusal
+
+
+def hostname_refusal(host: str) -> str:
+    return TGI.host_ip_reason.format(host=host)
 
 
 # TGI launcher flags for the profile fields (docs/source/reference/launcher.md); TGI has no
@@ -106,9 +109,24 @@ def build_launch(
 ) -> LaunchSpec:
     if profile.api_key_env:
         raise LaunchRefused(API_KEY_REFUSAL)
+    if profile.runtime != "docker" and not is_ip_literal(profile.host):
+        raise LaunchRefused(hostname_refusal(profile.host))
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     docker = profile.runtime == "docker"
+    if docker:
+        require_docker_host_ip(profile)
+    # Every launcher flag also reads its environment variable (clap `env`), so an API_KEY
+    # the engine inherits (a native launch gets this shell's environment; a container gets
+    # the profile's env) becomes `--api-key KEY` on the router's command line
+    # (launcher/src/main.rs:849, 1942-1945, v3.3.6).
+    if "API_KEY" in env or (not docker and environ.get("API_KEY")):
+        raise LaunchRefused(
+            "API_KEY is set in the environment TGI would start with: text-generation-launcher "
+            "reads it as --api-key and passes it to text-generation-router on the command "
+            "line (launcher/src/main.rs), where `ps` shows it. Unset API_KEY (or drop it from "
+            "the profile's env) before launching TGI."
+        )
     if not docker:
         env.update(gpu_env(profile))
     argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
@@ -130,12 +148,17 @@ def build_launch(
     )
 
 
-# Log lines, from TGI's own source: launcher/src/main.rs ("Starting check and download
-# process for …", "Successfully downloaded weights for …", "Starting shard",
-# "Waiting for shard to be ready...", "Shard ready in …", "Starting Webserver",
-# "Shard complete standard error output:", "Shard N failed to start",
-# "Webserver Crashed"), backends/v3/src/lib.rs ("Warming up model", "Setting max batch
-# total tokens to N"), router/src/server.rs ("Connected" once the HTTP app is serving).
+# Log lines of TGI v3.3.6, each matched by a line in tests/fixtures/logs/tgi-3.3.6-*.log
+# (the source-lines file cites file:line): launcher/src/main.rs ("Starting check and
+# download process for …" 1504, "Successfully downloaded weights for …" 1546, "Sharding model
+# on N processes" 2093, "Starting shard" 1149, "Waiting for shard to be ready..." 1244,
+# "Shard ready in …" 1240, "Starting Webserver" 1838, "Shard N failed to start" 1673, "Shard N
+# crashed" 2331, "Webserver Crashed" 2338, "Download encountered an error" 1560, "Shard
+# complete standard error output" 1217; `fn main() -> Result<(), LauncherError>` 2034, so a
+# launcher error ends the log as "Error: <variant>" (enum LauncherError 1411)),
+# backends/v3/src/lib.rs ("Warming up model" 125, "Setting max batch total tokens to N" 137),
+# router/src/server.rs ("Connected" 2298 once the HTTP app is serving). v3.3.6 has no
+# "Starting download process" line (the check-and-download line covers it).
 # Prefix (tracing fmt): "2025-01-23T19:35:20.123456Z  INFO shard-manager: text_generation_launcher: "
 # or "… INFO text_generation_router::server: router/src/server.rs:2302: ".
 LOG_RULES = EngineLogRules(
@@ -148,7 +171,6 @@ LOG_RULES = EngineLogRules(
     ),
     progress=(
         rule(r"Starting check and download process for (\S+)", "checking/downloading {0}"),
-        rule(r"Starting download process", "downloading weights"),
         rule(r"Successfully downloaded weights for (\S+)", "weights present for {0}"),
         rule(r"Sharding model on (\d+) processes", "sharding over {0} GPUs"),
         rule(r"Starting shard", "starting shards"),
@@ -162,13 +184,23 @@ LOG_RULES = EngineLogRules(
         ),
         rule(r"^Connected$", "router connected", startup_complete=True),
     ),
-    generic_errors=(re.compile(r"^Error: (?:ShardCannotStart|ShardFailed|WebserverFailed)"),),
+    # "Error: <variant>" lines that only say which stage failed (the cause was logged
+    # before them); ArgumentValidation / NotEnoughCUDADevices carry their own reason.
+    generic_errors=(
+        re.compile(
+            r"^Error: (?:ShardCannotStart|ShardDisconnected|ShardFailed|WebserverFailed"
+            r"|WebserverCannotStart|DownloadError)$"
+        ),
+    ),
     fatal_markers=(
         re.compile(r"Shard \d+ failed to start"),
         re.compile(r"Shard \d+ crashed"),
         re.compile(r"Webserver Crashed"),
         re.compile(r"Download encountered an error"),
         re.compile(r"Shard complete standard error output"),
-        re.compile(r"^Error: (?:ShardCannotStart|ShardFailed|WebserverFailed|DownloadError)"),
+        re.compile(
+            r"^Error: (?:ShardCannotStart|ShardDisconnected|ShardFailed|WebserverFailed"
+            r"|WebserverCannotStart|DownloadError|ArgumentValidation|NotEnoughCUDADevices)\b"
+        ),
     ),
 )

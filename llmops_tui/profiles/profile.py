@@ -73,6 +73,7 @@ class Profile:
     image: str | None = None
     api_key_env: str | None = None
     trust_remote_code: bool = False
+    sleep_mode: bool = False
     extra_args: tuple[str, ...] = ()
     description: str = ""
     path: Path | None = None

@@ -43,5 +43,10 @@ SCHEMA: dict[str, _Field] = {
     "image": _Field("str", "docker image (runtime = docker)"),
     "api_key_env": _Field("str", "name of the environment variable holding the API key"),
     "trust_remote_code": _Field("bool", "allow model code from the Hub"),
+    "sleep_mode": _Field(
+        "bool",
+        "start the engine able to sleep (vLLM sleep mode, SGLang memory saver): `llmops swap` "
+        "then trades the GPU between resident engines in about a second",
+    ),
     "extra_args": _Field("strlist", "list of extra command-line arguments, passed verbatim"),
 }

@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from llmops_tui.config import profile_search_path
 from llmops_tui.profiles.profile import Profile, ProfileError, ProfileIssue
+from llmops_tui.profiles.toml_text import field_line
 from llmops_tui.profiles.validation import check_profile_file, parse_profile
 
 
@@ -27,6 +28,7 @@ class ProfileEntry:
     path: Path
     profile: Profile | None
     issues: list[ProfileIssue]
+    hidden: tuple[Path, ...] = ()  # files in the same folder with the same name, not listed
 
     @property
     def name(self) -> str:
@@ -37,21 +39,61 @@ class ProfileEntry:
         return self.profile is not None
 
 
+def _entry(path: Path) -> ProfileEntry:
+    try:
+        profile, issues = check_profile_file(path)
+    except Exception as exc:  # a checker bug on one odd file must not hide every other profile
+        issues = [ProfileIssue(str(path), None, f"cannot check: {type(exc).__name__}: {exc}")]
+        profile = None
+    return ProfileEntry(path, profile, issues)
+
+
+def _with_hidden(first: ProfileEntry, other: Path) -> ProfileEntry:
+    """``first`` with a warning that ``other`` (same folder, same name) is hidden by it."""
+    try:
+        line = field_line(first.path.read_text(encoding="utf-8"), "name")
+    except (OSError, UnicodeDecodeError):
+        line = None
+    warning = ProfileIssue(
+        str(first.path),
+        "name",
+        f"'{first.name}' is also the name of {other}, which is hidden (not listed, not "
+        "launchable by name); rename one of them",
+        line,
+        severity="warning",
+    )
+    return replace(first, issues=[*first.issues, warning], hidden=(*first.hidden, other))
+
+
 def list_profiles(dirs: Iterable[Path] | None = None) -> list[ProfileEntry]:
-    """Every ``*.toml`` in the search path, validated; a name seen earlier shadows later ones."""
-    seen: set[str] = set()
+    """Every ``*.toml`` in the search path, validated; a name seen in an earlier folder shadows
+    later ones (your profiles shadow shipped ones). Two files of one folder with the same name:
+    the first (by file name) is listed, with a warning naming the one it hides."""
+    first_dir: dict[str, Path] = {}
+    index: dict[str, int] = {}
     out: list[ProfileEntry] = []
     for d in profile_search_path() if dirs is None else dirs:
         if not d.is_dir():
             continue
         for path in sorted(d.glob("*.toml")):
-            profile, issues = check_profile_file(path)
-            entry = ProfileEntry(path, profile, issues)
-            if entry.name in seen:
+            entry = _entry(path)
+            name = entry.name
+            if name in first_dir:
+                if first_dir[name] == d:
+                    out[index[name]] = _with_hidden(out[index[name]], path)
                 continue
-            seen.add(entry.name)
+            first_dir[name] = d
+            index[name] = len(out)
             out.append(entry)
     return out
+
+
+def same_name_note(entries: Iterable[ProfileEntry]) -> str | None:
+    """One line naming the files hidden by a file of the same folder and name, or None."""
+    twins = [
+        f"{e.path.name} hides {', '.join(h.name for h in e.hidden)}" for e in entries if e.hidden
+    ]
+    return "; ".join(twins) + " (same profile name): rename one" if twins else None
 
 
 class ProfileNotFound(LookupError):

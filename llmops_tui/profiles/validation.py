@@ -8,11 +8,11 @@ import ipaddress
 import math
 import os
 import re
-import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, ENGINES, FACTS, is_ip_literal
 from llmops_tui.profiles.profile import (
     ENV_NAME_RE,
     ENV_REF_RE,
@@ -28,13 +28,9 @@ from llmops_tui.profiles.profile import (
     looks_like_path,
 )
 from llmops_tui.profiles.schema import SCHEMA
+from llmops_tui.profiles.toml_text import LineIndex, load_toml, tomllib
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-from llmops_tui.engines.facts import ENGINES, FACTS
+__all__ = ["check_profile_file", "check_profile_text", "parse_profile", "tomllib"]
 
 
 def _type_name(value: Any) -> str:
@@ -49,42 +45,13 @@ def _type_name(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Line lookup (tomllib gives no positions for values)
-
-_HEADER_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"'-]+)\s*\]\s*(#.*)?$")
-_KEY_RE = re.compile(r"^\s*(\"[^\"]+\"|'[^']+'|[A-Za-z0-9_-]+)\s*=")
-
-
-class _LineIndex:
-    def __init__(self, text: str):
-        self.positions: dict[tuple[str | None, str], int] = {}
-        self.tables: dict[str, int] = {}
-        table: str | None = None
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            h = _HEADER_RE.match(line)
-            if h:
-                table = h.group(1).strip("\"'")
-                self.tables.setdefault(table, lineno)
-                continue
-            k = _KEY_RE.match(line)
-            if k:
-                key = k.group(1).strip("\"'")
-                self.positions.setdefault((table, key), lineno)
-
-    def line(self, key: str, table: str | None = None) -> int | None:
-        if table is None and key in self.tables and (None, key) not in self.positions:
-            return self.tables[key]
-        return self.positions.get((table, key))
-
-
-# ---------------------------------------------------------------------------
 # Validation
 
 
 class _Checker:
     def __init__(self, file: str, text: str):
         self.file = file
-        self.lines = _LineIndex(text)
+        self.lines = LineIndex(text)
         self.issues: list[ProfileIssue] = []
 
     def error(self, fld: str | None, message: str, table: str | None = None) -> None:
@@ -341,6 +308,24 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
                 key,
                 f"{facts.label} does not accept {key} '{v[key]}'{hint}; expected one of: {choices}",
             )
+    if facts.api_key_refusal and "api_key_env" in v:
+        c.error("api_key_env", facts.api_key_refusal)
+    host = v.get("host")
+    if host is not None and not is_ip_literal(host):
+        if v.get("runtime") == "docker":
+            c.error("host", DOCKER_HOST_IP_REASON.format(host=host))
+        elif facts.host_ip_reason:
+            c.error("host", facts.host_ip_reason.format(host=host))
+    quant = v.get("quantization")
+    if quant in facts.deprecated_quantization:
+        if facts.deprecated_flag in v.get("extra_args", ()):
+            c.warn("quantization", f"{facts.label} deprecates quantization '{quant}'")
+        else:
+            c.error(
+                "quantization",
+                f"{facts.label} deprecates quantization '{quant}' and refuses it unless "
+                f'extra_args has "{facts.deprecated_flag}"',
+            )
 
     if not facts.pipeline_parallel and v.get("pipeline_parallel", 1) > 1:
         c.error(
@@ -374,6 +359,7 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
             )
 
     extra = v.get("extra_args", ())
+    _check_sleep_mode(c, engine, v, extra)
     for arg in extra:
         flag = arg.split("=", 1)[0]
         fld = facts.field_flags.get(flag)
@@ -404,6 +390,29 @@ def _check_engine_specific(c: _Checker, engine: str, v: dict[str, Any]) -> None:
             )
 
 
+def _check_sleep_mode(c: _Checker, engine: str, v: dict[str, Any], extra) -> None:
+    """sleep_mode needs an engine that can sleep; its flags belong to the field, not extra_args
+    (a hand-written --enable-sleep-mode lacks the development endpoints the swap calls)."""
+    from llmops_tui.engines import adapter
+
+    api = getattr(adapter(engine), "SLEEP", None)
+    if api is None:
+        if v.get("sleep_mode"):
+            c.error(
+                "sleep_mode",
+                f"{FACTS[engine].label} has no sleep mode (vLLM and SGLang do); remove sleep_mode",
+            )
+        return
+    for arg in extra:
+        if arg.split("=", 1)[0] in api.flags:
+            c.error(
+                "extra_args",
+                f"'{arg}' is part of sleep_mode = true ({' '.join(api.flags)}"
+                + (f", {', '.join(f'{k}={x}' for k, x in api.env.items())}" if api.env else "")
+                + "); set sleep_mode = true instead",
+            )
+
+
 def parse_profile(text: str, file: str | os.PathLike[str] = "<profile>") -> Profile:
     """Parse and validate profile text. Raises ProfileError listing every error."""
     profile, issues = check_profile_text(text, file)
@@ -419,15 +428,9 @@ def check_profile_text(
     """Validate; returns (profile or None, every issue found incl. warnings)."""
     fname = str(file)
     c = _Checker(fname, text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        line = int(m.group(1)) if m else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-        col = f", column {m.group(2)}" if m else ""
-        c.issues.append(ProfileIssue(fname, None, f"invalid TOML: {msg}{col}", line))
+    data = load_toml(text, fname)
+    if isinstance(data, ProfileIssue):
+        c.issues.append(data)
         return None, c.issues
 
     values = _check_types(c, data)

@@ -21,6 +21,7 @@ from llmops_tui.engines.logs import LogWatch
 from llmops_tui.profiles.profile import Profile
 from llmops_tui.profiles.store import to_toml
 from llmops_tui.profiles.validation import check_profile_text
+from llmops_tui.supervisor import sleep
 from llmops_tui.supervisor.health import probe_ready
 from llmops_tui.supervisor.identity import HOME_ENV, MARKER_ENV, home_of, new_marker
 from llmops_tui.supervisor.locks import EngineBusy, engine_lock
@@ -41,6 +42,7 @@ from llmops_tui.supervisor.proctree import (
 )
 from llmops_tui.supervisor.records import (
     LOG_FILE,
+    SERVING_PHASES,
     STARTING_PHASES,
     STATE_FILE,
     TERMINAL_PHASES,
@@ -268,6 +270,7 @@ class Supervisor(StopMixin):
             secret_file=str(secret_path) if secret_path else None,
             marker=marker,
             sid=sid,
+            sleep_mode=bool(spec.profile.sleep_mode),
         )
         self._children[spec.name] = proc
         self._watches[spec.name] = LogTail(LogWatch(adapter(spec.engine).LOG_RULES))
@@ -328,7 +331,7 @@ class Supervisor(StopMixin):
                     rec.phase = "ready"
                     rec.ready_at = time.time()
                     rec.progress = f"ready on {rec.base_url}"
-        elif rec.phase == "ready":
+        elif rec.phase in SERVING_PHASES:  # ready, or asleep (sleep mode)
             if proc is None:
                 rec.phase = "failed"
                 code = f" with code {rec.exit_code}" if rec.exit_code is not None else ""
@@ -338,6 +341,8 @@ class Supervisor(StopMixin):
         elif rec.phase == "stopping" and proc is None and not session_pids(rec, self._child(rec)):
             rec.phase = "stopped"
             rec.stopped_at = rec.stopped_at or now
+        if rec.sleep_mode and rec.phase in SERVING_PHASES:
+            sleep.sync_phase(rec)  # a sleep or wake made outside llmops shows too
         if rec.phase not in STARTING_PHASES:
             self._remove_secret(rec)
         if rec.to_json() != before:
@@ -488,7 +493,7 @@ def running_endpoint(name: str) -> tuple[str, str] | None:
     """
     try:
         for rec in Supervisor().records():
-            if rec.name == name and rec.phase == "ready":
+            if rec.name == name and rec.phase in SERVING_PHASES:  # asleep: refused by name
                 return rec.base_url, rec.served_model_name
     except OSError:
         pass

@@ -11,8 +11,10 @@ import socket
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-PHASES = ("starting", "loading", "ready", "stopping", "stopped", "failed")
+PHASES = ("starting", "loading", "ready", "sleeping", "stopping", "stopped", "failed")
 STARTING_PHASES = frozenset({"starting", "loading"})
+# Up and resident: "sleeping" (sleep_mode engines) holds the model in host memory, serves nothing.
+SERVING_PHASES = frozenset({"ready", "sleeping"})
 TERMINAL_PHASES = frozenset({"stopped", "failed"})
 STATE_FILE = "state.json"
 LOG_FILE = "engine.log"
@@ -79,6 +81,8 @@ class EngineRecord:
     # LLMOPS_ENGINE value in the engine's environment (None: a record from before markers).
     marker: str | None = None
     sid: int | None = None  # the session the app created for it (its root's pid)
+    sleep_mode: bool = False  # launched able to sleep (profile sleep_mode = true)
+    slept_at: float | None = None  # when it was last put to sleep (None: awake)
     hostname: str = field(default_factory=socket.gethostname)
 
     @property

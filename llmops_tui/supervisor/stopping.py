@@ -125,6 +125,10 @@ class StopMixin:
         engine. ``to`` is not started while anything of ``from_name`` still holds its
         processes, its port or GPU memory (StopIncomplete, with the report).
         """
+        from llmops_tui.supervisor import sleep
+
+        if sleep.can_swap_resident(self, from_name, to.name):  # both up, able to sleep
+            return sleep.resident_swap(self, from_name, to.name).record  # type: ignore[return-value]
         old = self._require(from_name)
         self.preflight(to, replacing=old)
         _rec, report = self.stop(from_name)

@@ -23,6 +23,7 @@ class EngineTarget:
     engine: str
     metrics_url: str
     pids: frozenset[int] = field(default_factory=frozenset)
+    asleep: bool = False  # the supervisor's record says sleeping (sleep mode)
 
     def __post_init__(self) -> None:
         if not isinstance(self.pids, frozenset):
@@ -83,7 +84,13 @@ def running_engine_targets() -> list[EngineTarget]:
             if not rec.alive_phase:
                 continue
             out.append(
-                EngineTarget(rec.name, rec.engine, rec.metrics_url, sup.process_pids(rec.name))
+                EngineTarget(
+                    rec.name,
+                    rec.engine,
+                    rec.metrics_url,
+                    sup.process_pids(rec.name),
+                    asleep=rec.phase == "sleeping",
+                )
             )
         return out
     except OSError:

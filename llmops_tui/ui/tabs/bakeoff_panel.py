@@ -220,5 +220,7 @@ class BakeoffPanel(Vertical):
         ok = sum(1 for e in result.engines if e.status == "ok")
         head = "Partial bake-off" if result.partial else "Bake-off done"
         stored = f" · stored as bake-off #{result.id}" if result.id is not None else ""
+        if result.store_problem:  # the events name the files its runs were kept in
+            stored = f" · NOT stored: {result.store_problem}"
         self._message(f"{head}{stored}: {ok}/{len(result.engines)} engines completed the suite")
         self.query_one("#bo-report", Static).update(format_report(result))

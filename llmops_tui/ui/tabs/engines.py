@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -118,7 +119,8 @@ class EnginesTab(Vertical):
         table = DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "Engine", "Model", "Address", "TP", "Status")
         yield table
-        yield Static("loading profiles…", id="profile-detail")
+        # profile text and problems shown as written: "[/x]" in a description is not markup
+        yield Static("loading profiles…", id="profile-detail", markup=False)
         yield Static(
             "Engines  [dim]s stop · r restart · w swap · o logs[/dim]",
             classes="title",
@@ -176,7 +178,7 @@ class EnginesTab(Vertical):
                 table.add_row(
                     p.name,
                     p.engine,
-                    short_model(p.model),
+                    escape(short_model(p.model)),  # a path may hold '[': not markup
                     f"{p.host}:{p.port}",
                     str(p.tensor_parallel),
                     status,
@@ -189,6 +191,12 @@ class EnginesTab(Vertical):
                 )
         if keep in self.entries:
             table.move_cursor(row=table.get_row_index(keep))
+        from llmops_tui.profiles.store import same_name_note  # loaded by the worker already
+
+        twins = same_name_note(entries)
+        if twins and twins != getattr(self, "_twins_said", None):  # once, not at each reload
+            self._twins_said = twins
+            self.notify(twins, title="Profiles with the same name", severity="warning")
         detail = self.query_one("#profile-detail", Static)
         if not entries:
             detail.update("no profiles found: n makes one")
@@ -245,17 +253,12 @@ class EnginesTab(Vertical):
     ) -> None:
         self._announce_transitions(records)
         self.records = {r.name: r for r in records}
-        self.leftovers = leftovers or {}
-        self.lost = {x.name: x for x in lost or [] if x.name not in self.records}
+        self.leftovers, self.lost = rows.merge_lost(records, leftovers or {}, lost or [])
         table = self.query_one("#engine-list", DataTable)
         keep = self.highlighted_engine_name()
         table.clear()
         for r in records:
             left = self.leftovers.get(r.name, [])
-            for x in lost or []:  # launches of this name its record does not name
-                left = left + x.pids if x.name == r.name else left
-            if left:
-                self.leftovers[r.name] = left
             table.add_row(*rows.record_row(r, left, r.name in self.busy), key=r.name)
         for x in self.lost.values():
             table.add_row(*rows.lost_row(x, x.name in self.busy), key=x.name)
@@ -273,10 +276,6 @@ class EnginesTab(Vertical):
             self.remove_class("failed")
         self.post_message(self.RecordsChanged(records))
 
-    @staticmethod
-    def _progress_cell(r: Any) -> str:
-        return rows.progress_cell(r)
-
     def _announce_transitions(self, records: list[Any]) -> None:
         before = self._phases
         self._phases = {r.name: r.phase for r in records}
@@ -286,7 +285,11 @@ class EnginesTab(Vertical):
             old = before.get(r.name)
             if old == r.phase:
                 continue
-            if r.phase == "ready":
+            if r.phase == "sleeping":
+                self.app.notify(f"{r.name} asleep: its GPU memory released", title="Engine asleep")
+            elif r.phase == "ready" and old == "sleeping":
+                self.app.notify(f"{r.name} awake on {r.host}:{r.port}", title="Engine awake")
+            elif r.phase == "ready":
                 took = f" in {format_duration(r.ready_at - r.started_at)}" if r.ready_at else ""
                 self.app.notify(f"{r.name} ready on {r.host}:{r.port}{took}", title="Engine ready")
             elif r.phase == "failed":
@@ -420,7 +423,12 @@ class EnginesTab(Vertical):
     def _start_swap(self, rec: Any, to: str) -> None:
         profile = self._profile_or_warn(to)
         if profile is not None:
-            self.notify(f"swapping {rec.name} → {profile.name}: stopping {rec.name} first…")
+            from llmops_tui.supervisor.sleep import resident_pair
+
+            if resident_pair(rec, self.records.get(profile.name)):  # sleep + wake, no launch
+                self.notify(f"swapping {rec.name} → {profile.name}: sleep, then wake…")
+            else:
+                self.notify(f"swapping {rec.name} → {profile.name}: stopping {rec.name} first…")
             self.mark_busy(rec.name, f"swapping → {profile.name}")
             self.swap(rec.name, profile)
 

@@ -34,6 +34,8 @@ def phase_line(rec: Any) -> str:
         parts.append(rec.progress)
     if rec.phase == "ready" and rec.ready_at:
         parts.append(f"ready in {format_duration(rec.ready_at - rec.started_at)}")
+    elif rec.phase == "sleeping":
+        parts.append("asleep: weights in host memory, serving nothing (w swaps it back in)")
     elif rec.phase in ("starting", "loading"):
         parts.append(f"{format_duration(now() - rec.started_at)} so far")
     if rec.phase == "failed" and rec.exit_code is not None:

@@ -20,9 +20,23 @@ def progress_cell(r: Any) -> str:
         return r.progress or "starting"
     if r.phase == "ready" and r.ready_at:
         return f"up {format_duration(engines_log.now() - r.ready_at)}"
+    if r.phase == "sleeping":
+        slept = getattr(r, "slept_at", None)
+        return f"asleep {format_duration(engines_log.now() - slept)}" if slept else "asleep"
     if r.phase == "failed":
         return short(r.root_cause or "failed", 30)
     return ""
+
+
+def merge_lost(records: list, leftovers: dict, lost: list) -> tuple[dict, dict]:
+    """(name → pids still running, name → lost engine without a record row): a launch
+    its record does not name counts as that record's leftovers."""
+    left = {n: list(p) for n, p in leftovers.items()}
+    names = {r.name for r in records}
+    for x in lost:
+        if x.name in names and x.pids:
+            left[x.name] = left.get(x.name, []) + x.pids
+    return left, {x.name: x for x in lost if x.name not in names}
 
 
 def still_running(pids: list[int]) -> str:

@@ -30,7 +30,7 @@ from textual.widgets import (
 
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
-from llmops_tui.ui.tabs.loadtest_history import RunsHistory, RunsTable, fmt_number
+from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
 from llmops_tui.ui.threads import alive, to_ui
 
 __all__ = ["CUSTOM", "LoadTestTab"]
@@ -89,6 +89,7 @@ class LoadTestTab(RunsHistory, Vertical):
                     "Pick a target (running engines first) or type a base URL and model, "
                     "optionally a preset, then Start (Ctrl+G).",
                     id="lt-message",
+                    markup=False,  # server errors and paths shown as they are
                 )
                 with Horizontal(id="lt-progress-row"):
                     yield ProgressBar(total=100, show_eta=False, id="lt-progress")
@@ -103,11 +104,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
                 yield results
             with TabPane("History", id="lt-history"):
-                yield Static(
-                    "Space marks a run, c compares the marked runs (2 or more, any engines), "
-                    "e exports the highlighted run (JSON + CSV), r reloads.",
-                    id="lt-history-help",
-                )
+                yield Static(HISTORY_HELP, id="lt-history-help", markup=False)
                 runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
                 runs.add_column("", width=1, key="mark")  # fixed: "●" set later must show
                 runs.add_columns(
@@ -364,7 +361,11 @@ class LoadTestTab(RunsHistory, Vertical):
             self._message(error or "run failed", error=True)
             return
         self.show_summary(
-            outcome.summary, outcome.result.partial, outcome.result.reason, outcome.run_id
+            outcome.summary,
+            outcome.result.partial,
+            outcome.result.reason,
+            outcome.run_id,
+            saved=outcome.saved,
         )
         self.load_runs()
 
@@ -374,8 +375,11 @@ class LoadTestTab(RunsHistory, Vertical):
         partial: bool = False,
         reason: str | None = None,
         run_id: int | None = None,
+        saved=None,
     ) -> None:
-        """The final table (also used by tests with a hand-made summary)."""
+        """The final table (also used by tests with a hand-made summary).
+
+        ``saved`` (bench.fallback.Saved) says where a run the database could not take went."""
         from llmops_tui.bench.report import goodput_text
 
         table = self.query_one("#lt-results", DataTable)
@@ -401,4 +405,10 @@ class LoadTestTab(RunsHistory, Vertical):
             lines.append(good)
         for err, n in list((s.get("errors") or {}).items())[:3]:
             lines.append(f"failed ×{n}: {err}")
-        self._message("\n".join(lines), error=bool(s.get("failed")) and not s.get("completed"))
+        not_stored = saved is not None and not saved.stored
+        if not_stored:
+            from llmops_tui.config import paths
+
+            lines += saved.lines(paths().results_db)
+        failed = bool(s.get("failed")) and not s.get("completed")
+        self._message("\n".join(lines), error=failed or not_stored)

@@ -11,9 +11,11 @@ import math
 import time
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
 
 from llmops_tui.ui.tables import cursor_row_key
 from llmops_tui.ui.threads import to_ui
@@ -47,6 +49,12 @@ class RunsTable(DataTable):
         getattr(tab, f"action_{name}")()
 
 
+HISTORY_HELP = (
+    "Space marks a run, c compares the marked runs (2 or more, any engines), "
+    "e exports the highlighted run (JSON + CSV), r reloads."
+)
+
+
 class RunsHistory:
     """History's behaviour, mixed into the Load test tab."""
 
@@ -55,14 +63,21 @@ class RunsHistory:
 
     @work(thread=True, exclusive=True, group="lt-runs")
     def load_runs(self) -> None:
+        from llmops_tui.bench.fallback import kept_runs_note, store_problem
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.config import paths
 
+        db = paths().results_db
         try:
-            runs = ResultStore(paths().results_db).list_runs(limit=200)
+            runs = ResultStore(db).list_runs(limit=200)
             error = None
         except Exception as exc:  # a broken or newer database: say so, keep going
-            runs, error = [], f"cannot read results: {exc}"
+            runs, error = [], f"cannot read results: {store_problem(db, exc)}"
+        note = kept_runs_note(db)  # runs the database could not take are not forgotten
+        if note:
+            error = f"{error}\n{note}" if error else note
+        if get_current_worker().is_cancelled:  # a newer load started (r, a run ended): it tells
+            return
         to_ui(self, self._show_runs, runs, error)
 
     def _show_runs(self, runs: list, error: str | None) -> None:
@@ -76,7 +91,7 @@ class RunsHistory:
                 str(r.id),
                 _when(r.created_at),
                 r.status,
-                str(r.target.get("model", "?")),
+                escape(str(r.target.get("model", "?"))),  # as typed: '[' is not markup
                 f"{r.workload.get('endpoint', '?')} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
                 str(r.load.get("max_concurrency") or "∞"),
@@ -86,8 +101,13 @@ class RunsHistory:
                 fmt_number(s.get("goodput")),
                 key=str(r.id),
             )
+        help_ = self.query_one("#lt-history-help", Static)
         if error:
-            self.query_one("#lt-history-help", Static).update(error)
+            help_.update(error)
+            self._history_problem = True
+        elif getattr(self, "_history_problem", False):  # fixed since: the usual help again
+            help_.update(HISTORY_HELP)
+            self._history_problem = False
 
     def action_reload_runs(self) -> None:
         self.load_runs()
@@ -113,6 +133,9 @@ class RunsHistory:
     @work(thread=True, exclusive=True, group="lt-export")
     def export_run(self, run_id: int) -> None:
         """Write run ``run_id`` as JSON + CSV under the data dir's ``exports/``."""
+        import sqlite3
+
+        from llmops_tui.bench.fallback import store_problem
         from llmops_tui.bench.report import export_run
         from llmops_tui.bench.store import ResultStore
         from llmops_tui.config import paths
@@ -124,6 +147,8 @@ class RunsHistory:
             else:
                 j, c = export_run(run, paths().data / "exports")
                 text = f"Exported run #{run_id}: {j} and {c.name}"
+        except sqlite3.Error as exc:
+            text = f"cannot export run #{run_id}: {store_problem(paths().results_db, exc)}"
         except Exception as exc:  # disk full, permissions: said, never a traceback
             text = f"cannot export run #{run_id}: {exc}"
         to_ui(self, self.query_one("#lt-history-help", Static).update, text)
@@ -144,7 +169,7 @@ class RunsHistory:
         header, rows = compare_rows(runs)
         table = self.query_one("#lt-compare", DataTable)
         table.clear(columns=True)
-        table.add_columns(*header)
+        table.add_columns(*map(escape, header))  # model names as typed: '[' is not markup
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         help_.update(f"Comparing runs {', '.join('#' + str(r.id) for r in runs)}.")

@@ -131,7 +131,17 @@ def host_text(reason: str | None, host: HostSnapshot | None, history: History, w
 
 def engine_title(e: EngineStats) -> str:
     kind = ENGINE_LABELS.get(e.engine, e.engine)
-    return f"{e.name} · {kind}" + (f" · {e.model_name}" if e.model_name else "")
+    title = f"{e.name} · {kind}" + (f" · {e.model_name}" if e.model_name else "")
+    return title + (" · asleep" if e.sleep_state else "")
+
+
+def sleep_line(state: str) -> str:
+    """What a sleeping engine holds, for a person (its GPU memory: the GPU pane's row)."""
+    what = {
+        "weights_offloaded": "weights in host memory, KV cache freed",
+        "discard_all": "weights and KV cache discarded",
+    }.get(state, "GPU memory released")
+    return f"asleep (sleep mode): {what}; serving nothing until woken"
 
 
 def engine_text(e: EngineStats, history: History, width: int) -> Text:
@@ -149,6 +159,8 @@ def engine_text(e: EngineStats, history: History, width: int) -> Text:
             sparkline(history.series(k + "kv").last(), sw, 0, 100),
         )
     ]
+    if e.sleep_state:
+        lines.insert(0, Text(sleep_line(e.sleep_state), style="bold yellow"))
     gen = Text("tokens/s".ljust(LABEL_WIDTH), style="bold")
     gen_value = f"gen {num(e.gen_tps)}  prompt {num(e.prompt_tps)}"
     gen.append(gen_value.ljust(BAR_WIDTH + 1 + VALUE_WIDTH + 1))

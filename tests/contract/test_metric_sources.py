@@ -1,0 +1,12 @@
+"""Every SGLang metric name the scraper reads is defined by the installed SGLang 0.5.23
+(`name="sglang:…"` in sglang/srt/observability/metrics_collector.py)."""
+
+from __future__ import annotations
+
+from llmops_tui.telemetry.scrape.engine_maps import SGLANG_WANTED
+
+
+def test_sglang_metric_names_are_defined_in_the_pinned_release(sglang_dir):
+    source = (sglang_dir / "sglang/srt/observability/metrics_collector.py").read_text("utf-8")
+    missing = [n for n in sorted(SGLANG_WANTED) if f'name="{n}"' not in source]
+    assert not missing
