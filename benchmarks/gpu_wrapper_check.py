@@ -1,8 +1,11 @@
 """GPU-box check of issue 14's identity and stop claims with a real vLLM (run on the H200 from
 the repository root, with the app and vLLM set up as ../shared/gpu/README.md says):
 
-    PYTHONPATH=/tmp/app python3 benchmarks/gpu_wrapper_check.py --model /tmp/model \
-        --engine-python /opt/torch/.venv/bin/python3 --site /tmp/site
+    PYTHONPATH=$PWD:/tmp/app python3 benchmarks/gpu_wrapper_check.py      # after install.sh
+
+(defaults: --model /tmp/m, --engine-python /opt/torch/.venv/bin/python3, --site /tmp/site,
+--port 8100; engines at gpu_memory_fraction 0.3 with --enforce-eager, as gpu_real_vllm.py's
+wrapper phase, which this extends with the console-script and kill -9 cases)
 
 Cases (``--cases``, default all three, one engine start each, ~90 s each):
   wrapper  python = a 2-line `exec <engine python> "$@"` shell wrapper
@@ -94,11 +97,13 @@ def alive(pid: int) -> bool:
 def profile_toml(name: str, args, launcher: str, tmp: Path) -> Path:
     path = tmp / f"{name}.toml"
     path.write_text(
-        f'name = "{name}"\nengine = "vllm"\nmodel = "{args.model}"\n'
-        f"port = {args.port}\nmax_model_len = 8192\ngpu_memory_fraction = 0.9\n"
+        f'name = "{name}"\nengine = "vllm"\nmodel = "{args.model}"\ndtype = "bfloat16"\n'
+        f"port = {args.port}\nmax_model_len = 8192\ngpu_memory_fraction = 0.3\n"
+        'extra_args = ["--enforce-eager"]\n'
         f"{launcher}\n\n[env]\n"
         f'PYTHONPATH = "{args.site}"\nVLLM_USE_FLASHINFER_SAMPLER = "0"\n'
-        'VLLM_ATTENTION_BACKEND = "FLASH_ATTN"\n'
+        'VLLM_ATTENTION_BACKEND = "FLASH_ATTN"\nVLLM_CACHE_ROOT = "/tmp/vllm-cache"\n'
+        'HF_HUB_OFFLINE = "1"\n'
     )
     return path
 
@@ -205,7 +210,7 @@ def run_case(case: str, args, tmp: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", default="/tmp/m")
     ap.add_argument("--engine-python", default="/opt/torch/.venv/bin/python3")
     ap.add_argument("--site", default="/tmp/site", help="PYTHONPATH holding vLLM")
     ap.add_argument("--port", type=int, default=8100)
