@@ -240,15 +240,18 @@ def profile(
     ]
     if quant:
         lines.append(f'quantization = "{quant}"')
-    if extra:
-        lines.append("extra_args = [" + ", ".join(json.dumps(a) for a in extra) + "]")
+    # vLLM 0.26 picks the attention backend from `--attention-backend` (AttentionConfig.backend);
+    # VLLM_ATTENTION_BACKEND is gone there (envs.validate_environ logs "Unknown vLLM environment
+    # variable detected" and ignores it). FLASH_ATTN is Hopper's first choice anyway; naming it
+    # keeps vLLM from falling to FLASHINFER, which this machine does not have.
+    extra = ["--attention-backend", "FLASH_ATTN", *(extra or [])]
+    lines.append("extra_args = [" + ", ".join(json.dumps(a) for a in extra) + "]")
     for k, v in (fields or {}).items():
         lines.append(f"{k} = {json.dumps(v) if isinstance(v, str) else str(v).lower()}")
     lines.append("\n[env]")
     envs = {
         "PYTHONPATH": SITE,
         "VLLM_USE_FLASHINFER_SAMPLER": "0",
-        "VLLM_ATTENTION_BACKEND": "FLASH_ATTN",
         "VLLM_CACHE_ROOT": "/tmp/vllm-cache",  # kept while the machine stays warm
         "HF_HUB_OFFLINE": "1",  # the GPU machine reaches no network
         **(env or {}),
@@ -318,6 +321,7 @@ def bench_with_monitor(name: str, tag: str) -> None:
         env=ENV,
         cwd=ROOT,
     )
+    raw_metrics(name, tag, "1")
     svg = (OUT or WORK) / f"monitor-{tag}.svg"
     sh(
         f"Monitor tab capture (during bench {tag})",
@@ -326,6 +330,7 @@ def bench_with_monitor(name: str, tag: str) -> None:
         show=80,
     )
     smi_line(f"during bench {tag}")
+    raw_metrics(name, tag, "2")
     try:
         top_out, _ = top.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -352,6 +357,22 @@ def bench_with_monitor(name: str, tag: str) -> None:
         f"{brief.get('completed')} completed, {brief.get('failed')} failed, "
         f"{brief.get('output_throughput') or 0:,.0f} output tok/s",
     )
+
+
+def raw_metrics(name: str, tag: str, n: str) -> None:
+    """The engine's raw /metrics during the load test, kept for a fixture: the 2026-12-02 run's
+    Monitor and `top` samples read `running 0` / `KV 0.0 %` mid-bench beside a 14-19 k tok/s
+    rate, and no raw scrape was there to say which series vLLM exported at that moment."""
+    url = next((e.get("metrics_url") for e in ps_json() if e.get("name") == name), None)
+    if not url:
+        return
+    dest = (OUT or WORK) / f"metrics-{tag}-{n}.prom"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            dest.write_bytes(r.read())
+        say(f"raw /metrics [{tag} #{n}] at {time.time():.3f}: {dest.name}")
+    except OSError as e:
+        say(f"raw /metrics [{tag} #{n}]: {e}")
 
 
 def _bench_brief(d: dict) -> dict:

@@ -21,6 +21,10 @@ reported and the next runs; at the end `llmops down --all` and any GPU process l
            (without the app's sleep_mode field: the same through the raw /sleep, /wake_up calls)
   wrapper  the engine started through a 2-line shell script that execs python: up, ps, ps --json,
            chat, down, NVML after
+  sweep    `llmops bench sweep` on gpu-bf16 (issue 18): concurrency 8, 16, … 512 (512 in / 256
+           out, 4×concurrency requests a step) until the engine saturates, SLO TTFT p99 ≤ 1 s and
+           TPOT p99 ≤ 50 ms; each step's engine telemetry, GPU power and tokens per joule from
+           the energy counter; $OUT/sweep/sweep.{md,json,svg}
 Prints the report as it goes; with $OUT: report.md, summary.json, engine logs, SVGs, JSON.
 """
 
@@ -318,6 +322,61 @@ def phase_wrapper() -> None:
     llmops("ps (wrapper after down)", "ps")
 
 
+def phase_sweep() -> None:
+    profile("gpu-bf16", 8100)
+    if left() - RESERVE_S < 240:
+        raise Skip(
+            f"sweep needs ~4 min (engine start and 7 steps); {left() - RESERVE_S:.0f} s left"
+        )
+    if phase_of("gpu-bf16") != "ready" and not check("sweep: up --wait gpu-bf16", up("gpu-bf16")):
+        raise RuntimeError("gpu-bf16 did not become ready")
+    out = (OUT or WORK) / "sweep"
+    r = llmops(
+        "bench sweep gpu-bf16",
+        "bench", "sweep", "--profile", "gpu-bf16", "--input-len", "512", "--output-len", "256",
+        "--ignore-eos", "--start", "8", "--max", "512", "--slo-ttft", "1000", "--slo-tpot", "50",
+        "--out", str(out),
+        timeout=left() - RESERVE_S - 45,
+        show=80,
+        sigint=True,
+    )  # fmt: skip
+    check("sweep: answered in one line", r["rc"] in (0, 3) and "answer: " in r["out"])
+    data = json.loads((out / "sweep.json").read_text()) if (out / "sweep.json").exists() else {}
+    steps = data.get("steps") or []
+    tel = [s["summary"].get("telemetry") or {} for s in steps]
+    if tel:
+        check("sweep: engine /metrics read every step", all(t.get("metrics") == "ok" for t in tel))
+        check(
+            "sweep: the engine's GPU found", all(str(t.get("gpu")).startswith("GPUs") for t in tel)
+        )
+        check(
+            "sweep: energy from the GPU's energy counter",
+            all(t.get("energy_source") == "energy counter" for t in tel),
+            ", ".join(f"{t.get('output_tokens_per_joule') or 0:.2f}" for t in tel) + " tok/J",
+        )
+    SUMMARY["sweep"] = {
+        "answer": data.get("answer"),
+        "saturation": data.get("saturation"),
+        "signal": data.get("signal"),
+        "steps": [
+            {
+                "concurrency": s["load"],
+                "output_tok_s": s["summary"].get("output_throughput"),
+                "ttft_p50_ms": (s["summary"].get("ttft_ms") or {}).get("p50"),
+                "engine_ttft_p50_ms": (t.get("server_ttft_ms") or {}).get("p50"),
+                "queue_peak": t.get("waiting_peak"),
+                "kv_peak": t.get("kv_peak"),
+                "gpu_power_mean_w": t.get("gpu_power_mean_w"),
+                "tokens_per_joule": t.get("output_tokens_per_joule"),
+                "joules_per_token": t.get("joules_per_output_token"),
+            }
+            for s, t in zip(steps, tel)
+        ],
+    }
+    say(f"sweep answer: {data.get('answer')}")
+    down("gpu-bf16")
+
+
 def down_all(timeout: float) -> None:
     try:
         r = subprocess.run(
@@ -386,6 +445,7 @@ def main() -> int:
         "bakeoff": phase_bakeoff,
         "sleep": phase_sleep,
         "wrapper": phase_wrapper,
+        "sweep": phase_sweep,
     }
     for name in PHASES:
         t = time.monotonic()

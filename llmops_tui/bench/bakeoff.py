@@ -259,6 +259,7 @@ class Bakeoff:
             tokenizer=tokenizer,
             stop=self.stop,
             timeout=self.request_timeout,
+            telemetry=False,
         )
 
     async def _scenario(
@@ -297,17 +298,26 @@ class Bakeoff:
             sample_loop(sampling_done, gpu, pids, scraper, mtarget, samples)
         )
         try:
-            outcome = await execute(
-                target,
-                sc.workload,
-                sc.shape,
-                tokenizer=tokenizer,
-                stop=self.stop,
-                store=self.store,
-                label=f"bakeoff #{self.result.id} {target.profile} {sc.name}",
-                workload=workload,
-                timeout=self.request_timeout,
-            )
+            saved = None  # a sweep's steps say for themselves where they went
+            if sc.sweep:
+                summary, run_id, partial, reason = await self._sweep(
+                    sc, target, tokenizer, workload
+                )
+            else:
+                outcome = await execute(
+                    target,
+                    sc.workload,
+                    sc.shape,
+                    tokenizer=tokenizer,
+                    stop=self.stop,
+                    store=self.store,
+                    label=f"bakeoff #{self.result.id} {target.profile} {sc.name}",
+                    workload=workload,
+                    timeout=self.request_timeout,
+                )
+                summary, run_id, saved = outcome.summary, outcome.run_id, outcome.saved
+                partial, reason = outcome.result.partial, outcome.result.reason
+                self._link(run_id, target, sc)
         finally:
             sampling_done.set()
             await asyncio.gather(sampler, return_exceptions=True)
@@ -315,16 +325,7 @@ class Bakeoff:
         await asyncio.sleep(0.2)
         after = await read_prefix()
         rate, queries = prefix_hit_rate_delta(before, after)
-        summary = outcome.summary
-        if summary["completed"] == 0:
-            status = "failed"
-        else:
-            status = "partial" if outcome.result.partial else "complete"
-        if outcome.run_id is not None and self.bstore is not None and self.result.id is not None:
-            self._db(
-                self.bstore.link, self.result.id, outcome.run_id, target.profile or "", sc.name
-            )
-        saved = outcome.saved
+        status = "failed" if summary["completed"] == 0 else "partial" if partial else "complete"
         kept_in = str(saved.fallback) if saved is not None and saved.fallback else None
         if saved is not None and not saved.stored:
             self.say(f"{target.profile}: {sc.name}: " + " ".join(saved.lines(self.store.path)))
@@ -333,9 +334,9 @@ class Bakeoff:
             scenario=sc.name,
             spec=sc.describe(),
             status=status,
-            reason=outcome.result.reason,
+            reason=reason,
             summary=summary,
-            run_id=outcome.run_id,
+            run_id=run_id,
             kept_in=kept_in,
             gpu_mem_peak_mib=max(samples.gpu_mib) if samples.gpu_mib else None,
             gpu_mem_steady_mib=steady_value(samples.gpu_mib),
@@ -344,6 +345,60 @@ class Bakeoff:
             prefix_hit_rate=rate,
             prefix_queries=queries,
         )
+
+    def _link(self, run_id: int | None, target: Target, sc: Scenario) -> None:
+        if run_id is not None and self.bstore is not None and self.result.id is not None:
+            self._db(self.bstore.link, self.result.id, run_id, target.profile or "", sc.name)
+
+    async def _sweep(
+        self, sc: Scenario, target: Target, tokenizer: Any, workload: Any
+    ) -> tuple[dict[str, Any], int | None, bool, str | None]:
+        """A sweep scenario: concurrency steps until saturation (bench/sweep.py); the scenario's
+        figures are the step answering it (the highest load meeting its SLOs, else the
+        peak-throughput step), with the sweep's answer and steps under ``summary["sweep"]``."""
+        from llmops_tui.bench.metrics import SLO
+        from llmops_tui.bench.sweep import SweepPlan, run_sweep
+
+        plan = SweepPlan(
+            loads=[float(x) for x in sc.sweep or ()],
+            requests_per_step=sc.workload.num_requests,
+            slo=SLO(*sc.slo),
+        )
+
+        async def run_step(load: float, shape: LoadShape, n: int):
+            self.say(f"{target.profile}: {sc.name}, concurrency {load:g}")
+            out = await execute(
+                target,
+                sc.workload,
+                shape,
+                tokenizer=tokenizer,
+                stop=self.stop,
+                store=self.store,
+                label=f"bakeoff #{self.result.id} {target.profile} {sc.name} c={load:g}",
+                workload=workload,
+                timeout=self.request_timeout,
+            )
+            self._link(out.run_id, target, sc)
+            if out.saved is not None and not out.saved.stored:
+                self.say(
+                    f"{target.profile}: {sc.name}: " + " ".join(out.saved.lines(self.store.path))
+                )
+            return out.summary, out.run_id, out.result.partial
+
+        res = await run_sweep(plan, sc.shape, run_step, stop=self.stop)
+        step = res.best_under_slo or res.peak or (res.steps[-1] if res.steps else None)
+        if step is None:
+            return {"completed": 0, "failed": 0}, None, True, res.stopped
+        summary = dict(step.summary)
+        summary["sweep"] = {
+            "answer": res.answer(),
+            "shown": step.load,
+            "steps": [
+                [s.load, s.get("output_throughput"), s.get("ttft_ms.p50")] for s in res.steps
+            ],
+        }
+        partial = any(s.partial for s in res.steps)
+        return summary, step.run_id, partial, res.stopped if partial else None
 
     async def _down(self, profile: Profile, er: EngineResult) -> None:
         from llmops_tui.supervisor.records import EngineNotFound, StopIncomplete

@@ -46,8 +46,24 @@ METRICS: tuple[tuple[str, str, str | None, int, float], ...] = (
     ("gpu_mem_steady_mib", "GPU mem steady (MiB)", LOWER, 0, 1),
     ("kv_usage_peak", "KV cache peak (%)", None, 2, 100),
     ("prefix_hit_rate", "prefix hit rate (%)", HIGHER, 1, 100),
+    # from the run's telemetry (bench/telemetry.py): the engine's side and energy
+    ("telemetry.kv_mean", "KV cache mean (%)", None, 2, 100),
+    ("telemetry.running_peak", "running peak", None, 0, 1),
+    ("telemetry.waiting_peak", "queue peak", LOWER, 0, 1),
+    ("telemetry.preemptions", "preemptions", LOWER, 0, 1),
+    ("telemetry.server_ttft_ms.p50", "engine TTFT p50 (ms)", LOWER, 1, 1),
+    ("telemetry.gpu_util_mean", "GPU util mean (%)", None, 1, 1),
+    ("telemetry.gpu_power_mean_w", "GPU power mean (W)", LOWER, 0, 1),
+    ("telemetry.joules_per_output_token", "J per output token", LOWER, 4, 1),
+    ("telemetry.output_tokens_per_joule", "output tok per J", HIGHER, 3, 1),
 )
-NA_WHEN_MISSING = {"gpu_mem_peak_mib", "gpu_mem_steady_mib", "kv_usage_peak", "prefix_hit_rate"}
+NA_WHEN_MISSING = {
+    "gpu_mem_peak_mib",
+    "gpu_mem_steady_mib",
+    "kv_usage_peak",
+    "prefix_hit_rate",
+    *(m[0] for m in METRICS if m[0].startswith("telemetry.")),
+}
 
 
 def metric_value(sr: ScenarioResult | None, key: str) -> float | None:
@@ -117,6 +133,8 @@ def scenario_table(
     bests: list[set[int]] = [set()]
     for key, label, better, digits, scale in METRICS:
         values = [metric_value(s, key) for s in srs]
+        if key.startswith("telemetry.") and all(v is None for v in values):
+            continue  # no engine had this (older runs, TGI's missing histograms, no GPU)
         rows.append([label, *[_fmt(v, digits, scale, key) for v in values]])
         bests.append(best_indices(values, better))
     return header, rows, bests
@@ -134,6 +152,8 @@ def _scenario_title(result: BakeoffResult, name: str) -> str:
     for s in result.suite.get("scenarios", []):
         if s["name"] == name:
             conc = s.get("concurrency") or "∞"
+            if s.get("sweep"):
+                conc = "sweep " + ",".join(map(str, s["sweep"]))
             extra = ""
             if s.get("dataset") == "shared-prefix":
                 extra = f", {s.get('num_prefixes')} prefixes of {s.get('prefix_len')}"
@@ -145,6 +165,17 @@ def _scenario_title(result: BakeoffResult, name: str) -> str:
 
 
 BOLD_GREEN, RESET = "\x1b[1;32m", "\x1b[0m"
+
+
+def sweep_lines(result: BakeoffResult, name: str) -> list[str]:
+    """Each engine's answer in a sweep scenario (its table shows the step that answers)."""
+    out = []
+    for e in result.engines:
+        sr = scenario_of(e, name)
+        sweep = sr.summary.get("sweep") if sr is not None else None
+        if sweep:
+            out.append(f"{e.profile}: {sweep['answer']} (table: concurrency {sweep['shown']:g})")
+    return out
 
 
 def format_scenario_table(result: BakeoffResult, name: str, color: bool = False) -> str:
@@ -167,6 +198,7 @@ def format_scenario_table(result: BakeoffResult, name: str, color: bool = False)
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     out.append("* best (higher throughput / hit rate, lower latency / memory)")
+    out += sweep_lines(result, name)
     return "\n".join(out)
 
 
@@ -318,6 +350,7 @@ def format_markdown(result: BakeoffResult) -> str:
         header, rows, bests = scenario_table(result, name)
         parts.append(f"### {_md_escape(_scenario_title(result, name))}")
         parts.append(_md_table(header, rows, bests))
+        parts += [f"- {_md_escape(line)}" for line in sweep_lines(result, name)]
     parts.append("## Plots")
     parts.append("```\n" + plot_throughput(result) + "\n```")
     parts.append("```\n" + plot_ttft(result) + "\n```")

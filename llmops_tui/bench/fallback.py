@@ -205,7 +205,7 @@ def load_kept_run(path: Path) -> dict[str, Any]:
     missing = [k for k in RUN_KEYS if k not in data]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")
-    keys = (*RUN_KEYS, "partial", "reason", "label", "created_at")
+    keys = (*RUN_KEYS, "partial", "reason", "label", "created_at", "telemetry")
     return {k: data[k] for k in keys if k in data}
 
 

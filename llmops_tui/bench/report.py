@@ -61,12 +61,82 @@ def format_summary(summary: dict[str, Any], status: str = "", extra: Sequence[st
         lines.append(_line(f"Median {short} (ms):", d["p50"]))
         for p in ("p90", "p95", "p99"):
             lines.append(_line(f"P{p[1:]} {short} (ms):", d[p]))
+    if s.get("telemetry"):
+        lines += telemetry_lines(s["telemetry"])
     lines.append("=" * WIDTH)
     lines.append(f"output tokens counted from: {s.get('output_token_source', '?')}")
     for err, n in (s.get("errors") or {}).items():
         lines.append(f"failed ×{n}: {err}")
     lines += list(extra)
     return "\n".join(lines)
+
+
+def _pct(x: Any) -> Any:
+    return None if x is None else 100 * x
+
+
+def _slash(*xs: Any, digits: int = 1) -> str:
+    return " / ".join(_num(x, digits) for x in xs)
+
+
+def telemetry_lines(t: dict[str, Any]) -> list[str]:
+    """The summary's engine/GPU block (``summary["telemetry"]``, see bench/telemetry.py)."""
+    st, ct = t.get("server_ttft_ms") or {}, t.get("client_ttft_ms") or {}
+    si = t.get("server_itl_ms") or {}
+    rows = [
+        ("Samples (mean interval ms):", f"{t.get('samples')} ({_num(t.get('interval_ms'), 0)})"),
+        ("KV cache peak / mean (%):", _slash(_pct(t.get("kv_peak")), _pct(t.get("kv_mean")))),
+        ("Running requests peak / mean:", _slash(t.get("running_peak"), t.get("running_mean"))),
+        ("Waiting (queue) peak / mean:", _slash(t.get("waiting_peak"), t.get("waiting_mean"))),
+        ("Preemptions:", _num(t.get("preemptions"), 0)),
+        ("Prefix cache hit rate (%):", _num(_pct(t.get("prefix_hit_rate")), 1)),
+        ("Engine-counted output tokens:", _num(t.get("engine_generation_tokens"), 0)),
+        ("TTFT mean/p50/p99 (ms), engine:", _slash(st.get("mean"), st.get("p50"), st.get("p99"))),
+        ("TTFT mean/p50/p99 (ms), client:", _slash(ct.get("mean"), ct.get("p50"), ct.get("p99"))),
+        ("ITL mean/p50 (ms), engine:", _slash(si.get("mean"), si.get("p50"))),
+        ("GPU util mean (%):", _num(t.get("gpu_util_mean"), 1)),
+        (
+            "GPU power mean / peak (W):",
+            _slash(t.get("gpu_power_mean_w"), t.get("gpu_power_peak_w")),
+        ),
+        ("Energy (J):", _num(t.get("energy_j"), 1)),
+        ("Joules per output token:", _num(t.get("joules_per_output_token"), 4)),
+        ("Output tokens per joule:", _num(t.get("output_tokens_per_joule"), 3)),
+    ]
+    lines = [_rule(" Engine and GPU telemetry ")]
+    lines += [f"{label:<40}{value}" for label, value in rows]
+    if t.get("energy_source"):
+        lines.append(f"energy from: {t['energy_source']}")
+    if t.get("metrics") != "ok":
+        lines.append(f"engine metrics: none ({t.get('metrics')})")
+    gpu = t.get("gpu") or ""
+    lines.append(f"GPU: {gpu}" if gpu.startswith("GPUs") else f"GPU: none ({gpu})")
+    return lines
+
+
+def telemetry_line(t: dict[str, Any] | None) -> str | None:
+    """One line for the tab: the engine's side of a finished run."""
+    if not t:
+        return None
+    st, ct = t.get("server_ttft_ms") or {}, t.get("client_ttft_ms") or {}
+    parts = []
+    if t.get("metrics") == "ok":
+        parts.append(
+            f"engine: KV peak {_num(_pct(t.get('kv_peak')), 0)} %, running peak "
+            f"{_num(t.get('running_peak'), 0)}, queue peak {_num(t.get('waiting_peak'), 0)}, "
+            f"preempted {_num(t.get('preemptions'), 0)}, TTFT p50 {_num(st.get('p50'), 1)} ms "
+            f"(client {_num(ct.get('p50'), 1)})"
+        )
+    else:
+        parts.append(f"engine metrics: none ({t.get('metrics')})")
+    if t.get("output_tokens_per_joule") is not None:
+        parts.append(
+            f"GPU {_num(t.get('gpu_power_mean_w'), 0)} W mean, "
+            f"{_num(t.get('output_tokens_per_joule'), 2)} tok/J"
+        )
+    elif not str(t.get("gpu", "")).startswith("GPUs"):
+        parts.append("no GPU figures")
+    return " · ".join(parts)
 
 
 COMPARE_ROWS = (
@@ -86,6 +156,16 @@ COMPARE_ROWS = (
     ("itl_ms.p99", "ITL p99 (ms)", 2),
     ("e2el_ms.p50", "E2EL p50 (ms)", 2),
     ("e2el_ms.p99", "E2EL p99 (ms)", 2),
+    ("telemetry.server_ttft_ms.p50", "engine TTFT p50 (ms)", 2),
+    ("telemetry.kv_peak", "KV peak (0–1)", 3),
+    ("telemetry.kv_mean", "KV mean (0–1)", 3),
+    ("telemetry.waiting_peak", "queue peak", 0),
+    ("telemetry.running_peak", "running peak", 0),
+    ("telemetry.preemptions", "preemptions", 0),
+    ("telemetry.gpu_util_mean", "GPU util mean (%)", 1),
+    ("telemetry.gpu_power_mean_w", "GPU power mean (W)", 1),
+    ("telemetry.joules_per_output_token", "J per output token", 4),
+    ("telemetry.output_tokens_per_joule", "output tok per J", 3),
 )
 
 
@@ -126,7 +206,10 @@ def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
         ["rate (req/s)", *[str(r.load.get("request_rate") or "∞") for r in runs]],
         ["SLOs", *[slo_text(r.summary.get("slo")) or "-" for r in runs]],
     ]
+    with_telemetry = any(r.summary.get("telemetry") for r in runs)
     for key, label, digits in COMPARE_ROWS:
+        if key.startswith("telemetry.") and not with_telemetry:
+            continue
         row = [label]
         for r in runs:
             if key == "status":
@@ -135,7 +218,7 @@ def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
             v: Any = r.summary
             for part in key.split("."):
                 v = v.get(part) if isinstance(v, dict) else None
-            row.append(_num(v, digits) if digits else _num(v))
+            row.append(_num(v, digits) if digits is not None else _num(v))
         rows.append(row)
     return header, rows
 
@@ -163,6 +246,7 @@ CSV_FIELDS = (
     "status",
     "error",
     "finish_reason",
+    "response_id",
     "itl_count",
     "itl_mean_ms",
 )
@@ -181,8 +265,8 @@ def write_csv(path: Path, requests: Sequence[dict[str, Any]]) -> None:
 
 
 def export_run(run: Any, folder: Path) -> tuple[Path, Path]:
-    """Write a stored run (``StoredRun`` with its requests) as ``run-ID.json`` (the keys of
-    ``llmops bench --json``) and ``run-ID.csv`` (one row per request) into ``folder``."""
+    """Write a stored run (``StoredRun`` with its requests and telemetry series) as
+    ``run-ID.json`` (the keys of ``llmops bench --json``) and ``run-ID.csv`` (one row per request) into ``folder``."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -197,6 +281,7 @@ def export_run(run: Any, folder: Path) -> tuple[Path, Path]:
         "status": run.status,
         "reason": run.reason,
         "label": run.label,
+        "telemetry": run.telemetry or [],
     }
     json_path, csv_path = folder / f"run-{run.id}.json", folder / f"run-{run.id}.csv"
     json_path.write_text(json.dumps(report, indent=1, default=str))

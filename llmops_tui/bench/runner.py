@@ -168,8 +168,12 @@ async def run_load(
     *,
     stop: asyncio.Event | None = None,
     on_record: Callable[[RequestRecord, Progress], None] | None = None,
+    on_start: Callable[[], Awaitable[None]] | None = None,
 ) -> RunResult:
-    """Run ``prompts`` (cycled when a duration is set) under ``shape``; never raises on failures."""
+    """Run ``prompts`` (cycled when a duration is set) under ``shape``; never raises on failures.
+
+    ``on_start`` is awaited after the warm-up, right before the measured part's clock starts
+    (the telemetry sampler takes its baseline there)."""
     errs = shape.validate()
     if errs:
         raise ValueError("; ".join(errs))
@@ -228,6 +232,8 @@ async def run_load(
             on_record(rec, progress)
 
     loop = asyncio.get_running_loop()
+    if on_start is not None:
+        await on_start()
     t0 = time.perf_counter()
     progress.t0 = t0
     deadline = t0 + shape.duration_s if shape.duration_s else math.inf

@@ -20,6 +20,7 @@ from llmops_tui.bench.runner import (
     run_load,
 )
 from llmops_tui.bench.store import ResultStore, request_row
+from llmops_tui.bench.telemetry import TelemetrySampler, sampler_for
 from llmops_tui.bench.workload import (
     Tokenizer,
     TokenizerError,
@@ -146,22 +147,39 @@ async def execute(
     workload: Workload | None = None,
     timeout: float = 600.0,
     sender_factory: SenderFactory | None = None,
+    telemetry: bool = True,
+    sampler: TelemetrySampler | None = None,
 ) -> Outcome:
+    """``telemetry``: sample the engine's ``/metrics`` and GPUs during the run (a sampler
+    for the target unless ``sampler`` is given; none with a fake ``sender_factory``)."""
     asleep = await asyncio.to_thread(asleep_problem, target.base_url)
     if asleep:
         raise TargetAsleep(asleep)
     workload = workload or build_workload(spec, tokenizer)
-    if sender_factory is not None:
-        send = sender_factory(target, spec, tokenizer)
-        result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
-    else:
-        api_key = os.environ.get(target.api_key_env) if target.api_key_env else None
-        client = StreamClient(target.base_url, api_key=api_key, timeout=timeout)
-        try:
-            send = make_sender(client, target.model, spec, tokenizer)
-            result = await run_load(send, workload.prompts, shape, stop=stop, on_record=on_record)
-        finally:
-            await client.aclose()
+    if sampler is None and telemetry and sender_factory is None:
+        sampler = sampler_for(target)
+    if sampler is not None:
+        await asyncio.to_thread(sampler.start)
+    on_start = sampler.baseline if sampler is not None else None
+    try:
+        if sender_factory is not None:
+            send = sender_factory(target, spec, tokenizer)
+            result = await run_load(
+                send, workload.prompts, shape, stop=stop, on_record=on_record, on_start=on_start
+            )
+        else:
+            api_key = os.environ.get(target.api_key_env) if target.api_key_env else None
+            client = StreamClient(target.base_url, api_key=api_key, timeout=timeout)
+            try:
+                send = make_sender(client, target.model, spec, tokenizer)
+                result = await run_load(
+                    send, workload.prompts, shape, stop=stop, on_record=on_record, on_start=on_start
+                )
+            finally:
+                await client.aclose()
+    finally:
+        if sampler is not None:
+            await asyncio.to_thread(sampler.stop)
     if result.reason == "stopped by the user" and getattr(stop, "reason", None):
         result.reason = stop.reason  # type: ignore[union-attr]
     summary = summarize(result.records, result.duration_s, slo)
@@ -178,6 +196,11 @@ async def execute(
         "target": target.describe(),
         "client": {"event_loop": loop_name(), "timeout_s": timeout},
     }
+    points: list[dict[str, Any]] = []
+    if sampler is not None:
+        summary["telemetry"] = sampler.derive(result.t0, result.t0 + result.duration_s, summary)
+        points = sampler.rows(result.t0)
+        report["telemetry"] = points
     saved = None
     if store is not None:
         # never raises: a database that cannot take the run gets it kept in a file instead
@@ -192,6 +215,7 @@ async def execute(
             reason=result.reason,
             label=label,
             created_at=result.started_at,
+            telemetry=points,
         )
         report.update(saved.describe())
     run_id = saved.run_id if saved is not None else None

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from llmops_tui.bench.metrics import tpot
+from llmops_tui.bench.telemetry import COLUMNS as TELEMETRY_COLUMNS
 from llmops_tui.client import RequestRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -49,9 +50,24 @@ CREATE TABLE IF NOT EXISTS requests (
     error TEXT,
     finish_reason TEXT,
     itl_ms TEXT,
+    response_id TEXT,
     PRIMARY KEY (run_id, idx)
 );
 """
+_TELEMETRY_COLS = ",\n    ".join(
+    f"{c} {'TEXT' if c == 'error' else 'REAL'}" for c in TELEMETRY_COLUMNS
+)
+TELEMETRY_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS telemetry (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    {_TELEMETRY_COLS},
+    PRIMARY KEY (run_id, idx)
+);
+"""
+SCHEMA += TELEMETRY_SCHEMA
+# v1 → v2: the engine's response id per request, and the telemetry series per run.
+MIGRATE_V1 = "ALTER TABLE requests ADD COLUMN response_id TEXT;" + TELEMETRY_SCHEMA
 
 
 def request_row(rec: RequestRecord, t0: float) -> dict[str, Any]:
@@ -70,6 +86,7 @@ def request_row(rec: RequestRecord, t0: float) -> dict[str, Any]:
         "status": rec.status,
         "error": rec.error,
         "finish_reason": rec.finish_reason,
+        "response_id": rec.response_id,
     }
 
 
@@ -85,6 +102,7 @@ class StoredRun:
     load: dict[str, Any]
     summary: dict[str, Any]
     requests: list[dict[str, Any]] | None = None
+    telemetry: list[dict[str, Any]] | None = None
 
     @property
     def partial(self) -> bool:
@@ -124,6 +142,9 @@ class ResultStore:
             if version == 0:
                 db.executescript(SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version == 1:
+                db.executescript(MIGRATE_V1)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(
                     f"{self.path}: results schema v{version} is newer than this llmops (v{SCHEMA_VERSION})"
@@ -145,7 +166,9 @@ class ResultStore:
         reason: str | None = None,
         label: str = "",
         created_at: float | None = None,
+        telemetry: Sequence[dict[str, Any]] = (),
     ) -> int:
+        """One run, its requests and its telemetry series, in one transaction."""
         with self._db() as db:
             cur = db.execute(
                 "INSERT INTO runs (created_at, label, status, reason, target, workload, load, summary)"
@@ -163,7 +186,9 @@ class ResultStore:
             )
             run_id = int(cur.lastrowid)  # type: ignore[arg-type]
             db.executemany(
-                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO requests (run_id, idx, start_s, ttft_ms, tpot_ms, e2el_ms,"
+                " prompt_tokens, completion_tokens, token_source, status, error, finish_reason,"
+                " itl_ms, response_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         run_id,
@@ -179,10 +204,12 @@ class ResultStore:
                         r["error"],
                         r["finish_reason"],
                         json.dumps(r["itl_ms"]),
+                        r.get("response_id"),
                     )
                     for i, r in enumerate(requests)
                 ],
             )
+            self._insert_telemetry(db, run_id, telemetry)
         return run_id
 
     def list_runs(self, limit: int = 100) -> list[StoredRun]:
@@ -221,6 +248,7 @@ class ResultStore:
                     "error",
                     "finish_reason",
                     "itl_ms",
+                    "response_id",
                 ]
                 reqs = db.execute(
                     f"SELECT {', '.join(cols)} FROM requests WHERE run_id = ? ORDER BY idx",
@@ -229,7 +257,42 @@ class ResultStore:
                 run.requests = [dict(zip(cols, r)) for r in reqs]
                 for r in run.requests:
                     r["itl_ms"] = json.loads(r["itl_ms"]) if r["itl_ms"] else []
+                run.telemetry = self._telemetry(db, run_id)
         return run
+
+    # -- telemetry series (one row per sample; ``t`` in s from the run's start) ----------
+    def save_telemetry(self, run_id: int, points: Sequence[dict[str, Any]]) -> None:
+        with self._db() as db:
+            self._insert_telemetry(db, run_id, points)
+
+    @staticmethod
+    def _insert_telemetry(
+        db: sqlite3.Connection, run_id: int, points: Sequence[dict[str, Any]]
+    ) -> None:
+        if points:
+            cols = ", ".join(TELEMETRY_COLUMNS)
+            marks = ", ".join("?" * (len(TELEMETRY_COLUMNS) + 2))
+            db.executemany(
+                f"INSERT INTO telemetry (run_id, idx, {cols}) VALUES ({marks})",
+                [
+                    (run_id, i, *(_nan_to_none(p.get(c)) for c in TELEMETRY_COLUMNS))
+                    for i, p in enumerate(points)
+                ],
+            )
+
+    def telemetry(self, run_id: int) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self._db() as db:
+            return self._telemetry(db, run_id)
+
+    @staticmethod
+    def _telemetry(db: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
+        rows = db.execute(
+            f"SELECT {', '.join(TELEMETRY_COLUMNS)} FROM telemetry WHERE run_id = ? ORDER BY idx",
+            (run_id,),
+        ).fetchall()
+        return [dict(zip(TELEMETRY_COLUMNS, r)) for r in rows]
 
     def delete(self, run_id: int) -> bool:
         with self._db() as db:

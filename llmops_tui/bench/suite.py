@@ -82,6 +82,8 @@ class Scenario:
     name: str
     workload: WorkloadSpec
     shape: LoadShape
+    sweep: tuple[int, ...] | None = None  # concurrency steps (a capacity sweep scenario)
+    slo: tuple[float | None, float | None, float | None] = (None, None, None)  # TTFT/TPOT/E2EL ms
 
     @property
     def concurrency(self) -> int | None:
@@ -104,6 +106,8 @@ class Scenario:
             "endpoint": w.endpoint,
             "num_prefixes": w.num_prefixes if w.dataset == "shared-prefix" else None,
             "prefix_len": w.prefix_len if w.dataset == "shared-prefix" else None,
+            "sweep": list(self.sweep) if self.sweep else None,
+            "slo_ms": dict(zip(("ttft", "tpot", "e2el"), self.slo)) if any(self.slo) else None,
         }
 
 
@@ -150,6 +154,10 @@ SCENARIO_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "prefix_len": (_INT, "a whole number ≥ 1, below input_len"),
     "range_ratio": (_NUM, "a number in [0, 1)"),
     "seed": (_INT, "a whole number"),
+    "sweep": ((list,), "a list of concurrencies, e.g. [1, 4, 16, 64] (each step: num_requests)"),
+    "slo_ttft_ms": (_NUM, "a number > 0 of ms (TTFT p99, sweep scenarios)"),
+    "slo_tpot_ms": (_NUM, "a number > 0 of ms (TPOT p99, sweep scenarios)"),
+    "slo_e2el_ms": (_NUM, "a number > 0 of ms (E2E latency p99, sweep scenarios)"),
 }
 REQUIRED_SCENARIO = ("name", "input_len", "output_len", "num_requests")
 
@@ -264,9 +272,18 @@ def _scenario(c: _Checker, raw: Any, index: int, defaults: dict[str, Any]) -> Sc
         key, _, msg = err.partition(": ")
         key = {"max_concurrency": "concurrency"}.get(key, key)
         c.error(key, msg, index)
+    sweep = v.get("sweep")
+    if sweep is not None and (
+        not sweep or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in sweep)
+    ):
+        c.error("sweep", f"{sweep!r} is not {SCENARIO_FIELDS['sweep'][1]}", index)
+    slo = tuple(v.get(f"slo_{k}_ms") for k in ("ttft", "tpot", "e2el"))
+    for k, x in zip(("ttft", "tpot", "e2el"), slo):
+        if x is not None and not x > 0:
+            c.error(f"slo_{k}_ms", f"{x} must be > 0", index)
     if len(c.issues) > before:
         return None
-    return Scenario(v["name"], spec, shape)
+    return Scenario(v["name"], spec, shape, tuple(sweep) if sweep else None, slo)
 
 
 def parse_suite(text: str, file: str | Path = "<suite>") -> Suite:

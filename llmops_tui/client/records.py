@@ -34,6 +34,9 @@ class RequestRecord:
     finish_reason: str | None = None
     text: str = ""  # only filled when the caller asks for it (chat, tokenizer counting)
     connect_error: bool = False  # nothing reached the server (refused, reset before a response)
+    response_id: str | None = (
+        None  # the stream's ``id`` (vLLM ``cmpl-…``): find it in the engine log
+    )
 
     @property
     def ok(self) -> bool:

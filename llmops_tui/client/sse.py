@@ -176,6 +176,10 @@ class EventSink:
         if "error" in obj or obj.get("object") == "error":
             rec.error = _error_text(obj)
             return ""
+        if rec.response_id is None:  # the first parsed event (later ones: one None check)
+            rid = obj.get("id")
+            if rid is not None:
+                rec.response_id = str(rid)
         text = ""
         choices = obj.get("choices")
         if choices:

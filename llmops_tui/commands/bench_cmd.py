@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.set_defaults(func=cmd_import)
+    from llmops_tui.commands import sweep_cmd
+
+    sweep_cmd.register(bsub)
 
     t = p.add_argument_group("target")
     t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
@@ -108,6 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--label", default="", help="a note stored with the run")
     o.add_argument("--no-save", action="store_true", help="do not store the run")
     o.add_argument("--quiet", action="store_true", help="no progress line")
+    o.add_argument(
+        "--no-telemetry", action="store_true", help="do not sample the engine's /metrics and GPUs"
+    )
     p.set_defaults(func=cmd_bench, _parser=p)
 
 
@@ -296,6 +302,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             label=args.label,
             workload=workload,
             timeout=args.timeout,
+            telemetry=not args.no_telemetry,
         )
 
     from llmops_tui.bench.eventloop import run as run_loop

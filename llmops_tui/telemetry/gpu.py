@@ -52,6 +52,7 @@ class GpuInfo:
     memory_util_percent: float | None = None
     power_w: float | None = None
     power_limit_w: float | None = None
+    energy_j: float | None = None  # total energy counter since the driver loaded (Volta+)
     temperature_c: float | None = None
     processes: list[GpuProcess] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
@@ -371,6 +372,7 @@ class NvmlReader:
         power = self._get(gpu, "power", nvml.nvmlDeviceGetPowerUsage, handle)
         if power is not None:
             gpu.power_w = power / 1000.0
+        gpu.energy_j = self._energy_j(handle)
         limit = self._get(gpu, "power limit", nvml.nvmlDeviceGetEnforcedPowerLimit, handle)
         if limit is not None:
             gpu.power_limit_w = limit / 1000.0
@@ -381,6 +383,17 @@ class NvmlReader:
             gpu.temperature_c = float(temp)
         gpu.processes = self._read_processes(gpu, handle, owners)
         return gpu
+
+    def _energy_j(self, handle: Any) -> float | None:
+        """The board's energy counter (J), or None: older boards have none (not listed as
+        unsupported, the Monitor does not show it); load tests integrate power instead."""
+        fn = getattr(self._nvml, "nvmlDeviceGetTotalEnergyConsumption", None)
+        if fn is None:
+            return None
+        try:
+            return fn(handle) / 1000.0  # mJ
+        except self._nvml.NVMLError:
+            return None
 
     def _read_processes(
         self, gpu: GpuInfo, handle: Any, owners: Mapping[int, str]

@@ -70,11 +70,15 @@ async def test_start_runs_to_the_final_table_and_history():
             await pilot.pause()
             msg = str(tab.query_one("#lt-message").render())
             assert "Done · stored as run #1: 20 completed, 0 failed" in msg
+            assert "engine: KV peak" in msg and "no GPU figures" in msg  # the engine's side
+            assert str(tab.query_one("#lt-running-label").render()).startswith("Running ")
             assert not tab.query_one("#lt-start").disabled
             assert sum(tab._live.throughput()) == 200  # 20 requests × 10 tokens, binned per second
             await wait_until(lambda: tab.query_one("#lt-runs", DataTable).row_count == 1)
     run = ResultStore(paths().results_db).get(1)
     assert run.status == "complete" and run.summary["completed"] == 20
+    assert run.summary["telemetry"]["engine_generation_tokens"] == 200  # the server's counter
+    assert len(ResultStore(paths().results_db).telemetry(1)) >= 2
 
 
 async def test_stop_keeps_a_partial_run():
@@ -91,3 +95,22 @@ async def test_stop_keeps_a_partial_run():
             assert msg.startswith("Partial run (stopped by the user)")
     run = ResultStore(paths().results_db).list_runs()[0]
     assert run.partial and 8 <= run.summary["completed"] < 5000
+
+
+async def test_sweep_fills_its_table_step_by_step_and_answers():
+    # server-paced steps (TTFT 20 ms, 5 ms a token): throughput doubles with concurrency even on
+    # a busy box, so no step reads as saturation
+    with sse_server("--ttft-ms", "20", "--itl-ms", "5") as url:
+        app = LlmopsApp(initial_tab="loadtest")
+        async with app.run_test(size=(130, 48)) as pilot:
+            tab = app.query_one(LoadTestTab)
+            await fill(tab, url, "8", "10")  # concurrency 4: steps 1, 2, 4
+            tab.query_one("#lt-slo-ttft").value = "1000"
+            await pilot.click("#lt-sweep-btn")
+            table = tab.query_one("#lt-sweep", DataTable)
+            await wait_until(lambda: not tab._bench_running and table.row_count == 3)
+            msg = str(tab.query_one("#lt-message").render())
+            assert msg.startswith("Sweep: highest load meeting TTFT p99 ≤ 1000 ms: concurrency 4")
+            assert "steps: 1=concurrency 1, 2=concurrency 2, 3=concurrency 4" in msg
+    runs = ResultStore(paths().results_db).list_runs()
+    assert sorted(r.load["max_concurrency"] for r in runs) == [1, 2, 4]

@@ -102,6 +102,16 @@ def test_live_run(snap_compare):
             r.end = r.chunk_times[-1]
             live.on_record(r, Progress(total=200, completed=i + 1, in_flight=32, t0=0.0))
         t._live = live
+        from llmops_tui.bench.telemetry import TelemetryPoint, TelemetrySampler
+
+        sampler = TelemetrySampler("http://127.0.0.1:8000/metrics", gpu=False)
+        sampler.gpu_note = "no NVIDIA GPU found: the NVIDIA kernel driver is not loaded"
+        for i in range(30):
+            run = min(32, i * 3)
+            sampler.points.append(
+                TelemetryPoint(t=i * 0.2, kv=run / 40, running=run, waiting=max(0, i - 12))
+            )
+        t._sampler = sampler
         t._set_running(True)
         t._message("Running against http://127.0.0.1:8000 (tiny-llama)…")
         t.refresh_live()

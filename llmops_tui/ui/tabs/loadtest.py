@@ -31,6 +31,7 @@ from textual.widgets import (
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
+from llmops_tui.ui.tabs.loadtest_sweep import SWEEP_TIP, SweepRunner
 from llmops_tui.ui.threads import alive, to_ui
 
 __all__ = ["CUSTOM", "LoadTestTab"]
@@ -42,7 +43,7 @@ METRIC_ROWS = (
 )
 
 
-class LoadTestTab(RunsHistory, Vertical):
+class LoadTestTab(SweepRunner, RunsHistory, Vertical):
     DEFAULT_CSS = """
     LoadTestTab { padding: 0 1; }
     LoadTestTab .row { height: auto; }
@@ -55,7 +56,10 @@ class LoadTestTab(RunsHistory, Vertical):
     LoadTestTab #lt-status { height: 1; }
     LoadTestTab .plot-label { color: $text-muted; height: 1; margin-top: 1; }
     LoadTestTab Sparkline { height: 3; }
+    LoadTestTab #lt-engine-plots { height: auto; }
+    LoadTestTab .engine-plot { width: 1fr; height: auto; margin-right: 2; }
     LoadTestTab #lt-results { height: auto; max-height: 12; margin-top: 1; }
+    LoadTestTab #lt-sweep { height: auto; max-height: 14; margin-top: 1; display: none; }
     LoadTestTab #lt-runs { height: 1fr; min-height: 6; }
     LoadTestTab #lt-compare { height: auto; max-height: 24; margin-top: 1; }
     LoadTestTab #lt-history-help { color: $text-muted; height: auto; }
@@ -72,6 +76,7 @@ class LoadTestTab(RunsHistory, Vertical):
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._live = None
+        self._sampler = None  # the run's TelemetrySampler (None with a fake sender)
         self._marked: list[int] = []
         self._bench_running = False
 
@@ -85,6 +90,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 with Horizontal(id="lt-buttons"):
                     yield Button("Start", id="lt-start", variant="success", compact=True)
                     yield Button("Stop", id="lt-stop", variant="error", disabled=True, compact=True)
+                    yield Button("Sweep", id="lt-sweep-btn", compact=True, tooltip=SWEEP_TIP)
                 yield Static(
                     "Pick a target (running engines first) or type a base URL and model, "
                     "optionally a preset, then Start (Ctrl+G).",
@@ -100,9 +106,17 @@ class LoadTestTab(RunsHistory, Vertical):
                     "TTFT (ms), by request start", classes="plot-label", id="lt-ttft-label"
                 )
                 yield Sparkline([], summary_function=max, id="lt-ttft")
+                from llmops_tui.bench.telemetry import LIVE_PLOTS  # plain data
+
+                with Horizontal(id="lt-engine-plots"):  # the engine's side: /metrics, NVML
+                    for key, label, _ in LIVE_PLOTS:
+                        with Vertical(classes="engine-plot"):
+                            yield Static(label, classes="plot-label", id=f"lt-{key}-label")
+                            yield Sparkline([], summary_function=max, id=f"lt-{key}")
                 results = DataTable(id="lt-results", show_cursor=False, zebra_stripes=True)
                 results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
                 yield results
+                yield DataTable(id="lt-sweep", show_cursor=False, zebra_stripes=True)
             with TabPane("History", id="lt-history"):
                 yield Static(HISTORY_HELP, id="lt-history-help", markup=False)
                 runs = RunsTable(id="lt-runs", cursor_type="row", zebra_stripes=True)
@@ -233,27 +247,12 @@ class LoadTestTab(RunsHistory, Vertical):
     # ------------------------------------------------------------------ run
     @on(Button.Pressed, "#lt-start")
     def start(self) -> None:
-        from llmops_tui.bench.form import FormError, parse_form
         from llmops_tui.bench.live import LiveRun
 
-        if self._bench_running:
+        plan = self.checked_plan()
+        if plan is None:
             return
-        if not self.form_ready:
-            self.build_form()
-            self._message("Fill in the form, then Start.")
-            return
-        try:
-            plan = parse_form(self.form_values())
-        except FormError as exc:
-            self.form.show_errors(exc.by_field)
-            n = len(exc.by_field)
-            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
-            where = "the messages under them" if n > 1 else "the message under it"
-            self._message(
-                f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True
-            )
-            return
-        self.form.clear_errors()
+        self._sampler = None  # made in the worker (it asks the supervisor for the engine's pids)
         self._live = LiveRun()
         self._live.total = None if plan.shape.duration_s else plan.spec.num_requests
         self._set_running(True)
@@ -267,11 +266,39 @@ class LoadTestTab(RunsHistory, Vertical):
         self._timer = self.set_interval(0.5, self.refresh_live)
         self.run_bench(plan)
 
+    def checked_plan(self):
+        """The form's RunPlan, or None with each bad field named (also used by Sweep)."""
+        from llmops_tui.bench.form import FormError, parse_form
+
+        if self._bench_running:
+            return None
+        if not self.form_ready:
+            self.build_form()
+            self._message("Fill in the form, then Start.")
+            return None
+        try:
+            plan = parse_form(self.form_values())
+        except FormError as exc:
+            self.form.show_errors(exc.by_field)
+            n = len(exc.by_field)
+            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
+            where = "the messages under them" if n > 1 else "the message under it"
+            self._message(
+                f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True
+            )
+            return None
+        self.form.clear_errors()
+        return plan
+
     @on(Button.Pressed, "#lt-stop")
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
             self._message("Stopping: keeping what finished…")
+
+    @on(Button.Pressed, "#lt-sweep-btn")
+    def _sweep_pressed(self) -> None:
+        self.start_sweep()
 
     @on(Button.Pressed, "#lt-compare-btn")
     def _compare_pressed(self) -> None:
@@ -295,6 +322,10 @@ class LoadTestTab(RunsHistory, Vertical):
         from llmops_tui.config import paths
 
         live = self._live
+        if self._sender_factory is None:
+            from llmops_tui.bench.telemetry import sampler_for
+
+            self._sampler = sampler_for(plan.target)
 
         async def main():
             self._loop = asyncio.get_running_loop()
@@ -312,6 +343,7 @@ class LoadTestTab(RunsHistory, Vertical):
                 label=plan.label,
                 timeout=plan.timeout,
                 sender_factory=self._sender_factory,
+                sampler=self._sampler,
             )
 
         try:
@@ -349,6 +381,14 @@ class LoadTestTab(RunsHistory, Vertical):
         self.query_one("#lt-ttft-label", Static).update(
             f"TTFT (ms), by request start (max {max(ttft, default=0):,.1f})"
         )
+        if self._sampler is not None:
+            from llmops_tui.bench.telemetry import live_series
+
+            for key, values, label, why in live_series(self._sampler):
+                self.query_one(f"#lt-{key}", Sparkline).data = values
+                text = self.query_one(f"#lt-{key}-label", Static)
+                text.update(label)
+                text.tooltip = why  # e.g. "no NVIDIA GPU found: …" in full
 
     def _finish(self, outcome, error: str | None) -> None:
         if getattr(self, "_timer", None) is not None:
@@ -380,7 +420,7 @@ class LoadTestTab(RunsHistory, Vertical):
         """The final table (also used by tests with a hand-made summary).
 
         ``saved`` (bench.fallback.Saved) says where a run the database could not take went."""
-        from llmops_tui.bench.report import goodput_text
+        from llmops_tui.bench.report import goodput_text, telemetry_line
 
         table = self.query_one("#lt-results", DataTable)
         table.clear()
@@ -400,9 +440,9 @@ class LoadTestTab(RunsHistory, Vertical):
             f"{fmt_number(s.get('output_throughput'), 1)} output tok/s · "
             f"{fmt_number(s.get('total_token_throughput'), 1)} total tok/s",
         ]
-        good = goodput_text(s)
-        if good:
-            lines.append(good)
+        for extra in (goodput_text(s), telemetry_line(s.get("telemetry"))):
+            if extra:
+                lines.append(extra)
         for err, n in list((s.get("errors") or {}).items())[:3]:
             lines.append(f"failed ×{n}: {err}")
         not_stored = saved is not None and not saved.stored

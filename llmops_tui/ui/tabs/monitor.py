@@ -144,6 +144,18 @@ def sleep_line(state: str) -> str:
     return f"asleep (sleep mode): {what}; serving nothing until woken"
 
 
+def engine_latency_text(e: EngineStats) -> str:
+    """The engine's own TTFT/ITL: over the last interval, and since it started."""
+    life = e.ttft_hist.mean if e.ttft_hist is not None else None
+    itl = e.itl_hist.mean if e.itl_hist is not None else None
+    now = "-" if e.server_ttft_ms is None else f"{e.server_ttft_ms:,.1f} ms"
+    return (
+        f"engine TTFT {now} now, {'-' if life is None else f'{life * 1e3:,.1f} ms'} since start"
+        f"   ITL {'-' if e.server_itl_ms is None else f'{e.server_itl_ms:,.2f} ms'} now, "
+        f"{'-' if itl is None else f'{itl * 1e3:,.2f} ms'} since start"
+    )
+
+
 def engine_text(e: EngineStats, history: History, width: int) -> Text:
     if e.error:
         return _lines([Text(f"⚠ {e.error}", style="bold red")])
@@ -170,6 +182,10 @@ def engine_text(e: EngineStats, history: History, width: int) -> Text:
     req.append(f"running {num(e.running)}  waiting {num(e.waiting)}")
     req.append(f"   prefix hit {pct(e.prefix_hit_rate)}   preempted {num(e.preemptions)}")
     lines.append(req)
+    if e.ttft_hist is not None:  # the engine's own latency histograms (vLLM, SGLang)
+        lat = Text("latency".ljust(LABEL_WIDTH), style="bold")
+        lat.append(engine_latency_text(e))
+        lines.append(lat)
     for r in e.ranks:
         lines.append(
             Text(
