@@ -3,8 +3,8 @@
 Tiers are folders: tests/unit (default, fast, no processes), tests/contract (every launch
 line against the engines' own parsers, in the CI engine env; no GPU), tests/ui (Textual
 Pilot and snapshots), tests/integration (real processes on loopback: the real
-vLLM CPU build, local HTTP servers), tests/faults (fault injection: broken databases and
-profiles, signals to real commands). Each test gets its marker from its folder.
+vLLM CPU build, local HTTP servers), tests/faults (fault injection: broken databases,
+profiles and engine state files, signals, kill -9, concurrent commands). Each test gets its marker from its folder.
 """
 
 from __future__ import annotations

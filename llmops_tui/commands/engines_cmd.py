@@ -202,8 +202,7 @@ def _leftovers(sup, recs, lost) -> tuple[dict[str, list[int]], dict[int, int] | 
     per-process memory (None without NVML; read only when there is something to show)."""
     from llmops_tui.telemetry import gpu
 
-    left = {r.name: sup.process_pids(r.name) for r in recs if not r.alive_phase}
-    left = {n: pids for n, pids in left.items() if pids}
+    left = sup.leftovers(recs)
     usage = gpu.gpu_memory_by_pid() if left or any(x.pids for x in lost) else None
     return left, usage
 

@@ -22,7 +22,7 @@ from llmops_tui.profiles.store import profile_data
 from llmops_tui.profiles.validation import check_profile_data
 from llmops_tui.supervisor import sleep
 from llmops_tui.supervisor.health import probe_ready
-from llmops_tui.supervisor.identity import MARKER_ENV, new_marker
+from llmops_tui.supervisor.identity import HOME_ENV, MARKER_ENV, home_of, new_marker
 from llmops_tui.supervisor.locks import EngineBusy, engine_lock
 from llmops_tui.supervisor.logtail import LogTail, read_log
 from llmops_tui.supervisor.lost import LostEngine, find_lost, move_aside
@@ -32,7 +32,13 @@ from llmops_tui.supervisor.preflight import (
     port_problems,
     runtime_problems,
 )
-from llmops_tui.supervisor.proctree import session_pids, stop_processes, tree, verify
+from llmops_tui.supervisor.proctree import (
+    leftover_pids,
+    session_pids,
+    stop_processes,
+    tree,
+    verify,
+)
 from llmops_tui.supervisor.records import (
     LOG_FILE,
     SERVING_PHASES,
@@ -196,6 +202,8 @@ class Supervisor(StopMixin):
         log_path = d / LOG_FILE
         if log_path.exists():
             os.replace(log_path, d / (LOG_FILE + ".1"))
+            with contextlib.suppress(OSError):  # a log of an older llmops may be 0644
+                os.chmod(d / (LOG_FILE + ".1"), 0o600)
         if spec.runtime == "docker" and spec.container_name:
             # A stopped container of an earlier run keeps the name taken.
             subprocess.run(
@@ -211,7 +219,7 @@ class Supervisor(StopMixin):
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(content)
         marker = new_marker(spec.name)
-        env = {**os.environ, **spec.env, MARKER_ENV: marker}
+        env = {**os.environ, **spec.env, MARKER_ENV: marker, HOME_ENV: home_of(self.state_dir)}
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log:
             try:
@@ -416,6 +424,12 @@ class Supervisor(StopMixin):
     def records(self) -> list[EngineRecord]:
         """Every engine with a readable state file, re-attached and verified."""
         return [self.refresh(r) for r in self._all_raw()]
+
+    def leftovers(self, records: list[EngineRecord]) -> dict[str, list[int]]:
+        """Processes still running of the given records' engines that ended (stopped or
+        failed): what a kill -9 of the API server leaves. Engines still alive: not here."""
+        ended = [r for r in records if not r.alive_phase]
+        return {n: pids for n, pids in leftover_pids(ended).items() if pids}
 
     def lost(self, only: str | None = None) -> list[LostEngine]:
         """Unreadable records and launches no record names, with their live processes."""

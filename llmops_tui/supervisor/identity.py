@@ -20,6 +20,9 @@ from dataclasses import dataclass
 import psutil
 
 MARKER_ENV = "LLMOPS_ENGINE"
+# The state folder whose records the engine belongs to: an engine of another state folder
+# (another LLMOPS_STATE_DIR: a test, a second setup) is never "lost" in this one.
+HOME_ENV = "LLMOPS_ENGINE_HOME"
 # psutil's create_time is boot time + start ticks: equal for one process, read twice.
 CREATE_TIME_TOLERANCE_S = 0.05
 
@@ -32,12 +35,23 @@ def marker_name(marker: str) -> str:
     return marker.rsplit(":", 1)[0]
 
 
+def home_of(state_dir) -> str:
+    return os.path.realpath(state_dir)
+
+
+def read_env(p: psutil.Process) -> tuple[str | None, str | None]:
+    """The process's ``LLMOPS_ENGINE`` and ``LLMOPS_ENGINE_HOME``; None when absent or
+    unreadable."""
+    try:
+        env = p.environ()
+    except (psutil.Error, OSError):
+        return None, None
+    return env.get(MARKER_ENV), env.get(HOME_ENV)
+
+
 def read_marker(p: psutil.Process) -> str | None:
     """The process's ``LLMOPS_ENGINE`` value; None when absent or unreadable."""
-    try:
-        return p.environ().get(MARKER_ENV)
-    except (psutil.Error, OSError):
-        return None
+    return read_env(p)[0]
 
 
 def leads_session(pid: int, sid: int) -> bool:
@@ -70,6 +84,7 @@ class Seen:
     sid: int | None
     create_time: float
     marker: str | None
+    home: str | None = None
 
 
 def scan() -> Iterator[Seen]:
@@ -87,18 +102,9 @@ def scan() -> Iterator[Seen]:
                 sid = os.getsid(p.pid)
             except OSError:
                 sid = None
-            yield Seen(p.pid, sid, info["create_time"] or 0.0, read_marker(p))
+            yield Seen(p.pid, sid, info["create_time"] or 0.0, *read_env(p))
         except psutil.Error:
             continue
-
-
-def marked_processes(name: str) -> dict[str, list[int]]:
-    """Live processes carrying a marker of engine ``name``: marker → pids (any session)."""
-    out: dict[str, list[int]] = {}
-    for s in scan():
-        if s.marker and marker_name(s.marker) == name:
-            out.setdefault(s.marker, []).append(s.pid)
-    return out
 
 
 def belongs(pid: int, session: int, create_time: float, marker: str | None) -> bool:

@@ -63,8 +63,11 @@ def find_lost(
 ) -> list[LostEngine]:
     """Unreadable records and unrecorded launches (of engine ``only``, if given)."""
     by_marker: dict[str, list[identity.Seen]] = {}
+    home = identity.home_of(state_dir)
     for s in identity.scan():
-        if s.marker and (only is None or identity.marker_name(s.marker) == only):
+        if s.home != home or not s.marker:
+            continue  # not an engine, or one of another state folder
+        if only is None or identity.marker_name(s.marker) == only:
             by_marker.setdefault(s.marker, []).append(s)
     unreadable = [u for u in unreadable if only is None or u.name == only]
     out: list[LostEngine] = []

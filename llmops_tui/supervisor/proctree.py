@@ -45,30 +45,46 @@ def verify(rec: EngineRecord, child: subprocess.Popen | None) -> psutil.Process 
     return p if identity.is_engine_root(p, rec.create_time, rec.marker, rec.session) else None
 
 
-def session_pids(rec: EngineRecord, child: subprocess.Popen | None) -> list[int]:
-    """The engine's processes other than the root that are found without the root: those
-    still in its session (children that lost their parent) and those carrying its marker
-    (in any session: one that called setsid is still found).
-
-    The session id is the root's pid. If that pid is alive but is not our root
-    (reused), the session is someone else's: only marked processes are ours. While any
-    of our processes keep the session, the kernel cannot hand its id to a new session.
-    """
-    trust_session = True
+def _session_trusted(rec: EngineRecord, child: subprocess.Popen | None) -> bool:
+    """False when the root's pid is alive but is not our root (reused): its session is
+    someone else's. While any of our processes keep the session, the kernel cannot hand
+    its id to a new session."""
     if psutil.pid_exists(rec.pid) and verify(rec, child) is None:
         try:
             if psutil.Process(rec.pid).status() != psutil.STATUS_ZOMBIE:
-                trust_session = False
+                return False
         except psutil.Error:
             pass
-    out = []
+    return True
+
+
+def _member(rec: EngineRecord, seen: identity.Seen, trust_session: bool) -> bool:
+    if rec.marker is not None and seen.marker == rec.marker:
+        return True
+    in_session = trust_session and seen.sid == rec.session
+    return in_session and seen.create_time + 1.0 >= rec.create_time
+
+
+def session_pids(rec: EngineRecord, child: subprocess.Popen | None) -> list[int]:
+    """The engine's processes other than the root that are found without the root: those
+    still in its session (children that lost their parent) and those carrying its marker
+    (in any session: one that called setsid is still found). The session id is the
+    root's pid; a reused root pid makes only marked processes ours."""
+    trust = _session_trusted(rec, child)
+    return [s.pid for s in identity.scan() if s.pid != rec.pid and _member(rec, s, trust)]
+
+
+def leftover_pids(recs: list[EngineRecord]) -> dict[str, list[int]]:
+    """For records of engines that ended (stopped, failed): the processes of theirs still
+    running (orphans of a killed API server), with one scan of the process table."""
+    trust = {r.name: _session_trusted(r, None) for r in recs}
+    out: dict[str, list[int]] = {r.name: [] for r in recs}
+    if not recs:
+        return out
     for seen in identity.scan():
-        if seen.pid == rec.pid:
-            continue
-        marked = rec.marker is not None and seen.marker == rec.marker
-        in_session = trust_session and seen.sid == rec.session
-        if marked or (in_session and seen.create_time + 1.0 >= rec.create_time):
-            out.append(seen.pid)
+        for r in recs:
+            if _member(r, seen, trust[r.name]):
+                out[r.name].append(seen.pid)
     return out
 
 

@@ -132,6 +132,7 @@ class StopReport:
     gpu_holders: list[ProcInfo] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    already: str | None = None  # "stopped"/"failed": it had ended, nothing of it ran
 
     @property
     def ok(self) -> bool:
@@ -151,6 +152,8 @@ class StopReport:
         return out
 
     def summary(self) -> str:
+        if self.already:
+            return f"{self.name} was already {self.already}: none of its processes is running"
         if not self.ok:
             return f"{self.name}: " + "; ".join(self.problems())
         parts = [f"{len(self.ended)} process(es) ended"]

@@ -51,10 +51,13 @@ class StopMixin:
             report = StopReport(name, port)
             targets = [rec] if rec is not None else []
             targets += [s for x in lost for s in x.stubs]
+            pids = {p.pid for t in targets for p in tree(t, self._child(t))}
+            if rec is not None and not rec.alive_phase and not pids and not lost:
+                report.already = rec.phase  # nothing to stop, nothing to claim
+                return rec, report
             if rec is not None and rec.phase != "failed":
                 rec.phase = "stopping"
                 self._save(rec)
-            pids: set[int] = set()
             left: set[int] = set()
             for t in targets:
                 pids |= {p.pid for p in tree(t, self._child(t))}
@@ -99,7 +102,9 @@ class StopMixin:
     def running_names(self) -> list[str]:
         """Names ``down --all`` stops: live records, records whose processes outlived
         them (orphans), unreadable records and launches no record names."""
-        names = [r.name for r in self.records() if r.alive_phase or self.process_pids(r.name)]
+        records = self.records()
+        left = self.leftovers(records)
+        names = [r.name for r in records if r.alive_phase or r.name in left]
         names += [x.name for x in self.lost() if x.pids and x.name not in names]
         return names
 

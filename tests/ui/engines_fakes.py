@@ -42,10 +42,20 @@ class FakeSupervisor:
         self.refuse = refuse
         self.calls: list[tuple] = []
         self.lock = threading.Lock()
+        self.left: dict[str, list[int]] = {}  # ended engines' processes still running
+        self.lost_engines: list = []  # LostEngine: unreadable records, unrecorded launches
 
     def records(self) -> list[EngineRecord]:
         with self.lock:
             return list(self._records.values())
+
+    def leftovers(self, records: list[EngineRecord]) -> dict[str, list[int]]:
+        with self.lock:
+            return {n: list(p) for n, p in self.left.items() if p}
+
+    def lost(self) -> list:
+        with self.lock:
+            return list(self.lost_engines)
 
     def get(self, name: str) -> EngineRecord | None:
         return self._records.get(name)
@@ -69,6 +79,10 @@ class FakeSupervisor:
     def down(self, name: str, grace: float | None = None) -> EngineRecord:
         self.calls.append(("down", name))
         with self.lock:
+            self.left.pop(name, None)
+            if name not in self._records:  # a lost engine: stopped, nothing recorded
+                self.lost_engines = [x for x in self.lost_engines if x.name != name]
+                return make_record(name, "stopped")
             rec = self._records[name]
             rec.phase = "stopped"
             rec.gpu_memory_released = True

@@ -184,6 +184,43 @@ async def test_stop_restart_and_swap_keys_call_the_supervisor():
         ]
 
 
+async def test_orphans_and_unreadable_records_are_shown_and_stopped():
+    """What `llmops ps` shows: processes that outlived a failed engine, a record that
+    cannot be read whose engine still runs; s stops them."""
+    from llmops_tui.supervisor.lost import LostEngine
+
+    sup = FakeSupervisor([make_record("crashed", "failed", root_cause="exited while serving")])
+    sup.left = {"crashed": [4301, 4302]}
+    sup.lost_engines = [
+        LostEngine(
+            "garbled",
+            "record for garbled unreadable: not valid JSON (…)",
+            Path("/s/garbled/state.json"),
+            8123,
+            pids=[5101],
+        )
+    ]
+    app = app_with(sup)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = engines_table(app)
+        assert table.get_row("crashed")[1:2] == ["failed · 2 left"]
+        assert table.get_row("crashed")[4] == "2 left running · s stops them"
+        assert table.get_row("garbled")[1:3] == ["unreadable", "127.0.0.1:8123"]
+        detail = str(app.query_one("#engine-detail").render())
+        assert "still running after it ended (pids 4301, 4302): s stops them" in detail
+        await pilot.press("s")
+        await settle(pilot)
+        assert sup.calls == [("down", "crashed")]
+        table.move_cursor(row=table.get_row_index("garbled"))
+        await settle(pilot)
+        assert "record for garbled unreadable" in str(app.query_one("#engine-detail").render())
+        await pilot.press("s")
+        await settle(pilot)
+        assert sup.calls[-1] == ("down", "garbled")
+        assert [str(k.value) for k in table.rows] == ["crashed"]
+
+
 async def test_stop_with_no_engine_warns():
     sup = FakeSupervisor()
     app = app_with(sup)

@@ -88,7 +88,7 @@ def test_port_free_is_claimed_only_after_a_connect_fails(sup, tmp_path, monkeypa
             Supervisor(sup.state_dir).down("eng", grace=1.0)
     msg = str(info.value)
     assert f"port {port} still answers: pid {os.getpid()} (" in msg, msg
-    assert "free" not in msg
+    assert f"port {port} free" not in msg
     assert not alive(rec.pid)
     assert info.value.report.ended == [rec.pid]
 
@@ -357,3 +357,15 @@ def test_state_files_and_engine_log_are_owner_only(tmp_path):
     for name in ("state.json", "engine.log", "engine.log.1"):
         assert stat.S_IMODE((d / name).stat().st_mode) == 0o600, name
     sup.down("eng", grace=1.0)
+
+
+def test_leftover_processes_are_described_with_rss_and_gpu_mib():
+    from llmops_tui.supervisor.stopcheck import describe
+
+    me = os.getpid()
+    [with_nvml] = describe([me], {me: 73_038 * 1024 * 1024})
+    assert with_nvml.text().startswith(f"pid {me} (")
+    assert " MB RSS" in with_nvml.text() or " GB RSS" in with_nvml.text()
+    assert with_nvml.text().endswith(" 73,038 MiB GPU")
+    [no_nvml] = describe([me], None)
+    assert "MiB" not in no_nvml.text() and no_nvml.gpu_mib is None

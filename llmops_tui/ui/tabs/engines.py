@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from llmops_tui.ui.tables import cursor_row_key
+from llmops_tui.ui.tabs import engines_rows as rows
 from llmops_tui.ui.tabs.engines_demo import LaunchHere
 from llmops_tui.ui.tabs.engines_log import format_duration
 from llmops_tui.ui.threads import to_ui
@@ -36,8 +37,7 @@ def display_path(path: Path) -> str:
         return "~" + text[len(home) :] if text.startswith(home + "/") else text
 
 
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+_short = rows.short
 
 
 def short_model(model: str, n: int = 30) -> str:
@@ -102,6 +102,8 @@ class EnginesTab(LaunchHere, Vertical):
         self.poll_s = poll_s
         self.entries: dict[str, Any] = {}
         self.records: dict[str, Any] = {}
+        self.leftovers: dict[str, list[int]] = {}  # ended engines' processes still running
+        self.lost: dict[str, Any] = {}  # unreadable records, launches no record names
         self._phases: dict[str, str] | None = None  # None until the first refresh
         self.busy: set[str] = set()  # engines with an action in flight
         self.here: dict[str, Any] = {}  # profile name → Launchability (launchable.py)
@@ -226,6 +228,8 @@ class EnginesTab(LaunchHere, Vertical):
             self._show_profile_detail(key)
         elif event.data_table.id == "engine-list" and key in self.records:
             self._show_engine_detail(self.records[key])
+        elif event.data_table.id == "engine-list" and key in self.lost:
+            self._show_lost_detail(self.lost[key])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "profiles":
@@ -239,56 +243,43 @@ class EnginesTab(LaunchHere, Vertical):
     def refresh_records(self) -> None:
         try:
             records = self.supervisor.records()
+            leftovers = self.supervisor.leftovers(records)
+            lost = self.supervisor.lost()
         except Exception as exc:  # a broken state dir must not kill the poller
             to_ui(self, self._show_poll_error, error_text(exc))
             return
-        to_ui(self, self._show_records, records)
+        to_ui(self, self._show_records, records, leftovers, lost)
 
     def _show_poll_error(self, text: str) -> None:
         self.query_one("#engine-detail", Static).update(f"[b red]cannot read engines:[/] {text}")
 
-    def _show_records(self, records: list[Any]) -> None:
+    def _show_records(
+        self, records: list[Any], leftovers: dict | None = None, lost: list | None = None
+    ) -> None:
         self._announce_transitions(records)
         self.records = {r.name: r for r in records}
+        self.leftovers, self.lost = rows.merge_lost(records, leftovers or {}, lost or [])
         table = self.query_one("#engine-list", DataTable)
         keep = self.highlighted_engine_name()
         table.clear()
         for r in records:
-            phase = r.phase + (" …" if r.name in self.busy else "")
-            table.add_row(
-                r.name,
-                phase,
-                f"{r.host}:{r.port}",
-                _short(r.served_model_name, 26),
-                _short(self._progress_cell(r), 30),
-                key=r.name,
-            )
-        if keep in self.records:
+            left = self.leftovers.get(r.name, [])
+            table.add_row(*rows.record_row(r, left, r.name in self.busy), key=r.name)
+        for x in self.lost.values():
+            table.add_row(*rows.lost_row(x, x.name in self.busy), key=x.name)
+        if keep in self.records or keep in self.lost:
             table.move_cursor(row=table.get_row_index(keep))
         name = self.highlighted_engine_name()
         if name in self.records:
             self._show_engine_detail(self.records[name])
+        elif name in self.lost:
+            self._show_lost_detail(self.lost[name])
         else:
             self.query_one("#engine-detail", Static).update(
                 "no engines: pick a profile and press l"
             )
             self.remove_class("failed")
         self.post_message(self.RecordsChanged(records))
-
-    @staticmethod
-    def _progress_cell(r: Any) -> str:
-        from llmops_tui.ui.tabs import engines_log
-
-        if r.phase in ("starting", "loading"):
-            return r.progress or "starting"
-        if r.phase == "ready" and r.ready_at:
-            return f"up {format_duration(engines_log.now() - r.ready_at)}"
-        if r.phase == "sleeping":
-            slept = getattr(r, "slept_at", None)
-            return f"asleep {format_duration(engines_log.now() - slept)}" if slept else "asleep"
-        if r.phase == "failed":
-            return _short(r.root_cause or "failed", 30)
-        return ""
 
     def _announce_transitions(self, records: list[Any]) -> None:
         before = self._phases
@@ -317,10 +308,16 @@ class EnginesTab(LaunchHere, Vertical):
     def highlighted_engine_name(self) -> str | None:
         return cursor_row_key(self.query_one("#engine-list", DataTable))
 
+    def _show_lost_detail(self, x: Any) -> None:
+        self.query_one("#engine-detail", Static).update(rows.lost_detail(x))
+        self.remove_class("failed")
+
     def _show_engine_detail(self, r: Any) -> None:
         from llmops_tui.ui.tabs.engines_log import phase_line
 
-        self.query_one("#engine-detail", Static).update(f"{r.name}: {phase_line(r)}")
+        left = self.leftovers.get(r.name)
+        extra = rows.leftover_detail(r, left) if left else ""
+        self.query_one("#engine-detail", Static).update(f"{r.name}: {phase_line(r)}{extra}")
         failed = r.phase == "failed"
         self.set_class(failed, "failed")
         if failed:
@@ -362,7 +359,13 @@ class EnginesTab(LaunchHere, Vertical):
         self._run_action(profile.name, lambda: self.supervisor.up(profile), "launch")
 
     def action_stop(self, name: str | None = None) -> None:
-        rec = self._engine_or_warn(name or self.highlighted_engine_name())
+        name = name or self.highlighted_engine_name()
+        if name in self.lost or (name in self.records and self.leftovers.get(name)):
+            self.notify(f"stopping what is left of {name}…")  # orphans, unreadable records
+            self.mark_busy(name, "stopping")
+            self.stop(name)
+            return
+        rec = self._engine_or_warn(name)
         if rec is None:
             return
         if not rec.alive_phase:

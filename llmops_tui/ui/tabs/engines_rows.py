@@ -1,0 +1,75 @@
+"""The Engines tab's engine rows as text: one per record, plus what a record does not tell
+(processes that outlived an ended engine, unreadable records, launches no record names),
+so the tab shows what `llmops ps` shows. No Textual here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmops_tui.ui.tabs.engines_log import format_duration
+
+
+def short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def progress_cell(r: Any) -> str:
+    from llmops_tui.ui.tabs import engines_log
+
+    if r.phase in ("starting", "loading"):
+        return r.progress or "starting"
+    if r.phase == "ready" and r.ready_at:
+        return f"up {format_duration(engines_log.now() - r.ready_at)}"
+    if r.phase == "sleeping":
+        slept = getattr(r, "slept_at", None)
+        return f"asleep {format_duration(engines_log.now() - slept)}" if slept else "asleep"
+    if r.phase == "failed":
+        return short(r.root_cause or "failed", 30)
+    return ""
+
+
+def merge_lost(records: list, leftovers: dict, lost: list) -> tuple[dict, dict]:
+    """(name → pids still running, name → lost engine without a record row): a launch
+    its record does not name counts as that record's leftovers."""
+    left = {n: list(p) for n, p in leftovers.items()}
+    names = {r.name for r in records}
+    for x in lost:
+        if x.name in names and x.pids:
+            left[x.name] = left.get(x.name, []) + x.pids
+    return left, {x.name: x for x in lost if x.name not in names}
+
+
+def still_running(pids: list[int]) -> str:
+    return f"{len(pids)} left running · s stops them"
+
+
+def record_row(r: Any, left: list[int], busy: bool) -> tuple[str, ...]:
+    phase = r.phase + (f" · {len(left)} left" if left else "") + (" …" if busy else "")
+    progress = still_running(left) if left else progress_cell(r)
+    return (
+        r.name,
+        phase,
+        f"{r.host}:{r.port}",
+        short(r.served_model_name, 26),
+        short(progress, 30),
+    )
+
+
+def lost_row(x: Any, busy: bool) -> tuple[str, ...]:
+    phase = ("unreadable" if x.state_file else "no record") + (" …" if busy else "")
+    progress = still_running(x.pids) if x.pids else "nothing running"
+    address = f"127.0.0.1:{x.port}" if x.port else "?"
+    return (x.name, phase, address, "?", short(progress, 30))
+
+
+def lost_detail(x: Any) -> str:
+    pids = ", ".join(map(str, x.pids))
+    tail = f" — running: pids {pids}; s stops them" if x.pids else " — nothing of it is running"
+    return f"{x.reason}{tail}"
+
+
+def leftover_detail(r: Any, pids: list[int]) -> str:
+    return (
+        f" — {len(pids)} process(es) still running after it ended "
+        f"(pids {', '.join(map(str, pids))}): s stops them"
+    )
