@@ -28,7 +28,8 @@ stopping it, GPU memory release). The public names are re-exported here.
 from __future__ import annotations
 
 from llmops_tui.engines.base import LaunchRefused
-from llmops_tui.supervisor.core import AsyncSupervisor, Supervisor, running_endpoint
+from llmops_tui.supervisor.aio import AsyncSupervisor
+from llmops_tui.supervisor.core import Supervisor, running_endpoint
 from llmops_tui.supervisor.health import port_in_use, port_owner
 from llmops_tui.supervisor.records import (
     PHASES,

@@ -179,7 +179,7 @@ def test_a_pid_reused_by_another_program_is_never_signalled(sup, make_profile, t
 
 
 async def test_async_wrapper_runs_the_same_lifecycle(make_profile, tmp_path):
-    from llmops_tui.supervisor.core import AsyncSupervisor
+    from llmops_tui.supervisor.aio import AsyncSupervisor
 
     asup = AsyncSupervisor(state_dir=tmp_path / "state")
     rec = await asup.up(make_profile(), wait=True, timeout=30)

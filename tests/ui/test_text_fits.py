@@ -83,9 +83,9 @@ async def test_results_of_a_finished_run_are_in_view_at_100x30():
         table = app.query_one("#lt-results")
         message = app.query_one("#lt-message")
         screen_rows = range(0, 29)  # above the footer
-        assert message.region.y in screen_rows
+        assert message.region.y in screen_rows, message.region
         last_row = table.region.y + table.region.height - 1
-        assert table.region.height >= 5 and last_row in screen_rows, table.region
+        assert table.region.height >= 5 and last_row in screen_rows, (table.region, message.region)
 
 
 async def test_history_columns_fit_at_100_columns():

@@ -22,38 +22,10 @@ from llmops_tui.ui.tables import cursor_row_key
 from llmops_tui.ui.tabs import engines_rows as rows
 from llmops_tui.ui.tabs.engines_demo import LaunchHere
 from llmops_tui.ui.tabs.engines_log import format_duration
+from llmops_tui.ui.tabs.engines_rows import display_path, error_text, short_model
 from llmops_tui.ui.threads import to_ui
 
 RECORDS_POLL_S = 1.0
-
-
-def display_path(path: Path) -> str:
-    """A path as short as it can be said: relative to the working dir, else with ~."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        home = str(Path.home())
-        text = str(path)
-        return "~" + text[len(home) :] if text.startswith(home + "/") else text
-
-
-_short = rows.short
-
-
-def short_model(model: str, n: int = 30) -> str:
-    """A repo id that fits: the org goes first (``…/Llama-3.1-70B-Instruct``)."""
-    if len(model) > n and "/" in model and not model.startswith(("/", "~", ".")):
-        model = "…/" + model.split("/", 1)[1]
-    return _short(model, n)
-
-
-def error_text(exc: BaseException) -> str:
-    """A one-paragraph message for a user: the exception's own words, no traceback."""
-    issues = getattr(exc, "issues", None)
-    if issues:
-        return "\n".join(str(i) for i in issues[:6])
-    text = str(exc).strip()
-    return text or type(exc).__name__
 
 
 class EnginesTab(LaunchHere, Vertical):

@@ -37,7 +37,7 @@ class LaunchHere:
 
     def _here_text(self, entry: Any) -> str | None:
         """Why ``entry`` cannot launch here (and the demo offer when nothing can); None: it can."""
-        from llmops_tui.ui.tabs.engines import _short
+        from llmops_tui.ui.tabs.engines_rows import short as _short
 
         h = self.here.get(entry.name)
         if h is None or h.ok:

@@ -4,6 +4,7 @@ so the tab shows what `llmops ps` shows. No Textual here."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from llmops_tui.ui.tabs.engines_log import format_duration
@@ -73,3 +74,29 @@ def leftover_detail(r: Any, pids: list[int]) -> str:
         f" — {len(pids)} process(es) still running after it ended "
         f"(pids {', '.join(map(str, pids))}): s stops them"
     )
+
+
+def display_path(path: Path) -> str:
+    """A path as short as it can be said: relative to the working dir, else with ~."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        home = str(Path.home())
+        text = str(path)
+        return "~" + text[len(home) :] if text.startswith(home + "/") else text
+
+
+def short_model(model: str, n: int = 30) -> str:
+    """A repo id that fits: the org goes first (``…/Llama-3.1-70B-Instruct``)."""
+    if len(model) > n and "/" in model and not model.startswith(("/", "~", ".")):
+        model = "…/" + model.split("/", 1)[1]
+    return short(model, n)
+
+
+def error_text(exc: BaseException) -> str:
+    """A one-paragraph message for a user: the exception's own words, no traceback."""
+    issues = getattr(exc, "issues", None)
+    if issues:
+        return "\n".join(str(i) for i in issues[:6])
+    text = str(exc).strip()
+    return text or type(exc).__name__

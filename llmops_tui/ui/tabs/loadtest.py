@@ -100,6 +100,11 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
                 with Horizontal(id="lt-progress-row"):
                     yield ProgressBar(total=100, show_eta=False, id="lt-progress")
                 yield Static("", id="lt-status")
+                # The results table right under the summary: with the engine's plots (issue 18)
+                # below the client's, a table after them sat below the fold at 100×30.
+                results = DataTable(id="lt-results", show_cursor=False, zebra_stripes=True)
+                results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
+                yield results
                 yield Static("Output tokens/s", classes="plot-label", id="lt-tput-label")
                 yield Sparkline([], summary_function=max, id="lt-tput")
                 yield Static(
@@ -113,9 +118,6 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
                         with Vertical(classes="engine-plot"):
                             yield Static(label, classes="plot-label", id=f"lt-{key}-label")
                             yield Sparkline([], summary_function=max, id=f"lt-{key}")
-                results = DataTable(id="lt-results", show_cursor=False, zebra_stripes=True)
-                results.add_columns("metric", "mean", "p50", "p90", "p95", "p99")
-                yield results
                 yield DataTable(id="lt-sweep", show_cursor=False, zebra_stripes=True)
             with TabPane("History", id="lt-history"):
                 yield Static(HISTORY_HELP, id="lt-history-help", markup=False)
@@ -476,6 +478,6 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         failed = bool(s.get("failed")) and not s.get("completed")
         self._message("\n".join(lines), error=failed or not_stored)
         # The results sat below the fold at 100×30: bring the summary to the top of the
-        # pane, with the plots and the table under it (they fit in 24 rows).
+        # pane, with the table and then the plots under it.
         message = self.query_one("#lt-message", Static)
         self.call_after_refresh(message.scroll_visible, top=True, animate=False)
