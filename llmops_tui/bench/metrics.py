@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 PERCENTILES = (50, 90, 95, 99)
 

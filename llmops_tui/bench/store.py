@@ -21,7 +21,7 @@ from typing import Any
 
 from llmops_tui.bench.metrics import tpot
 from llmops_tui.bench.telemetry import COLUMNS as TELEMETRY_COLUMNS
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 SCHEMA_VERSION = 2
 SCHEMA = """

@@ -235,7 +235,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     slo = SLO(args.slo_ttft, args.slo_tpot, args.slo_e2el)
     store = None if args.no_save else ResultStore(paths().results_db)
     try:
-        from llmops_tui.client import StreamClient
+        from llmops_tui.client.http import StreamClient
 
         StreamClient(target.base_url)
     except Exception as exc:

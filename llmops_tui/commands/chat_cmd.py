@@ -55,7 +55,7 @@ def _fail(msg: str, code: int = 2) -> int:
 
 def resolve_target(args: argparse.Namespace):
     """(ChatTarget, None) or (None, error message)."""
-    from llmops_tui.chat import ChatTarget
+    from llmops_tui.chat.model import ChatTarget
 
     if args.profile:
         from llmops_tui.chat.targets import profile_target
@@ -88,7 +88,8 @@ def resolve_target(args: argparse.Namespace):
 def cmd_chat(args: argparse.Namespace) -> int:
     import asyncio
 
-    from llmops_tui.chat import ClientPool, Conversation, SamplingSettings, send_turn
+    from llmops_tui.chat.model import Conversation, SamplingSettings
+    from llmops_tui.chat.session import ClientPool, send_turn
 
     target, problem = resolve_target(args)
     if target is None:

@@ -12,7 +12,7 @@ from llmops_tui.bench.report import compare_rows, format_summary, format_table
 from llmops_tui.bench.store import ResultStore, request_row
 from llmops_tui.bench.workload import Tokenizer, WorkloadSpec, build_workload
 from llmops_tui.cli import main
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 from llmops_tui.config import paths
 
 
