@@ -152,10 +152,6 @@ def make_sender(
     return send
 
 
-class ServerGone(Exception):
-    pass
-
-
 async def run_load(
     send: SendFn,
     prompts: Sequence[Prompt],
