@@ -9,15 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {v}")
-    return v
+from llmops_tui.commands.argtypes import positive_int as _positive_int
 
 
 def _positive_float(text: str) -> float:
