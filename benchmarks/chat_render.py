@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import zero_cost_server
 from textual.app import App, ComposeResult
 
-from llmops_tui.chat import ChatTarget
-from llmops_tui.client import RequestRecord
+from llmops_tui.chat.model import ChatTarget
+from llmops_tui.client.records import RequestRecord
 from llmops_tui.ui.tabs import chat_widgets
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.chat_widgets import ReplyView

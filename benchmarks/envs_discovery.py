@@ -13,7 +13,8 @@ import os
 import tempfile
 import time
 
-from llmops_tui import envprobe, envs
+from llmops_tui import envprobe
+from llmops_tui.envs.discovery import discover
 
 
 def timed(label: str, fn) -> float:
@@ -28,11 +29,11 @@ def main() -> None:
     os.environ["LLMOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="llmops-bench-cache-")
     found, _ = timed(
         "discover, cold (probe + import check, parallel)",
-        lambda: envs.discover(include_docker=False, use_cache=False),
+        lambda: discover(include_docker=False, use_cache=False),
     )
     for e in found:
         print(f"    {e.name:<36} {e.status:<10} {e.engine or '-'} {e.engine_version or '-'}")
-    timed("discover, warm (probe cache)", lambda: envs.discover(include_docker=False))
+    timed("discover, warm (probe cache)", lambda: discover(include_docker=False))
     interps = [e.interpreter for e in found if e.interpreter and e.python_version]
     # more engine envs to probe side by side (read-only: the probe only imports)
     interps += [p for p in os.environ.get("BENCH_EXTRA_PYTHONS", "").split(os.pathsep) if p]

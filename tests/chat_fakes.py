@@ -18,7 +18,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 REPLY = "Hello there, this is **fake** text."
 

@@ -127,7 +127,7 @@ def target_choices(
     (tests pass their own). An unreadable state dir gives no running engines, never an error.
     """
     if records is None:
-        from llmops_tui.supervisor import Supervisor
+        from llmops_tui.supervisor.core import Supervisor
 
         def records() -> list[Any]:
             return Supervisor().records()

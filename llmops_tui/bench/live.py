@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from llmops_tui.bench.runner import Progress
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 
 @dataclass

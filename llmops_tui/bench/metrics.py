@@ -17,9 +17,27 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 PERCENTILES = (50, 90, 95, 99)
+
+# One measured request as plain data: the keys of ``store.request_row`` (``--json``'s
+# ``requests``, the results DB's ``requests`` table, and, with ``itl_ms`` summarized as a count
+# and a mean, the CSV's columns: ``report.CSV_FIELDS``).
+REQUEST_COLUMNS = (
+    "start_s",
+    "ttft_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "token_source",
+    "status",
+    "error",
+    "finish_reason",
+    "response_id",
+    "itl_ms",
+)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llmops_tui.bench.metrics import REQUEST_COLUMNS
+
 WIDTH = 50
 
 
@@ -257,21 +259,8 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(out)
 
 
-CSV_FIELDS = (
-    "start_s",
-    "ttft_ms",
-    "tpot_ms",
-    "e2el_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "token_source",
-    "status",
-    "error",
-    "finish_reason",
-    "response_id",
-    "itl_count",
-    "itl_mean_ms",
-)
+# One row per request: itl_ms (a list) becomes its count and mean.
+CSV_FIELDS = (*(c for c in REQUEST_COLUMNS if c != "itl_ms"), "itl_count", "itl_mean_ms")
 
 
 def write_csv(path: Path, requests: Sequence[dict[str, Any]]) -> None:

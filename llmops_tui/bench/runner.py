@@ -24,13 +24,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from llmops_tui.bench.workload import Prompt, Tokenizer, WorkloadSpec
-from llmops_tui.client import (
-    ChatRequest,
-    CompletionRequest,
-    RequestRecord,
-    StreamClient,
-    count_with,
-)
+from llmops_tui.client.http import StreamClient
+from llmops_tui.client.records import ChatRequest, CompletionRequest, RequestRecord, count_with
 
 SendFn = Callable[[Prompt], Awaitable[RequestRecord]]
 
@@ -155,10 +150,6 @@ def make_sender(
         return rec
 
     return send
-
-
-class ServerGone(Exception):
-    pass
 
 
 async def run_load(

@@ -29,7 +29,8 @@ from llmops_tui.bench.workload import (
     build_workload,
     load_tokenizer,
 )
-from llmops_tui.client import RequestRecord, StreamClient
+from llmops_tui.client.http import StreamClient
+from llmops_tui.client.records import RequestRecord
 
 # What sends one prompt: by default a StreamClient on the target; tests and benchmarks pass
 # their own (a fake stream, no socket).

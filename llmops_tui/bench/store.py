@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops_tui.bench.metrics import tpot
+from llmops_tui.bench.metrics import REQUEST_COLUMNS, tpot
 from llmops_tui.bench.telemetry import COLUMNS as TELEMETRY_COLUMNS
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -236,20 +236,7 @@ class ResultStore:
                 return None
             run = _run(row)
             if with_requests:
-                cols = [
-                    "start_s",
-                    "ttft_ms",
-                    "tpot_ms",
-                    "e2el_ms",
-                    "prompt_tokens",
-                    "completion_tokens",
-                    "token_source",
-                    "status",
-                    "error",
-                    "finish_reason",
-                    "itl_ms",
-                    "response_id",
-                ]
+                cols = REQUEST_COLUMNS
                 reqs = db.execute(
                     f"SELECT {', '.join(cols)} FROM requests WHERE run_id = ? ORDER BY idx",
                     (run_id,),

@@ -130,7 +130,7 @@ class TelemetrySampler:
         loop = asyncio.new_event_loop()
         scraper = target = None
         if self.metrics_url:
-            from llmops_tui.telemetry.scrape import MetricsScraper
+            from llmops_tui.telemetry.scrape.scraper import MetricsScraper
             from llmops_tui.telemetry.targets import EngineTarget
 
             scraper = MetricsScraper(timeout_s=max(2.0, self.interval_s * 10))

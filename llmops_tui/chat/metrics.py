@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 # Error kinds, from the most specific to the most generic.
 CONTEXT_TOO_LONG = "context_too_long"

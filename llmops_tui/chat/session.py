@@ -20,7 +20,8 @@ from llmops_tui.chat.metrics import (
     metrics_from_record,
 )
 from llmops_tui.chat.model import ChatTarget, Conversation, Message
-from llmops_tui.client import ChatRequest, ClientError, RequestRecord, StreamClient
+from llmops_tui.client.http import StreamClient
+from llmops_tui.client.records import ChatRequest, ClientError, RequestRecord
 
 
 class ChatStreamLike(Protocol):

@@ -98,9 +98,6 @@ class ConversationStore:
         out.sort(key=lambda s: s.updated_at, reverse=True)
         return out, problems
 
-    def delete(self, conv_id: str) -> None:
-        self.path_for(conv_id).unlink(missing_ok=True)
-
     def export_markdown(self, conv: Conversation, path: Path | None = None) -> Path:
         path = path if path is not None else self.root / f"{conv.id}.md"
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ def profile_targets() -> list[ChatTarget]:
     key_env = {p.name: p.api_key_env for p in profiles}
     running: list[ChatTarget] = []
     try:
-        from llmops_tui.supervisor import Supervisor
+        from llmops_tui.supervisor.core import Supervisor
 
         for rec in Supervisor().records():
             if rec.phase in ("ready", "sleeping"):  # asleep: a send says so, by name

@@ -26,35 +26,7 @@ Two ways to use it::
 
 Closing the stream (leaving the ``async with`` early, or ``await s.aclose()``)
 cancels the request: the connection is closed, the server aborts it.
+
+Import names from the module that defines them: this ``__init__`` imports nothing
+(tests/faults/test_input_import_race.py).
 """
-
-from llmops_tui.client.chat_stream import ChatStream
-from llmops_tui.client.http import StreamClient, _Connection
-from llmops_tui.client.records import (
-    DEFAULT_TIMEOUT_S,
-    ENDPOINTS,
-    ChatRequest,
-    ClientError,
-    CompletionRequest,
-    Request,
-    RequestRecord,
-    count_with,
-)
-from llmops_tui.client.sse import DeltaSink, EventSink, SSEDecoder
-
-__all__ = [
-    "DEFAULT_TIMEOUT_S",
-    "ENDPOINTS",
-    "ChatRequest",
-    "ChatStream",
-    "ClientError",
-    "CompletionRequest",
-    "DeltaSink",
-    "EventSink",
-    "Request",
-    "RequestRecord",
-    "SSEDecoder",
-    "StreamClient",
-    "_Connection",
-    "count_with",
-]

@@ -9,15 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {v}")
-    return v
+from llmops_tui.commands.argtypes import positive_int as _positive_int
 
 
 def _positive_float(text: str) -> float:
@@ -235,7 +227,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     slo = SLO(args.slo_ttft, args.slo_tpot, args.slo_e2el)
     store = None if args.no_save else ResultStore(paths().results_db)
     try:
-        from llmops_tui.client import StreamClient
+        from llmops_tui.client.http import StreamClient
 
         StreamClient(target.base_url)
     except Exception as exc:

@@ -5,22 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from llmops_tui.commands.argtypes import positive_int
+
 
 def _float(text: str) -> float:
     try:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {v}")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
     s = p.add_argument_group("sampling")
     s.add_argument("--system", default="", help="system prompt")
-    s.add_argument("--max-tokens", type=_positive_int, default=512)
+    s.add_argument("--max-tokens", type=positive_int, default=512)
     s.add_argument("--temperature", type=_float, default=None)
     s.add_argument("--top-p", type=_float, default=None)
     s.add_argument("--seed", type=int, default=None)
@@ -55,7 +47,7 @@ def _fail(msg: str, code: int = 2) -> int:
 
 def resolve_target(args: argparse.Namespace):
     """(ChatTarget, None) or (None, error message)."""
-    from llmops_tui.chat import ChatTarget
+    from llmops_tui.chat.model import ChatTarget
 
     if args.profile:
         from llmops_tui.chat.targets import profile_target
@@ -88,7 +80,8 @@ def resolve_target(args: argparse.Namespace):
 def cmd_chat(args: argparse.Namespace) -> int:
     import asyncio
 
-    from llmops_tui.chat import ClientPool, Conversation, SamplingSettings, send_turn
+    from llmops_tui.chat.model import Conversation, SamplingSettings
+    from llmops_tui.chat.session import ClientPool, send_turn
 
     target, problem = resolve_target(args)
     if target is None:

@@ -72,25 +72,6 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def parse_override(item: str) -> tuple[str, object]:
-    """``key=value`` with the value read as TOML (a bare word is a string)."""
-    from llmops_tui.profiles.validation import tomllib
-
-    if "=" not in item:
-        raise ValueError(f"--set {item!r}: expected KEY=VALUE")
-    key, raw = item.split("=", 1)
-    key = key.strip()
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    if isinstance(value, list):
-        value = tuple(value) if key == "extra_args" else ",".join(str(v) for v in value)
-    if key == "gpus" and isinstance(value, int):
-        value = str(value)
-    return key, value
-
-
 def _load_profile(name: str, overrides: list[str]):
     """The profile with overrides applied, or an exit code after printing why."""
     from llmops_tui.profiles.overrides import apply_overrides

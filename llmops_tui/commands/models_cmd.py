@@ -148,7 +148,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from llmops_tui.hub.errors import HubError
-    from llmops_tui.hub.search import search_models
+    from llmops_tui.hub.search import SEARCH_COLUMNS, search_models
 
     try:
         results = search_models(
@@ -162,18 +162,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not results:
         print("no models found")
         return 0
-    rows = [("REPO", "DOWNLOADS", "LIKES", "TASK", "LIBRARY", "GATED")]
-    for r in results:
-        rows.append(
-            (
-                r.repo_id,
-                f"{r.downloads:,}" if r.downloads is not None else "?",
-                str(r.likes if r.likes is not None else "?"),
-                r.pipeline_tag or "",
-                r.library or "",
-                "yes" if r.gated else "",
-            )
-        )
+    rows = [tuple(c.upper() for c in SEARCH_COLUMNS)] + [r.cells() for r in results]
     _table(rows)
     return 0
 

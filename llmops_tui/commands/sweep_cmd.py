@@ -22,7 +22,8 @@ def _loads(text: str) -> list[float]:
 
 
 def register(bsub: argparse._SubParsersAction) -> None:
-    from llmops_tui.commands.bench_cmd import _positive_float, _positive_int
+    from llmops_tui.commands.argtypes import positive_int
+    from llmops_tui.commands.bench_cmd import _positive_float
 
     p = bsub.add_parser(
         "sweep",
@@ -40,8 +41,8 @@ def register(bsub: argparse._SubParsersAction) -> None:
     t.add_argument("--endpoint", choices=("completions", "chat"), default="completions")
     t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
     w = p.add_argument_group("workload (each step)")
-    w.add_argument("--input-len", type=_positive_int, required=True)
-    w.add_argument("--output-len", type=_positive_int, required=True)
+    w.add_argument("--input-len", type=positive_int, required=True)
+    w.add_argument("--output-len", type=positive_int, required=True)
     w.add_argument("--ignore-eos", action="store_true", help="generate exactly --output-len")
     w.add_argument("--tokenizer", help="local tokenizer.json, model folder or cached repo id")
     w.add_argument("--seed", type=int, default=0)
@@ -55,7 +56,7 @@ def register(bsub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     s.add_argument("--start", type=_positive_float, default=1.0)
     s.add_argument("--max", type=_positive_float, default=256.0, dest="max_load")
-    s.add_argument("--step-requests", type=_positive_int, help="default 4×concurrency or 10 s×rate")
+    s.add_argument("--step-requests", type=positive_int, help="default 4×concurrency or 10 s×rate")
     s.add_argument("--warmup", type=int, default=0, help="requests before the first step")
     s.add_argument("--timeout", type=_positive_float, default=600.0, help="per request, s")
     s.add_argument(

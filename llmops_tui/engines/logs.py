@@ -20,7 +20,7 @@ lines in order and keeps what the supervisor needs:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -109,10 +109,6 @@ class LogWatch:
 
     def feed_text(self, text: str) -> None:
         for line in split_lines(text):
-            self.feed(line)
-
-    def feed_lines(self, lines: Iterable[str]) -> None:
-        for line in lines:
             self.feed(line)
 
     def feed(self, raw: str) -> None:

@@ -26,56 +26,8 @@ Formulas (dense decoder, Llama-style; MoE adds experts):
 
 Modules: ``units`` (dtype bytes, reserve, formatting), ``shape`` (config.json → shape,
 parameter estimate), ``weights`` (weight format, KV dtype), ``gpus``, ``estimate``
-(the estimate itself). The public names are re-exported here.
+(the estimate itself).
+
+Import names from the module that defines them: this ``__init__`` imports nothing
+(tests/faults/test_input_import_race.py).
 """
-
-from __future__ import annotations
-
-from llmops_tui.fit.estimate import FitResult, TpOption, estimate_fit, kv_bytes_per_token
-from llmops_tui.fit.gpus import Gpu, gpus_given, read_nvml_gpus
-from llmops_tui.fit.shape import (
-    ModelShape,
-    ParamEstimate,
-    estimate_params,
-    first_of,
-    shape_from_config,
-    text_config,
-)
-from llmops_tui.fit.units import (
-    DEFAULT_RESERVE_BYTES,
-    DTYPE_BYTES,
-    GIB,
-    RESERVE_NOTE,
-    FitError,
-    fmt_bytes_per,
-    fmt_count,
-    fmt_gib,
-)
-from llmops_tui.fit.weights import WeightFormat, kv_dtype_bytes, weight_format
-
-__all__ = [
-    "DEFAULT_RESERVE_BYTES",
-    "DTYPE_BYTES",
-    "GIB",
-    "RESERVE_NOTE",
-    "FitError",
-    "FitResult",
-    "Gpu",
-    "ModelShape",
-    "ParamEstimate",
-    "TpOption",
-    "WeightFormat",
-    "estimate_fit",
-    "estimate_params",
-    "first_of",
-    "fmt_bytes_per",
-    "fmt_count",
-    "fmt_gib",
-    "gpus_given",
-    "kv_bytes_per_token",
-    "kv_dtype_bytes",
-    "read_nvml_gpus",
-    "shape_from_config",
-    "text_config",
-    "weight_format",
-]

@@ -12,61 +12,60 @@ No Textual here: the Models tab and ``llmops models`` both call these functions
 - ``delete``: :func:`plan_delete`;
 - ``new_profile``: :func:`profile_for_model`, :func:`save_new_profile`.
 
-The names below are re-exported so that ``from llmops_tui import hub; hub.download(...)`` works.
+The names below are re-exported so that ``from llmops_tui import hub; hub.download(...)`` works,
+each imported on first use (``llmops_tui.lazy``): importing the package imports no submodule.
 """
 
 from __future__ import annotations
 
-from llmops_tui.hub.cache import CachedModel, CachedRevision, CacheReport, pick_revision, scan_cache
-from llmops_tui.hub.delete import DeletePlan, plan_delete
-from llmops_tui.hub.details import (
-    ModelDetails,
-    RepoFile,
-    local_details,
-    model_details,
-    safetensors_param_counts,
-)
-from llmops_tui.hub.downloader import (
-    DownloadProgress,
-    DownloadResult,
-    FileProgress,
-    download,
-    select_files,
-)
-from llmops_tui.hub.errors import DownloadCancelled, HubError, explain_error, format_size
-from llmops_tui.hub.new_profile import profile_for_model, save_new_profile
-from llmops_tui.hub.search import SORTS, SearchResult, search_models
-from llmops_tui.hub.settings import CHUNK, COMMIT_RE, LIBRARY, HubSettings
+from llmops_tui.lazy import lazy_exports
 
-__all__ = [
-    "CHUNK",
-    "COMMIT_RE",
-    "LIBRARY",
-    "SORTS",
-    "CacheReport",
-    "CachedModel",
-    "CachedRevision",
-    "DeletePlan",
-    "DownloadCancelled",
-    "DownloadProgress",
-    "DownloadResult",
-    "FileProgress",
-    "HubError",
-    "HubSettings",
-    "ModelDetails",
-    "RepoFile",
-    "SearchResult",
-    "download",
-    "explain_error",
-    "format_size",
-    "local_details",
-    "model_details",
-    "pick_revision",
-    "plan_delete",
-    "profile_for_model",
-    "safetensors_param_counts",
-    "save_new_profile",
-    "scan_cache",
-    "search_models",
-    "select_files",
-]
+_HOMES = {
+    "cache": (
+        "CachedModel",
+        "CachedRevision",
+        "CacheReport",
+        "pick_revision",
+        "scan_cache",
+    ),
+    "delete": (
+        "DeletePlan",
+        "plan_delete",
+    ),
+    "details": (
+        "ModelDetails",
+        "RepoFile",
+        "local_details",
+        "model_details",
+        "safetensors_param_counts",
+    ),
+    "downloader": (
+        "DownloadProgress",
+        "DownloadResult",
+        "FileProgress",
+        "download",
+        "select_files",
+    ),
+    "errors": (
+        "DownloadCancelled",
+        "HubError",
+        "explain_error",
+        "format_size",
+    ),
+    "new_profile": (
+        "profile_for_model",
+        "save_new_profile",
+    ),
+    "search": (
+        "SORTS",
+        "SearchResult",
+        "search_models",
+    ),
+    "settings": (
+        "CHUNK",
+        "COMMIT_RE",
+        "LIBRARY",
+        "HubSettings",
+    ),
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())

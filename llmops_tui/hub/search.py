@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ _SORT_API = {
     "modified": "last_modified",
     "created": "created_at",
 }
+# The columns a search result is shown in (``llmops models search``'s table; the Models tab
+# shows all but the library).
+SEARCH_COLUMNS = ("repo", "downloads", "likes", "task", "library", "gated")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,18 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def cells(self, columns: Sequence[str] = SEARCH_COLUMNS) -> tuple[str, ...]:
+        """The result as table text, one string per column of ``SEARCH_COLUMNS``."""
+        text = {
+            "repo": self.repo_id,
+            "downloads": f"{self.downloads:,}" if self.downloads is not None else "?",
+            "likes": str(self.likes) if self.likes is not None else "?",
+            "task": self.pipeline_tag or "",
+            "library": self.library or "",
+            "gated": "yes" if self.gated else "",
+        }
+        return tuple(text[c] for c in columns)
 
 
 def search_models(

@@ -31,8 +31,7 @@ in 30: ``_DeadlockError`` on ``llmops_tui.profiles.profile``, the app exited).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from llmops_tui.lazy import lazy_exports
 
 _HOMES = {
     "profile": (
@@ -67,19 +66,4 @@ _HOMES = {
         "parse_profile",
     ),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-__all__ = sorted(_HOME_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())

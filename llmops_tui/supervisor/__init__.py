@@ -22,33 +22,8 @@ The API is synchronous; :class:`AsyncSupervisor` wraps it for asyncio callers.
 Modules: ``records`` (EngineRecord, phases, errors), ``core`` (Supervisor,
 AsyncSupervisor), ``preflight`` (refusal reasons), ``health`` (ports, readiness
 probe), ``logtail`` (reading the log into phases), ``proctree`` (the process tree,
-stopping it, GPU memory release). The public names are re-exported here.
+stopping it, GPU memory release).
+
+Import names from the module that defines them: this ``__init__`` imports nothing
+(tests/faults/test_input_import_race.py).
 """
-
-from __future__ import annotations
-
-from llmops_tui.engines.base import LaunchRefused
-from llmops_tui.supervisor.aio import AsyncSupervisor
-from llmops_tui.supervisor.core import Supervisor, running_endpoint
-from llmops_tui.supervisor.health import port_in_use, port_owner
-from llmops_tui.supervisor.records import (
-    PHASES,
-    EngineFailed,
-    EngineNotFound,
-    EngineRecord,
-    StopIncomplete,
-)
-
-__all__ = [
-    "PHASES",
-    "AsyncSupervisor",
-    "EngineFailed",
-    "EngineNotFound",
-    "EngineRecord",
-    "LaunchRefused",
-    "StopIncomplete",
-    "Supervisor",
-    "port_in_use",
-    "port_owner",
-    "running_endpoint",
-]

@@ -1,6 +1,6 @@
 """Stopping engines, for :class:`~llmops_tui.supervisor.core.Supervisor`: ``stop`` (what
 was ended and what is still held, checked), ``down`` (raises when anything is held),
-``down_all`` and ``swap`` (never starts the next engine while the last one holds its
+and ``swap`` (never starts the next engine while the last one holds its
 processes, port or GPU memory)."""
 
 from __future__ import annotations
@@ -107,9 +107,6 @@ class StopMixin:
         names = [r.name for r in records if r.alive_phase or r.name in left]
         names += [x.name for x in self.lost() if x.pids and x.name not in names]
         return names
-
-    def down_all(self, grace: float | None = None) -> list[EngineRecord]:
-        return [self.down(n, grace) for n in self.running_names()]
 
     def swap(
         self,

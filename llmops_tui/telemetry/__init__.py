@@ -2,10 +2,7 @@
 
 Nothing here imports Textual; every source is usable from the headless CLI and
 from tests. ``EngineTarget`` is what the supervisor (or ``--url``) hands in.
+
+Import names from the module that defines them: this ``__init__`` imports nothing
+(tests/faults/test_input_import_race.py).
 """
-
-from __future__ import annotations
-
-from llmops_tui.telemetry.targets import EngineTarget
-
-__all__ = ["EngineTarget"]

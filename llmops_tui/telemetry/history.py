@@ -38,9 +38,6 @@ class Series:
             vals = vals[-n:] if n > 0 else []
         return [fill if v is None else v for v in vals]
 
-    def latest(self) -> float | None:
-        return self._values[-1] if self._values else None
-
 
 class History:
     """Named series, created on first use; series of a gone GPU or engine are dropped.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,9 @@ from textual.widgets import TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
+from llmops_tui.ui.palette import Command, LlmopsCommands, own_bindings
 from llmops_tui.ui.shell import (
     GPU_POLL_S,
-    LlmopsCommands,
     ShellFooter,
     ShellHeader,
     host_label,
@@ -49,16 +50,6 @@ def _freeze_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.enable()  # `llmops` starts the app with the collector off (cli._run_tui)
-
-
-def _own_bindings(cls: type) -> list[Any]:
-    """Bindings declared by our classes in ``cls``'s MRO, not Textual's own widget keys
-    (cursor moves, a Select's "show menu") that a subclass such as QuitSafeSelect inherits."""
-    out: list[Any] = []
-    for klass in cls.__mro__:
-        if klass.__module__.startswith("llmops_tui."):
-            out.extend(klass.__dict__.get("BINDINGS", []))
-    return out
 
 
 class LlmopsApp(App):
@@ -237,7 +228,7 @@ class LlmopsApp(App):
         if pane is not None:
             rows: list[tuple[str, str]] = []
             for widget in pane.walk_children():
-                for b in _own_bindings(type(widget)):
+                for b in own_bindings(type(widget)):
                     if not isinstance(b, Binding) or not b.description:
                         continue
                     if b.action.startswith("app."):  # a footer hint (Chat's Alt+1…5)
@@ -250,6 +241,21 @@ class LlmopsApp(App):
                 label = dict(TABS).get(str(tabs.active), str(tabs.active))
                 sections.append((f"{label} tab", rows))
         self.push_screen(HelpScreen(sections))
+
+    def palette_commands(self) -> list[Command]:
+        """What the command palette offers (ui/palette.py asks for it; it never imports the app)."""
+        from llmops_tui.ui.palette import engine_commands, tab_key_commands
+
+        out = engine_commands(self.query_one(EnginesTab), self.action_show_tab)
+        out.append(("New chat", self.action_new_chat, "Chat: start a new conversation"))
+        out.append(("Run last load test", self.action_last_load_test, "Load test tab"))
+        for theme in sorted(self.available_themes):
+            out.append((f"Switch theme: {theme}", partial(setattr, self, "theme", theme), "Theme"))
+        for tab_id, label in TABS:
+            out.append((f"Switch to tab {label}", partial(self.action_show_tab, tab_id), "Tab"))
+        out += tab_key_commands(self, TABS, self.action_show_tab)
+        out.append(("Help: keys", self.action_help, "?"))
+        return out
 
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)

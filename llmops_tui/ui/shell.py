@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from enum import Enum
-from functools import partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import Footer, Static
 
 GPU_POLL_S = 2.0
@@ -157,116 +154,3 @@ class ShellFooter(Footer):
             return
         if self.shown_keys() != self._shown:
             await self.recompose()
-
-
-def palette_commands(app: Any) -> list[tuple[str, Callable[[], Any], str]]:
-    """Every action the app offers, as (title, callback, help)."""
-    from llmops_tui.ui.tabs.engines import EnginesTab
-
-    out: list[tuple[str, Callable[[], Any], str]] = []
-    engines = app.query_one(EnginesTab)
-
-    def on_engines(action: str, *args: Any) -> Callable[[], None]:
-        def go() -> None:
-            app.action_show_tab("engines")
-            getattr(engines, action)(*args)
-
-        return go
-
-    for name, entry in engines.entries.items():
-        if entry.profile is not None:
-            out.append((f"Launch profile {name}", on_engines("action_launch", name), "Engines"))
-            out.append((f"Edit profile {name}", partial(engines._open_form, entry), "Engines"))
-    out.append(("New profile", engines.action_new_profile, "Engines: open the profile form"))
-    for name, rec in engines.records.items():
-        if rec.alive_phase:
-            out.append((f"Stop engine {name}", on_engines("action_stop", name), rec.phase))
-            out.append((f"Restart engine {name}", on_engines("action_restart", name), rec.phase))
-            out.append((f"Swap engine {name} for…", on_engines("action_swap", name), rec.phase))
-        out.append((f"Open logs of {name}", on_engines("action_open_logs", name), rec.phase))
-    out.append(("New chat", app.action_new_chat, "Chat: start a new conversation"))
-    out.append(("Run last load test", app.action_last_load_test, "Load test tab"))
-    for theme in sorted(app.available_themes):
-        out.append((f"Switch theme: {theme}", partial(setattr, app, "theme", theme), "Theme"))
-    from llmops_tui.ui.app import TABS
-
-    for tab_id, label in TABS:
-        out.append((f"Switch to tab {label}", partial(app.action_show_tab, tab_id), "Tab"))
-    out += tab_key_commands(app)
-    out.append(("Help: keys", app.action_help, "?"))
-    return out
-
-
-LOADTEST_PANES = (("lt-run", "Run"), ("lt-history", "History"), ("lt-bakeoff", "Bake-off"))
-
-
-def tab_key_commands(app: Any) -> list[tuple[str, Callable[[], Any], str]]:
-    """Every key of every tab (history's compare and export, the load test's start and
-    stop, Models' download…) as a palette entry: the tab is shown, then the key's action
-    runs on the widget that holds it. The Load test's sub-tabs are entries too."""
-    from textual.binding import Binding
-    from textual.widgets import TabbedContent
-
-    from llmops_tui.ui.app import TABS, _own_bindings
-
-    out: list[tuple[str, Callable[[], Any], str]] = []
-    seen: set[str] = set()
-    tabs = app.query_one("#tabs", TabbedContent)
-    for tab_id, label in TABS:
-        try:
-            pane = tabs.get_pane(tab_id)
-        except Exception:
-            continue
-        for widget in pane.walk_children():
-            for b in _own_bindings(type(widget)):
-                if not isinstance(b, Binding) or not b.description or b.action.startswith("app."):
-                    continue
-                title = f"{label}: {b.tooltip or b.description}"
-                if title in seen:
-                    continue
-                seen.add(title)
-                key = app.get_key_display(b)
-                out.append((title, partial(_run_key, app, tab_id, widget, b.action), key))
-    for pane_id, name in LOADTEST_PANES:
-        out.append(
-            (
-                f"Load test: show {name}",
-                partial(_run_key, app, "loadtest", None, f"show_pane('{pane_id}')"),
-                "Ctrl+T cycles",
-            )
-        )
-    return out
-
-
-def _run_key(app: Any, tab_id: str, widget: Any, action: str) -> None:
-    from llmops_tui.ui.tabs.loadtest import LoadTestTab
-
-    app.action_show_tab(tab_id)
-    if widget is None:
-        widget = app.query_one(LoadTestTab)
-    else:  # a key of a Load test sub-tab (History's): that sub-tab first
-        panes = [a.id for a in widget.ancestors if a.id in dict(LOADTEST_PANES)]
-        if panes:
-            app.query_one(LoadTestTab).action_show_pane(panes[0])
-    app.call_later(app.run_action, action, widget)
-
-
-class LlmopsCommands(Provider):
-    """Command palette entries for every action (engines, chat, load test, themes, tabs)."""
-
-    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
-        try:
-            return palette_commands(self.app)
-        except Exception:  # the Engines tab is not mounted (a test app): offer nothing
-            return []
-
-    async def discover(self) -> Hits:
-        for title, callback, help_text in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, callback, help_text in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)

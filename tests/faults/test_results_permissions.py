@@ -11,7 +11,7 @@ import pytest
 
 from llmops_tui.bench.fallback import keep_run
 from llmops_tui.bench.store import ResultStore
-from llmops_tui.chat import ChatTarget, Conversation
+from llmops_tui.chat.model import ChatTarget, Conversation
 from llmops_tui.chat.store import ConversationStore
 from llmops_tui.config import paths
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.cli import main
-from llmops_tui.client import ChatRequest, CompletionRequest, StreamClient
+from llmops_tui.client.http import StreamClient
+from llmops_tui.client.records import ChatRequest, CompletionRequest
 from llmops_tui.config import paths
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from chat_fakes import FakeStream, fixed_record
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
-from llmops_tui.chat import ChatTarget
+from llmops_tui.chat.model import ChatTarget
 from llmops_tui.ui.tabs.chat import ChatTab
 
 TARGETS = [

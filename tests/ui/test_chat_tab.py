@@ -5,7 +5,7 @@ from __future__ import annotations
 from chat_app import ChatApp, Script, ok_stream, send
 from chat_fakes import FakeStream, fixed_record
 
-from llmops_tui.chat import ConversationStore
+from llmops_tui.chat.store import ConversationStore
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.chat_widgets import ReplyView, UserBubble
 

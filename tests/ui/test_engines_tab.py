@@ -312,12 +312,10 @@ async def test_profile_form_shows_issues_by_field_and_keeps_input():
 
 
 async def test_palette_offers_every_action():
-    from llmops_tui.ui.shell import palette_commands
-
     app = app_with(two_engines())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        titles = [t for t, _, _ in palette_commands(app)]
+        titles = [t for t, _, _ in app.palette_commands()]
         for wanted in (
             "Launch profile tiny-vllm-cpu",
             "Stop engine vllm-a",
@@ -331,7 +329,7 @@ async def test_palette_offers_every_action():
         ):
             assert wanted in titles
         assert "Stop engine broken" not in titles  # failed: nothing to stop
-        dict((t, cb) for t, cb, _ in palette_commands(app))["Switch to tab Monitor"]()
+        dict((t, cb) for t, cb, _ in app.palette_commands())["Switch to tab Monitor"]()
         await pilot.pause()
         assert app.query_one("#tabs").active == "monitor"
 

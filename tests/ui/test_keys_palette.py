@@ -7,7 +7,6 @@ from textual.widgets import TabbedContent
 from textual.widgets._footer import FooterKey
 
 from llmops_tui.ui.app import LlmopsApp
-from llmops_tui.ui.shell import palette_commands
 
 
 def footer_keys(app) -> list[str]:
@@ -43,7 +42,7 @@ async def test_palette_lists_every_tab_action():
     app = LlmopsApp(engines_poll_s=0, gpu_poll_s=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(1.0)
-        titles = [t.lower() for t, _, _ in palette_commands(app)]
+        titles = [t.lower() for t, _, _ in app.palette_commands()]
         for word in (
             "history",
             "compare",
@@ -56,7 +55,7 @@ async def test_palette_lists_every_tab_action():
             "demo",
         ):
             assert any(word in t for t in titles), word
-        by_title = {t: cb for t, cb, _ in palette_commands(app)}
+        by_title = {t: cb for t, cb, _ in app.palette_commands()}
         by_title["Load test: Compare marked"]()
         await pilot.pause(0.3)
         assert app.query_one("#tabs", TabbedContent).active == "loadtest"

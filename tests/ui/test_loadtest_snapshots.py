@@ -9,7 +9,7 @@ from ui_helpers import settle
 
 from llmops_tui.bench.live import LiveRun
 from llmops_tui.bench.store import ResultStore
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 from llmops_tui.config import paths
 from llmops_tui.ui.app import LlmopsApp
 from llmops_tui.ui.tabs.loadtest import LoadTestTab

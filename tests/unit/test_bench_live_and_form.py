@@ -6,7 +6,7 @@ import pytest
 
 from llmops_tui.bench.live import LiveRun
 from llmops_tui.bench.runner import Progress
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 
 def test_live_bins_tokens_by_arrival_second_and_ttft_by_start_second():

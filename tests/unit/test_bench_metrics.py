@@ -7,7 +7,7 @@ import math
 import pytest
 
 from llmops_tui.bench.metrics import SLO, distribution, percentile, summarize, tpot
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 
 def rec(start, chunk_times, end, prompt=10, completion=None, error=None, status=200):

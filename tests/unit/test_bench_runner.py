@@ -11,7 +11,7 @@ import pytest
 
 from llmops_tui.bench.runner import LoadShape, arrival_gaps, run_load
 from llmops_tui.bench.workload import Prompt
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 PROMPTS = [Prompt(f"p{i}", 4, 3) for i in range(40)]
 

@@ -7,12 +7,12 @@ import math
 
 import pytest
 
-from llmops_tui.bench.metrics import summarize
-from llmops_tui.bench.report import compare_rows, format_summary, format_table
+from llmops_tui.bench.metrics import REQUEST_COLUMNS, summarize
+from llmops_tui.bench.report import compare_rows, format_summary, format_table, write_csv
 from llmops_tui.bench.store import ResultStore, request_row
 from llmops_tui.bench.workload import Tokenizer, WorkloadSpec, build_workload
 from llmops_tui.cli import main
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 from llmops_tui.config import paths
 
 
@@ -52,6 +52,17 @@ def test_store_round_trip_keeps_summary_requests_and_errors(tmp_path):
     assert [r.id for r in store.list_runs()] == [rid2, rid]
     assert store.get(999) is None
     assert store.delete(rid) and store.get(rid) is None
+
+
+def test_a_request_is_the_same_columns_as_a_row_a_stored_request_and_a_csv_line(tmp_path):
+    rows = [request_row(r, 1.0) for r in make_records()]
+    assert sorted(rows[0]) == sorted(REQUEST_COLUMNS)
+    store = ResultStore(tmp_path / "r.db")
+    run = store.get(save_one(store), with_requests=True)
+    assert [sorted(r) for r in run.requests] == [sorted(REQUEST_COLUMNS)] * 2
+    write_csv(tmp_path / "r.csv", rows)
+    header = (tmp_path / "r.csv").read_text().splitlines()[0].split(",")
+    assert header == [c for c in REQUEST_COLUMNS if c != "itl_ms"] + ["itl_count", "itl_mean_ms"]
 
 
 def test_compare_rows_put_runs_side_by_side(tmp_path):

@@ -18,10 +18,11 @@ from llmops_tui.bench.runner import LoadShape, run_load
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.telemetry import TelemetryPoint, TelemetrySampler, derive
 from llmops_tui.bench.workload import Prompt
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 from llmops_tui.client.sse import EventSink
-from llmops_tui.telemetry.scrape import CounterRates, stats_from_text
+from llmops_tui.telemetry.scrape.engine_maps import stats_from_text
 from llmops_tui.telemetry.scrape.histogram import Hist
+from llmops_tui.telemetry.scrape.samples import CounterRates
 from llmops_tui.telemetry.targets import EngineTarget
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures/metrics"

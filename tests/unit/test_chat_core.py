@@ -6,19 +6,11 @@ import json
 
 import pytest
 
-from llmops_tui.chat import (
-    ChatTarget,
-    Conversation,
-    ConversationError,
-    ConversationStore,
-    ReplyError,
-    ReplyMetrics,
-    SamplingSettings,
-    build_request,
-    metrics_from_record,
-    to_markdown,
-)
-from llmops_tui.client import RequestRecord
+from llmops_tui.chat.metrics import ReplyError, ReplyMetrics, metrics_from_record
+from llmops_tui.chat.model import ChatTarget, Conversation, SamplingSettings
+from llmops_tui.chat.session import build_request
+from llmops_tui.chat.store import ConversationError, ConversationStore, to_markdown
+from llmops_tui.client.records import RequestRecord
 from llmops_tui.config import paths
 
 A = ChatTarget("a", "http://127.0.0.1:8000", "model-a")

@@ -8,7 +8,6 @@ import socket
 import pytest
 from chat_fakes import REPLY, FakeOpenAIServer
 
-from llmops_tui.chat import ChatTarget, ClientPool, Conversation, ReplyRun, send_turn
 from llmops_tui.chat.metrics import (
     CONNECTION_REFUSED,
     CONTEXT_TOO_LONG,
@@ -16,6 +15,8 @@ from llmops_tui.chat.metrics import (
     SERVER_ERROR,
     UNKNOWN_MODEL,
 )
+from llmops_tui.chat.model import ChatTarget, Conversation
+from llmops_tui.chat.session import ClientPool, ReplyRun, send_turn
 
 
 def _unused_port() -> int:

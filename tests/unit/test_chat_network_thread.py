@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from llmops_tui.chat import ChatTarget, Conversation
+from llmops_tui.chat.model import ChatTarget, Conversation
 from llmops_tui.chat.session import NetworkThread, start_turn
-from llmops_tui.client import RequestRecord
+from llmops_tui.client.records import RequestRecord
 
 
 class EndlessStream:

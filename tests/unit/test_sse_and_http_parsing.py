@@ -7,16 +7,9 @@ import json
 
 import pytest
 
-from llmops_tui.client import (
-    ChatRequest,
-    CompletionRequest,
-    DeltaSink,
-    EventSink,
-    RequestRecord,
-    SSEDecoder,
-    _Connection,
-    count_with,
-)
+from llmops_tui.client.http import _Connection
+from llmops_tui.client.records import ChatRequest, CompletionRequest, RequestRecord, count_with
+from llmops_tui.client.sse import DeltaSink, EventSink, SSEDecoder
 
 # --------------------------------------------------------------------------- SSE decoder
 

@@ -30,69 +30,8 @@ counter resets (an engine restart): a counter that went down restarted from 0.
 Nothing raises out of ``MetricsScraper.scrape``: failures are ``EngineStats.error``.
 
 Modules: ``stats`` (result types), ``samples`` (parsing, ranks, counter rates),
-``engine_maps`` (per-engine metric maps), ``scraper`` (HTTP). The public names are
-re-exported here.
+``engine_maps`` (per-engine metric maps), ``scraper`` (HTTP).
+
+Import names from the module that defines them: this ``__init__`` imports nothing
+(tests/faults/test_input_import_race.py).
 """
-
-from __future__ import annotations
-
-from llmops_tui.telemetry.scrape.engine_maps import (
-    RANK_LABEL,
-    SGLANG_WANTED,
-    TGI_WANTED,
-    VLLM_WANTED,
-    WANTED,
-    map_sglang,
-    map_tgi,
-    map_vllm,
-    stats_from_text,
-    vllm_capacity,
-)
-from llmops_tui.telemetry.scrape.samples import (
-    CounterRates,
-    Sample,
-    Samples,
-    SeriesCache,
-    by_rank,
-    combine,
-    detect_engine,
-    parse_samples,
-    select_lines,
-)
-from llmops_tui.telemetry.scrape.scraper import MetricsScraper, describe_http_error
-from llmops_tui.telemetry.scrape.stats import (
-    ENGINE_LABELS,
-    KV_LABEL,
-    TGI_BUDGET_LABEL,
-    EngineStats,
-    RankStats,
-)
-
-__all__ = [
-    "ENGINE_LABELS",
-    "KV_LABEL",
-    "RANK_LABEL",
-    "SGLANG_WANTED",
-    "TGI_BUDGET_LABEL",
-    "TGI_WANTED",
-    "VLLM_WANTED",
-    "WANTED",
-    "CounterRates",
-    "EngineStats",
-    "MetricsScraper",
-    "RankStats",
-    "Sample",
-    "Samples",
-    "SeriesCache",
-    "by_rank",
-    "combine",
-    "describe_http_error",
-    "detect_engine",
-    "map_sglang",
-    "map_tgi",
-    "map_vllm",
-    "parse_samples",
-    "select_lines",
-    "stats_from_text",
-    "vllm_capacity",
-]

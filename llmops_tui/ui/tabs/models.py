@@ -21,6 +21,9 @@ from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 from llmops_tui import hub
 from llmops_tui.ui.threads import to_ui
 
+# Search results' columns: hub.search.SEARCH_COLUMNS less the library
+RESULT_COLUMNS = ("repo", "downloads", "likes", "task", "gated")
+
 
 class HubBackend:
     """What the tab calls (from worker threads); the real one is llmops_tui.hub."""
@@ -166,7 +169,7 @@ class ModelsTab(Vertical):
                 yield cached
                 yield Static("Search results", classes="title", id="results-title")
                 results = DataTable(id="results", cursor_type="row", zebra_stripes=True)
-                results.add_columns("Repo", "Downloads", "Likes", "Task", "Gated")
+                results.add_columns(*(c.capitalize() for c in RESULT_COLUMNS))
                 yield results
             with VerticalScroll(id="details-box"):
                 yield Static("select a model", id="details")
@@ -232,14 +235,7 @@ class ModelsTab(Vertical):
         table = self.query_one("#results", DataTable)
         table.clear()
         for r in results:
-            table.add_row(
-                r.repo_id,
-                f"{r.downloads:,}" if r.downloads is not None else "?",
-                str(r.likes if r.likes is not None else "?"),
-                r.pipeline_tag or "",
-                "yes" if r.gated else "",
-                key=r.repo_id,
-            )
+            table.add_row(*r.cells(RESULT_COLUMNS), key=r.repo_id)
         self.query_one("#results-title", Static).update(
             f"Search results — {len(results)} for '{text}'"
         )
