@@ -136,10 +136,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from llmops_tui.bench.runner import LoadShape
     from llmops_tui.bench.session import (
         Stop,
-        Target,
         execute,
         resolve_tokenizer,
-        target_from_profile,
+        target_from_flags,
     )
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.workload import TokenizerError, WorkloadSpec, build_workload
@@ -161,23 +160,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     ]
     if args.num_requests is None and args.duration is None:
         missing.append("--num-requests (or --duration)")
-    if args.profile:
-        try:
-            target = target_from_profile(args.profile)
-        except (ProfileError, ProfileNotFound) as exc:
-            return _fail(str(exc))
-        if args.base_url:
-            target.base_url = args.base_url
-        if args.model:
-            target.model = args.model
-    else:
-        if not args.base_url:
-            missing.append("--base-url (or --profile)")
-        if not args.model:
-            missing.append("--model (or --profile)")
-        target = Target(base_url=args.base_url or "", model=args.model or "")
-    if args.api_key_env:
-        target.api_key_env = args.api_key_env
+    try:
+        target, absent = target_from_flags(
+            args.profile, args.base_url, args.model, args.api_key_env
+        )
+    except (ProfileError, ProfileNotFound) as exc:
+        return _fail(str(exc))
+    missing += absent
     if missing:
         return _fail("missing " + ", ".join(missing))
     if args.json and args.csv and args.json.resolve() == args.csv.resolve():

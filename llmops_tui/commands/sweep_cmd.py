@@ -84,7 +84,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from llmops_tui.bench.metrics import SLO
     from llmops_tui.bench.runner import LoadShape
-    from llmops_tui.bench.session import Target, execute, resolve_tokenizer, target_from_profile
+    from llmops_tui.bench.session import execute, resolve_tokenizer, target_from_flags
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.sweep import SweepPlan, SweepResult, run_sweep
     from llmops_tui.bench.sweep_report import fmt_row, header, step_row, text_plot, write_report
@@ -93,19 +93,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from llmops_tui.profiles.profile import ProfileError
     from llmops_tui.profiles.store import ProfileNotFound
 
-    if args.profile:
-        try:
-            target = target_from_profile(args.profile)
-        except (ProfileError, ProfileNotFound) as exc:
-            return _fail(str(exc))
-        target.base_url = args.base_url or target.base_url
-        target.model = args.model or target.model
-    elif not (args.base_url and args.model):
+    try:
+        target, missing = target_from_flags(
+            args.profile, args.base_url, args.model, args.api_key_env
+        )
+    except (ProfileError, ProfileNotFound) as exc:
+        return _fail(str(exc))
+    if missing:
         return _fail("missing --base-url and --model (or --profile)")
-    else:
-        target = Target(base_url=args.base_url, model=args.model)
-    if args.api_key_env:
-        target.api_key_env = args.api_key_env
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         return _fail(f"--out {args.out}: exists and is not a folder")
     axis = "rate" if args.request_rate else ("concurrency" if args.concurrency else args.ladder)
