@@ -163,28 +163,7 @@ def local_details(
     """Details read from a cached snapshot: files, config.json, safetensors headers."""
     rev = pick_revision(cached, revision)
     d = ModelDetails(repo_id=cached.repo_id, source="cache", commit=rev.commit, cached=cached)
-    snap = rev.snapshot_path
-    for p in sorted(snap.rglob("*")):
-        if p.is_file():
-            d.files.append(RepoFile(str(p.relative_to(snap)), p.stat().st_size))
-    cfg = snap / "config.json"
-    if cfg.is_file():
-        try:
-            d.config = json.loads(cfg.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            d.config_error = f"{cfg}: {exc}"
-    by_dtype: dict[str, int] = {}
-    for p in snap.rglob("*.safetensors"):
-        try:
-            for dtype, n in safetensors_param_counts(p).items():
-                by_dtype[dtype] = by_dtype.get(dtype, 0) + n
-        except (OSError, ValueError):
-            continue
-    if by_dtype:
-        d.params_by_dtype = by_dtype
-        d.params = sum(by_dtype.values())
-    _describe_format(d)
-    return d
+    return _read_folder(d, rev.snapshot_path, missing_config=None)
 
 
 def folder_details(path: str | os.PathLike[str]) -> ModelDetails:
@@ -193,6 +172,13 @@ def folder_details(path: str | os.PathLike[str]) -> ModelDetails:
 
     root = Path(path).expanduser()
     d = ModelDetails(repo_id=str(root), source="folder")
+    missing = f"{root} has no config.json (not a Hugging Face model folder?)"
+    return _read_folder(d, root, missing_config=missing)
+
+
+def _read_folder(d: ModelDetails, root, missing_config: str | None) -> ModelDetails:
+    """Files, config.json and safetensors parameter counts of one model folder into ``d``
+    (``missing_config``: the error to record when there is no config.json, or None)."""
     for p in sorted(root.rglob("*")):
         if p.is_file():
             d.files.append(RepoFile(str(p.relative_to(root)), p.stat().st_size))
@@ -202,8 +188,8 @@ def folder_details(path: str | os.PathLike[str]) -> ModelDetails:
             d.config = json.loads(cfg.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             d.config_error = f"{cfg}: {exc}"
-    else:
-        d.config_error = f"{root} has no config.json (not a Hugging Face model folder?)"
+    elif missing_config:
+        d.config_error = missing_config
     by_dtype: dict[str, int] = {}
     for p in root.rglob("*.safetensors"):
         try:
