@@ -84,14 +84,6 @@ def _fail(args: argparse.Namespace, exc: Exception) -> int:
     return 1
 
 
-def _ago(ts: float) -> str:
-    s = max(0, time.time() - ts)
-    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= n:
-            return f"{int(s // n)}{unit} ago"
-    return "just now"
-
-
 def _table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -100,7 +92,7 @@ def _table(rows: list[tuple[str, ...]]) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from llmops_tui.hub.cache import scan_cache
-    from llmops_tui.hub.errors import HubError, format_size
+    from llmops_tui.hub.errors import HubError, format_age, format_size
 
     try:
         report = scan_cache()
@@ -134,8 +126,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 format_size(m.size_on_disk),
                 str(m.nb_files),
                 revs or "-",
-                _ago(m.last_accessed),
-                _ago(m.last_modified),
+                format_age(m.last_accessed),
+                format_age(m.last_modified),
                 partial,
             )
         )

@@ -50,6 +50,7 @@ _HOMES = {
         "DownloadCancelled",
         "HubError",
         "explain_error",
+        "format_age",
         "format_size",
     ),
     "new_profile": (

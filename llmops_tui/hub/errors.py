@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import time
 
 from llmops_tui.hub.settings import HubSettings
 
@@ -34,6 +35,15 @@ def format_size(n: float | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def format_age(ts: float, now: float | None = None) -> str:
+    """How long ago ``ts`` (epoch seconds) was, in the largest whole unit: "3d ago", "just now"."""
+    s = max(0.0, (time.time() if now is None else now) - ts)
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= n:
+            return f"{int(s // n)}{unit} ago"
+    return "just now"
 
 
 def explain_error(

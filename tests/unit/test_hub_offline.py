@@ -59,3 +59,15 @@ def test_network_errors_outside_downloads_do_not_mention_resuming():
     exc = httpx2.ConnectError("refused")
     assert "resumes" not in explain_error(exc, "q", s, "search").message
     assert "resumes" in explain_error(exc, "org/m", s, "model.safetensors").message
+
+
+def test_format_age_uses_the_largest_whole_unit():
+    from llmops_tui.hub.errors import format_age
+
+    now = 1_000_000.0
+    assert format_age(now, now) == "just now"
+    assert format_age(now - 59, now) == "just now"
+    assert format_age(now - 60, now) == "1m ago"
+    assert format_age(now - 2 * 3600 - 5, now) == "2h ago"
+    assert format_age(now - 3 * 86400, now) == "3d ago"
+    assert format_age(now + 100, now) == "just now"  # a clock ahead of the file is not negative

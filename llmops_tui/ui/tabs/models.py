@@ -7,7 +7,6 @@ injectable so snapshot tests can use a fake cache and a fake search source.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,14 +56,6 @@ class HubBackend:
 
     def save_profile(self, profile) -> Any:
         return hub.save_new_profile(profile)
-
-
-def _ago(ts: float) -> str:
-    s = max(0.0, time.time() - ts)
-    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= n:
-            return f"{int(s // n)}{unit} ago"
-    return "just now"
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -199,7 +190,9 @@ class ModelsTab(Vertical):
             size = hub.format_size(m.size_on_disk)
             if m.incomplete_bytes:
                 size += f" +{hub.format_size(m.incomplete_bytes)} partial"
-            table.add_row(m.repo_id, size, revs or "-", _ago(m.last_accessed), key=m.repo_id)
+            table.add_row(
+                m.repo_id, size, revs or "-", hub.format_age(m.last_accessed), key=m.repo_id
+            )
         self.query_one("#cached-title", Static).update(
             f"Cached — {len(report.models)} model(s), {hub.format_size(report.size_on_disk)} "
             f"in {report.cache_dir}"
