@@ -9,7 +9,8 @@ wrapper phase, which this extends with the console-script and kill -9 cases)
 
 Cases (``--cases``, default all three, one engine start each, ~90 s each):
   wrapper  python = a 2-line `exec <engine python> "$@"` shell wrapper
-  console  executable = a `vllm` console script (`#!<engine python>`, vllm.entrypoints.cli.main)
+  console  executable = a `vllm` console script as pip writes it (`#!<engine python>`,
+           vllm.entrypoints.cli.main under an `if __name__ == "__main__":` guard)
   orphan   the wrapper again, then kill -9 of the API server while ready: ps must show the
            EngineCore/Worker left (pids, GPU MiB), down must end them
 Each: `up --wait`; `ps` (ready, pids); nvidia-smi's compute processes all among ps's pids and
@@ -114,8 +115,11 @@ def run_case(case: str, args, tmp: Path) -> None:
         script = tmp / "bin" / "vllm"
         script.parent.mkdir(exist_ok=True)
         script.write_text(
+            # pip's shape: the guard matters, vLLM spawns its engine core on GPUs and the
+            # child re-runs a guardless script (run 4 on 2026-12-02 failed that way).
             f"#!{args.engine_python}\nimport sys\n"
-            "from vllm.entrypoints.cli.main import main\nsys.exit(main())\n"
+            "from vllm.entrypoints.cli.main import main\n"
+            'if __name__ == "__main__":\n    sys.exit(main())\n'
         )
         launcher = f'executable = "{script}"'
     else:

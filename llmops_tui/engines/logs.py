@@ -29,7 +29,19 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 EXCEPTION_RE = re.compile(
     r"^(?P<type>(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception)|Exception|Error)):\s+(?P<msg>\S.*)$"
 )
+# "RuntimeError:" alone: the message follows on the next line(s) (multiprocessing's
+# bootstrapping error is raised with a message that starts with a newline).
+EXCEPTION_HEAD_RE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)):\s*$")
 TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)")
+# CPython's multiprocessing, when a spawned child re-runs a launcher script that has no
+# ``if __name__ == "__main__":`` guard and that script starts a process again.
+SPAWN_BOOTSTRAP_RE = re.compile(r"^An attempt has been made to start a new process before the")
+SPAWN_BOOTSTRAP_TEXT = (
+    "An attempt has been made to start a new process before the current process has finished "
+    "its bootstrapping phase: the script that launched the engine ran again inside the "
+    "engine's spawned process (vLLM starts its engine core with spawn on GPUs); the script "
+    'needs an `if __name__ == "__main__":` guard, as the console scripts pip writes have'
+)
 QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "WARN", "TRACE"})
 
 Describe = Callable[[re.Match[str]], str]
@@ -106,6 +118,8 @@ class LogWatch:
     lines_seen: int = 0
     _in_error_context: bool = False
     _pydantic_lines: int = 0  # lines left to find a pydantic ValidationError's message in
+    _bare_head: str | None = None  # "RuntimeError:" seen alone: its message is on the next line
+    _bare_level: str | None = None
 
     def feed_text(self, text: str) -> None:
         for line in split_lines(text):
@@ -147,6 +161,18 @@ class LogWatch:
 
         if self._pydantic_lines:
             self._pydantic_detail(body)
+        if self._bare_head is not None:
+            head, self._bare_head = self._bare_head, None
+            msg = SPAWN_BOOTSTRAP_TEXT if SPAWN_BOOTSTRAP_RE.match(body) else body
+            self._exception(f"{head}: {msg}", level or self._bare_level)
+            return
+        hm = EXCEPTION_HEAD_RE.match(body)
+        if hm:
+            self._bare_head, self._bare_level = hm.group("type"), level
+            return
+        self._exception(body, level)
+
+    def _exception(self, body: str, level: str | None) -> None:
         em = EXCEPTION_RE.match(body)
         if em and (level is None or level not in QUIET_LEVELS):
             if any(g.search(body) for g in self.rules.generic_errors):

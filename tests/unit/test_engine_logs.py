@@ -261,3 +261,40 @@ def test_vllm_warning_traceback_then_a_real_error_reports_the_error():
         "`gpu_memory_utilization` when initializing the engine."
     ]
     assert watch.fatal
+
+
+GUARDLESS = """\
+import multiprocessing as mp
+def child():
+    pass
+mp.set_start_method("spawn", force=True)
+p = mp.Process(target=child)
+p.start()
+p.join()
+print("Traceback (most recent call last):")
+print("RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}")
+"""
+
+
+def test_spawn_rerunning_a_guardless_launcher_script_is_named_with_the_fix(tmp_path):
+    """A launcher script without `if __name__ == "__main__":` re-runs inside a spawned
+    child (vLLM's engine core on a GPU); CPython raises a RuntimeError whose message starts on
+    the next line. The log is made here by CPython itself, then the generic vLLM line."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "vllm"
+    script.write_text(GUARDLESS)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    text = out.stderr + out.stdout
+    assert "bootstrapping phase" in text  # CPython's own words, not ours
+    watch = scan(vllm.LOG_RULES, text)
+    assert watch.explanation is not None
+    assert watch.explanation.startswith("RuntimeError: An attempt has been made to start a new")
+    assert 'if __name__ == "__main__":' in watch.explanation
+    assert watch.fatal
+
+
+def test_exception_with_its_message_on_the_next_line():
+    watch = scan(vllm.LOG_RULES, "Traceback (most recent call last):\nKeyError:\n  'layers.0'\n")
+    assert watch.explanation == "KeyError: 'layers.0'"
