@@ -7,10 +7,11 @@ the repository root, with the app and vLLM set up as ../shared/gpu/README.md say
 --port 8100; engines at gpu_memory_fraction 0.3 with --enforce-eager, as gpu_real_vllm.py's
 wrapper phase, which this extends with the console-script and kill -9 cases)
 
-Cases (``--cases``, default all three, one engine start each, ~90 s each):
+Cases (``--cases``, default wrapper,console,orphan; one engine start each, ~90 s each):
   wrapper  python = a 2-line `exec <engine python> "$@"` shell wrapper
   console  executable = a `vllm` console script as pip writes it (`#!<engine python>`,
            vllm.entrypoints.cli.main under an `if __name__ == "__main__":` guard)
+  guardless  the console script without its `if __name__` guard: up must fail naming it
   orphan   the wrapper again, then kill -9 of the API server while ready: ps must show the
            EngineCore/Worker left (pids, GPU MiB), down must end them
 Each: `up --wait`; `ps` (ready, pids); nvidia-smi's compute processes all among ps's pids and
@@ -111,15 +112,17 @@ def profile_toml(name: str, args, launcher: str, tmp: Path) -> Path:
 
 def run_case(case: str, args, tmp: Path) -> None:
     name = f"gpu-{case}"
-    if case == "console":
-        script = tmp / "bin" / "vllm"
+    if case in ("console", "guardless"):
+        script = tmp / case / "vllm"
         script.parent.mkdir(exist_ok=True)
+        # pip's shape: the guard matters, vLLM spawns its engine core on GPUs and the child
+        # re-runs a guardless script (run 4 on 2026-12-02 failed that way: `guardless`).
+        body = "sys.exit(main())\n"
+        if case == "console":
+            body = f'if __name__ == "__main__":\n    {body}'
         script.write_text(
-            # pip's shape: the guard matters, vLLM spawns its engine core on GPUs and the
-            # child re-runs a guardless script (run 4 on 2026-12-02 failed that way).
             f"#!{args.engine_python}\nimport sys\n"
-            "from vllm.entrypoints.cli.main import main\n"
-            'if __name__ == "__main__":\n    sys.exit(main())\n'
+            f"from vllm.entrypoints.cli.main import main\n{body}"
         )
         launcher = f'executable = "{script}"'
     else:
@@ -133,6 +136,20 @@ def run_case(case: str, args, tmp: Path) -> None:
 
     t0 = time.monotonic()
     r = llmops("up", str(path), "--wait", "--timeout", "900", timeout=960)
+    if case == "guardless":
+        said = r.stdout + r.stderr
+        check(
+            r.returncode != 0 and "bootstrapping phase" in said and "__main__" in said,
+            "guardless: up fails and names the missing __main__ guard",
+            secs=round(time.monotonic() - t0, 1),
+            out=said[-1500:],
+        )
+        r = llmops("down", name, timeout=300)
+        time.sleep(1)
+        after = smi_used_mib()
+        check(r.returncode == 0, "guardless: down", out=r.stdout, err=r.stderr)
+        check(after <= before + 1024, "guardless: GPU memory back", before=before, after=after)
+        return
     if not check(
         r.returncode == 0,
         f"{case}: up --wait",
