@@ -14,3 +14,19 @@ def positive_int(text: str) -> int:
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {v}")
     return v
+
+
+def number(text: str) -> float:
+    """Any number (``llmops chat --temperature``; the engine judges its range)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    """A number > 0 (``bench sweep --start``, ``--timeout``, SLOs in ms)."""
+    v = number(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return v

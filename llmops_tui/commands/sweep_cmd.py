@@ -22,8 +22,7 @@ def _loads(text: str) -> list[float]:
 
 
 def register(bsub: argparse._SubParsersAction) -> None:
-    from llmops_tui.commands.argtypes import positive_int
-    from llmops_tui.commands.bench_cmd import _positive_float
+    from llmops_tui.commands.argtypes import positive_float, positive_int
 
     p = bsub.add_parser(
         "sweep",
@@ -54,18 +53,18 @@ def register(bsub: argparse._SubParsersAction) -> None:
         "--ladder", choices=("concurrency", "rate"), default="concurrency",
         help="without a list: double this from --start up to --max (default concurrency)",
     )  # fmt: skip
-    s.add_argument("--start", type=_positive_float, default=1.0)
-    s.add_argument("--max", type=_positive_float, default=256.0, dest="max_load")
+    s.add_argument("--start", type=positive_float, default=1.0)
+    s.add_argument("--max", type=positive_float, default=256.0, dest="max_load")
     s.add_argument("--step-requests", type=positive_int, help="default 4×concurrency or 10 s×rate")
     s.add_argument("--warmup", type=int, default=0, help="requests before the first step")
-    s.add_argument("--timeout", type=_positive_float, default=600.0, help="per request, s")
+    s.add_argument("--timeout", type=positive_float, default=600.0, help="per request, s")
     s.add_argument(
         "--max-error-rate", type=float, default=0.05, help="stop above this failed share (0.05)"
     )
     g = p.add_argument_group("SLOs (ms, on a percentile of each step)")
-    g.add_argument("--slo-ttft", type=_positive_float)
-    g.add_argument("--slo-tpot", type=_positive_float)
-    g.add_argument("--slo-e2el", type=_positive_float)
+    g.add_argument("--slo-ttft", type=positive_float)
+    g.add_argument("--slo-tpot", type=positive_float)
+    g.add_argument("--slo-e2el", type=positive_float)
     g.add_argument("--slo-percentile", type=int, choices=(50, 90, 95, 99), default=99)
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, metavar="DIR", help="write sweep.md, .json, .svg here")
@@ -83,24 +82,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from llmops_tui.bench.metrics import SLO
+    from llmops_tui.bench.plan import build_target
     from llmops_tui.bench.runner import LoadShape
-    from llmops_tui.bench.session import execute, resolve_tokenizer, target_from_flags
+    from llmops_tui.bench.session import execute, resolve_tokenizer
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.sweep import SweepPlan, SweepResult, run_sweep
     from llmops_tui.bench.sweep_report import fmt_row, header, step_row, text_plot, write_report
     from llmops_tui.bench.workload import TokenizerError, WorkloadSpec, build_workload
     from llmops_tui.config import paths
-    from llmops_tui.profiles.profile import ProfileError
-    from llmops_tui.profiles.store import ProfileNotFound
 
-    try:
-        target, missing = target_from_flags(
-            args.profile, args.base_url, args.model, args.api_key_env
-        )
-    except (ProfileError, ProfileNotFound) as exc:
-        return _fail(str(exc))
-    if missing:
-        return _fail("missing --base-url and --model (or --profile)")
+    target, problems = build_target(vars(args))
+    for e in problems:
+        _fail(e.as_flag())
+    if problems:
+        return 2
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         return _fail(f"--out {args.out}: exists and is not a folder")
     axis = "rate" if args.request_rate else ("concurrency" if args.concurrency else args.ladder)
