@@ -110,18 +110,25 @@ def _say(text: str = "", err: bool = False) -> None:
             pass
 
 
+def plan_from_args(args: argparse.Namespace):
+    """The run's plan from the flags (each is the builder's field of the same name; --scenario
+    is the preset), or the field errors: the Load test form's values go the same way."""
+    from llmops_tui.bench.plan import FIELDS, build_plan
+
+    return build_plan({f: getattr(args, f) for f in FIELDS}, preset=args.scenario)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import asyncio
 
     from llmops_tui.bench.fallback import check_output_path
-    from llmops_tui.bench.plan import FIELDS, build_plan
     from llmops_tui.bench.report import format_summary, write_csv
     from llmops_tui.bench.session import Stop, execute, resolve_tokenizer
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.workload import TokenizerError, build_workload
     from llmops_tui.config import paths
 
-    plan = build_plan({f: getattr(args, f) for f in FIELDS}, preset=args.scenario)
+    plan = plan_from_args(args)
     if isinstance(plan, list):
         for e in plan:
             _fail(e.as_flag())
