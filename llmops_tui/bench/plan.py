@@ -163,7 +163,7 @@ def build_plan(
             return blank
         return v
 
-    target, target_errors = build_target(values, resolve_profile)
+    target, target_errors = _target(values, resolve_profile)
     errors.update((e.field, e.message) for e in target_errors)
     in_len = number("input_len", required=True)
     out_len = number("output_len", required=True)
@@ -222,13 +222,12 @@ def build_plan(
     return RunPlan(target, spec, shape, slo, timeout or 600.0, text("label"))
 
 
-def build_target(
+def _target(
     values: Mapping[str, Any], resolve_profile: Callable[[str], Target] | None = None
 ) -> tuple[Target, list[FieldError]]:
-    """The target of ``profile``/``base_url``/``model``/``api_key_env`` (a :func:`build_plan`
-    step; ``llmops bench sweep`` takes only this one): the profile's, ``base_url``/``model``
-    overriding it, else ``base_url`` + ``model``. ``api_key_env`` must name a variable set
-    here. The target comes with the errors, if any (then it is not to be used)."""
+    """The target of ``profile``/``base_url``/``model``/``api_key_env``: the profile's,
+    ``base_url``/``model`` overriding it, else ``base_url`` + ``model``. ``api_key_env`` must
+    name a variable set here. The target comes with the errors, if any (then unusable)."""
     from llmops_tui.bench.session import Target, target_from_profile
 
     errors: dict[str, str] = {}

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from llmops_tui.commands.argtypes import add_target_flags
 from llmops_tui.commands.argtypes import positive_int as _positive_int
 
 
@@ -42,12 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sweep_cmd.register(bsub)
 
-    t = p.add_argument_group("target")
-    t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
-    t.add_argument("--model", help="model name to send (default: the profile's)")
-    t.add_argument("--profile", help="take base URL and model from this profile")
-    t.add_argument("--endpoint", choices=("completions", "chat"), help="(default completions)")
-    t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
+    add_target_flags(p)
     # Values below are taken as typed and checked by the plan builder (bench/plan.py), the
     # Load test tab's checks too: a bad one is reported as `--flag: message`, exit status 2.
     w = p.add_argument_group("workload")
