@@ -141,3 +141,42 @@ def test_a_new_run_writes_concurrency():
 
     assert LoadShape(concurrency=5).describe()["concurrency"] == 5
     assert "max_concurrency" not in LoadShape().describe()
+
+
+def test_a_kept_run_file_with_the_old_key_imports_and_reads_as_concurrency(tmp_path, capsys):
+    from llmops_tui.bench.fallback import FORMAT
+
+    kept = tmp_path / "run-old.json"
+    kept.write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "target": {"base_url": "http://127.0.0.1:1", "model": "m"},
+                "workload": {"endpoint": "completions", "input_len": 8, "output_len": 3},
+                "load": {"max_concurrency": 12, "request_rate": None},
+                "summary": {"completed": 1, "failed": 0},
+                "requests": [],
+            }
+        )
+    )
+    assert main(["bench", "import", str(kept)]) == 0
+    assert "stored as run #" in capsys.readouterr().out
+    (run,) = ResultStore(paths().results_db).list_runs()
+    assert run.load["concurrency"] == 12
+    assert main(["bench", "runs"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[0] == str(run.id) and "12" in row
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bakeoff", "p", "--ready-timeout", "0"],
+        ["bench", "sweep", "--input-len", "8", "--output-len", "8", "--start", "-1"],
+    ],
+)
+def test_commands_share_the_positive_number_type(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "expected a number > 0, got" in capsys.readouterr().err
