@@ -254,7 +254,7 @@ class Bakeoff:
         await execute(
             target,
             spec,
-            LoadShape(max_concurrency=n),
+            LoadShape(concurrency=n),
             tokenizer=tokenizer,
             stop=self.stop,
             timeout=self.request_timeout,

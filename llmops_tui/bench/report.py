@@ -226,7 +226,7 @@ def compare_rows(runs: Sequence[Any]) -> tuple[list[str], list[list[str]]]:
             "in/out len",
             *[f"{r.workload.get('input_len')}/{r.workload.get('output_len')}" for r in runs],
         ],
-        ["concurrency", *[str(r.load.get("max_concurrency") or "∞") for r in runs]],
+        ["concurrency", *[str(r.load.get("concurrency") or "∞") for r in runs]],
         ["rate (req/s)", *[str(r.load.get("request_rate") or "∞") for r in runs]],
         ["SLOs", *[slo_text(r.summary.get("slo")) or "-" for r in runs]],
     ]

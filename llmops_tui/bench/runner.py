@@ -1,7 +1,7 @@
 """The runner: sends a workload under a load shape and collects request records.
 
 Load shapes follow ``vllm bench serve``: an optional cap on requests in flight
-(``max_concurrency``) and an arrival process — all at once (``request_rate``
+(``concurrency``) and an arrival process — all at once (``request_rate``
 inf), Poisson arrivals (gamma-distributed gaps with shape ``burstiness``; 1 is
 Poisson, < 1 burstier, > 1 more regular) or a constant rate. Arrivals are
 scheduled on absolute times, so the rate does not drift with loop lag.
@@ -32,7 +32,7 @@ SendFn = Callable[[Prompt], Awaitable[RequestRecord]]
 
 @dataclass
 class LoadShape:
-    max_concurrency: int | None = None
+    concurrency: int | None = None
     request_rate: float = math.inf  # requests/s; inf = send all at once
     burstiness: float = 1.0
     constant_rate: bool = False  # evenly spaced arrivals instead of Poisson/gamma
@@ -42,8 +42,8 @@ class LoadShape:
 
     def validate(self) -> list[str]:
         errs = []
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            errs.append(f"max_concurrency: {self.max_concurrency} must be ≥ 1")
+        if self.concurrency is not None and self.concurrency < 1:
+            errs.append(f"concurrency: {self.concurrency} must be ≥ 1")
         if not self.request_rate > 0:
             errs.append(f"request_rate: {self.request_rate} must be > 0 (or inf)")
         if not self.burstiness > 0:
@@ -57,7 +57,7 @@ class LoadShape:
     def describe(self) -> dict:
         rate = None if math.isinf(self.request_rate) else self.request_rate
         return {
-            "max_concurrency": self.max_concurrency,
+            "concurrency": self.concurrency,
             "request_rate": rate,
             "burstiness": self.burstiness,
             "constant_rate": self.constant_rate,
@@ -175,7 +175,7 @@ async def run_load(
     warmup_failed = 0
     if shape.warmup:
         warm = [prompts[i % len(prompts)] for i in range(shape.warmup)]
-        lim = asyncio.Semaphore(shape.max_concurrency or len(warm))
+        lim = asyncio.Semaphore(shape.concurrency or len(warm))
 
         async def one(p: Prompt) -> RequestRecord:
             async with lim:
@@ -197,7 +197,7 @@ async def run_load(
     progress = Progress(total=total)
     rng = random.Random(shape.seed)
     gaps = arrival_gaps(shape.request_rate, shape.burstiness, shape.constant_rate, rng)
-    sem = asyncio.Semaphore(shape.max_concurrency) if shape.max_concurrency else None
+    sem = asyncio.Semaphore(shape.concurrency) if shape.concurrency else None
     tasks: set[asyncio.Task] = set()
     reason: list[str] = []
     gone = asyncio.Event()

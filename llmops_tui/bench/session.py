@@ -79,28 +79,6 @@ def target_from_profile(name: str) -> Target:
     )
 
 
-def target_from_flags(
-    profile: str | None, base_url: str | None, model: str | None, api_key_env: str | None
-) -> tuple[Target, list[str]]:
-    """The target `llmops bench` and `bench sweep` aim at, and the flags missing for it:
-    a profile's (with --base-url/--model overriding it), else --base-url and --model.
-    Raises ProfileError/ProfileNotFound for a bad profile."""
-    missing: list[str] = []
-    if profile:
-        target = target_from_profile(profile)
-        target.base_url = base_url or target.base_url
-        target.model = model or target.model
-    else:
-        if not base_url:
-            missing.append("--base-url (or --profile)")
-        if not model:
-            missing.append("--model (or --profile)")
-        target = Target(base_url=base_url or "", model=model or "")
-    if api_key_env:
-        target.api_key_env = api_key_env
-    return target, missing
-
-
 def resolve_tokenizer(spec: WorkloadSpec, target: Target) -> Tokenizer | None:
     """``spec.tokenizer`` if given (errors if unusable), else the model's, found locally, or None."""
     if spec.tokenizer:

@@ -286,6 +286,16 @@ class ResultStore:
             return db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
 
+def stored_load(load: dict[str, Any]) -> dict[str, Any]:
+    """A stored load shape with today's key names. Runs stored before the rename say
+    ``max_concurrency`` (rows in results.db, files kept for ``llmops bench import``):
+    read as ``concurrency``, so old and new runs list and compare alike."""
+    if "max_concurrency" in load and "concurrency" not in load:
+        load = dict(load)
+        load["concurrency"] = load.pop("max_concurrency")
+    return load
+
+
 def _run(row: tuple) -> StoredRun:
     return StoredRun(
         id=row[0],
@@ -295,6 +305,6 @@ def _run(row: tuple) -> StoredRun:
         reason=row[4],
         target=json.loads(row[5]),
         workload=json.loads(row[6]),
-        load=json.loads(row[7]),
+        load=stored_load(json.loads(row[7])),
         summary=json.loads(row[8]),
     )

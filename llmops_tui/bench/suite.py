@@ -87,7 +87,7 @@ class Scenario:
 
     @property
     def concurrency(self) -> int | None:
-        return self.shape.max_concurrency
+        return self.shape.concurrency
 
     def describe(self) -> dict[str, Any]:
         w = self.workload
@@ -97,7 +97,7 @@ class Scenario:
             "num_requests": w.num_requests,
             "input_len": w.input_len,
             "output_len": w.output_len,
-            "concurrency": self.shape.max_concurrency,
+            "concurrency": self.shape.concurrency,
             "request_rate": None
             if math.isinf(self.shape.request_rate)
             else self.shape.request_rate,
@@ -264,13 +264,12 @@ def _scenario(c: _Checker, raw: Any, index: int, defaults: dict[str, Any]) -> Sc
     )
     rate = v.get("request_rate")
     shape = LoadShape(
-        max_concurrency=v.get("concurrency"),
+        concurrency=v.get("concurrency"),
         request_rate=math.inf if rate is None else float(rate),
         seed=v.get("seed", 0),
     )
     for err in spec.validate() + shape.validate():
         key, _, msg = err.partition(": ")
-        key = {"max_concurrency": "concurrency"}.get(key, key)
         c.error(key, msg, index)
     sweep = v.get("sweep")
     if sweep is not None and (

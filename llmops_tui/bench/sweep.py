@@ -74,7 +74,7 @@ class SweepPlan:
 
     def shape(self, load: float, base: LoadShape) -> LoadShape:
         if self.axis == "concurrency":
-            return replace(base, max_concurrency=int(load), request_rate=math.inf)
+            return replace(base, concurrency=int(load), request_rate=math.inf)
         return replace(base, request_rate=float(load))
 
     def num_requests(self, load: float) -> int:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from llmops_tui.commands.argtypes import positive_float
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -25,7 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="write bakeoff.md, .csv and .json here")
     p.add_argument(
-        "--ready-timeout", type=float, default=900.0, help="seconds to wait for each engine (900)"
+        "--ready-timeout",
+        type=positive_float,
+        default=900.0,
+        help="seconds to wait for each engine (900)",
     )
     p.add_argument("--no-save", action="store_true", help="do not store runs in results.db")
     p.add_argument("--no-color", action="store_true", help="mark best values with * only")

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from pathlib import Path
 
+from llmops_tui.commands.argtypes import add_target_flags
 from llmops_tui.commands.argtypes import positive_int as _positive_int
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,14 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sweep_cmd.register(bsub)
 
-    t = p.add_argument_group("target")
-    t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
-    t.add_argument("--model", help="model name to send (default: the profile's)")
-    t.add_argument("--profile", help="take base URL and model from this profile")
-    t.add_argument(
-        "--endpoint", choices=("completions", "chat"), default=None, help="(default completions)"
-    )
-    t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
+    add_target_flags(p)
+    # Values below are taken as typed and checked by the plan builder (bench/plan.py), the
+    # Load test tab's checks too: a bad one is reported as `--flag: message`, exit status 2.
     w = p.add_argument_group("workload")
     from llmops_tui.bench.workload import SCENARIOS  # plain data, no heavy imports
 
@@ -69,34 +54,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=tuple(SCENARIOS),
         help="preset workload and concurrency (explicit options win)",
     )
-    w.add_argument(
-        "--dataset", choices=("random", "shared-prefix"), default=None, help="(default random)"
-    )
-    w.add_argument("--num-requests", type=_positive_int, default=None)
-    w.add_argument("--input-len", type=_positive_int, default=None)
-    w.add_argument("--output-len", type=_positive_int, default=None)
-    w.add_argument("--range-ratio", type=float, default=0.0, help="length spread, in [0, 1)")
+    w.add_argument("--dataset", choices=("random", "shared-prefix"), help="(default random)")
+    w.add_argument("--num-requests", metavar="N")
+    w.add_argument("--input-len", metavar="N")
+    w.add_argument("--output-len", metavar="N")
+    w.add_argument("--range-ratio", metavar="R", help="length spread, in [0, 1) (default 0)")
     w.add_argument("--ignore-eos", action="store_true", help="generate exactly --output-len tokens")
-    w.add_argument(
-        "--num-prefixes", type=_positive_int, default=None, help="shared-prefix: N (default 4)"
-    )
-    w.add_argument("--prefix-len", type=_positive_int, default=None, help="shared-prefix length")
+    w.add_argument("--num-prefixes", metavar="N", help="shared-prefix: N (default 4)")
+    w.add_argument("--prefix-len", metavar="N", help="shared-prefix length (default input/2)")
     w.add_argument("--tokenizer", help="local tokenizer.json, model folder or cached repo id")
-    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--seed", metavar="N", help="(default 0)")
     ld = p.add_argument_group("load")
-    ld.add_argument("--concurrency", type=_positive_int, default=None, help="max in flight")
-    ld.add_argument("--request-rate", type=_positive_float, default=math.inf, help="req/s")
-    ld.add_argument("--burstiness", type=_positive_float, default=1.0, help="1 = Poisson")
+    ld.add_argument("--concurrency", metavar="N", help="max in flight (default ∞)")
+    ld.add_argument("--request-rate", metavar="R", help="req/s (default inf: all at once)")
+    ld.add_argument("--burstiness", metavar="B", help="1 = Poisson (default)")
     ld.add_argument("--constant-rate", action="store_true", help="evenly spaced arrivals")
-    ld.add_argument("--duration", type=_positive_float, default=None, help="seconds")
-    ld.add_argument("--warmup", type=int, default=0, help="requests sent first, not counted")
-    ld.add_argument(
-        "--timeout", type=_positive_float, default=600.0, help="per request, seconds (600)"
-    )
+    ld.add_argument("--duration", metavar="S", help="seconds")
+    ld.add_argument("--warmup", metavar="N", help="requests sent first, not counted (default 0)")
+    ld.add_argument("--timeout", metavar="S", help="per request, seconds (600)")
     g = p.add_argument_group("goodput SLOs (ms)")
-    g.add_argument("--slo-ttft", type=_positive_float)
-    g.add_argument("--slo-tpot", type=_positive_float)
-    g.add_argument("--slo-e2el", type=_positive_float)
+    g.add_argument("--slo-ttft", metavar="MS")
+    g.add_argument("--slo-tpot", metavar="MS")
+    g.add_argument("--slo-e2el", metavar="MS")
     o = p.add_argument_group("output")
     o.add_argument("--json", type=Path, metavar="PATH", help="write summary/requests/workload")
     o.add_argument("--csv", type=Path, metavar="PATH", help="write one row per request")
@@ -127,81 +106,36 @@ def _say(text: str = "", err: bool = False) -> None:
             pass
 
 
+def plan_from_args(args: argparse.Namespace):
+    """The run's plan from the flags (each is the builder's field of the same name; --scenario
+    is the preset), or the field errors: the Load test form's values go the same way."""
+    from llmops_tui.bench.plan import FIELDS, build_plan
+
+    return build_plan({f: getattr(args, f) for f in FIELDS}, preset=args.scenario)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import asyncio
 
     from llmops_tui.bench.fallback import check_output_path
-    from llmops_tui.bench.metrics import SLO
     from llmops_tui.bench.report import format_summary, write_csv
-    from llmops_tui.bench.runner import LoadShape
-    from llmops_tui.bench.session import (
-        Stop,
-        execute,
-        resolve_tokenizer,
-        target_from_flags,
-    )
+    from llmops_tui.bench.session import Stop, execute, resolve_tokenizer
     from llmops_tui.bench.store import ResultStore
-    from llmops_tui.bench.workload import TokenizerError, WorkloadSpec, build_workload
+    from llmops_tui.bench.workload import TokenizerError, build_workload
     from llmops_tui.config import paths
-    from llmops_tui.profiles.profile import ProfileError
-    from llmops_tui.profiles.store import ProfileNotFound
 
-    if args.scenario:
-        from llmops_tui.bench.workload import SCENARIOS
-
-        for key, value in SCENARIOS[args.scenario].items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
-    args.dataset = args.dataset or "random"
-    args.endpoint = args.endpoint or "completions"
-    args.num_prefixes = args.num_prefixes or 4
-    missing = [
-        f"--{n.replace('_', '-')}" for n in ("input_len", "output_len") if getattr(args, n) is None
-    ]
-    if args.num_requests is None and args.duration is None:
-        missing.append("--num-requests (or --duration)")
-    try:
-        target, absent = target_from_flags(
-            args.profile, args.base_url, args.model, args.api_key_env
-        )
-    except (ProfileError, ProfileNotFound) as exc:
-        return _fail(str(exc))
-    missing += absent
-    if missing:
-        return _fail("missing " + ", ".join(missing))
+    plan = plan_from_args(args)
+    if isinstance(plan, list):
+        for e in plan:
+            _fail(e.as_flag())
+        return 2
     if args.json and args.csv and args.json.resolve() == args.csv.resolve():
         return _fail(f"--json and --csv name the same file {args.json}")
     for flag, path in (("--json", args.json), ("--csv", args.csv)):
         problem = check_output_path(path, flag) if path else None
         if problem:
             return _fail(problem)  # before any request is sent
-
-    num = args.num_requests or 1000
-    spec = WorkloadSpec(
-        dataset=args.dataset,
-        num_requests=num,
-        input_len=args.input_len,
-        output_len=args.output_len,
-        ignore_eos=args.ignore_eos,
-        endpoint=args.endpoint,
-        num_prefixes=args.num_prefixes,
-        prefix_len=args.prefix_len or max(1, args.input_len // 2),
-        seed=args.seed,
-        tokenizer=args.tokenizer,
-        range_ratio=args.range_ratio,
-    )
-    shape = LoadShape(
-        max_concurrency=args.concurrency,
-        request_rate=args.request_rate,
-        burstiness=args.burstiness,
-        constant_rate=args.constant_rate,
-        duration_s=args.duration,
-        warmup=args.warmup,
-        seed=args.seed,
-    )
-    errs = spec.validate() + shape.validate()
-    if errs:
-        return _fail("; ".join(errs))
+    target, spec, shape = plan.target, plan.spec, plan.shape
     from llmops_tui.bench.session import asleep_problem
 
     asleep = asleep_problem(target.base_url)  # a sleeping engine would hold every request
@@ -213,7 +147,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except TokenizerError as exc:
         return _fail(str(exc))
     workload = build_workload(spec, tokenizer)
-    slo = SLO(args.slo_ttft, args.slo_tpot, args.slo_e2el)
     store = None if args.no_save else ResultStore(paths().results_db)
     try:
         from llmops_tui.client.http import StreamClient
@@ -225,7 +158,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     show_progress = not args.quiet and sys.stderr.isatty()
     print(
         f"bench {target.base_url} model={target.model} endpoint={spec.endpoint} "
-        f"requests={'∞' if args.duration else num} in={spec.input_len} out={spec.output_len} "
+        f"requests={'∞' if shape.duration_s else spec.num_requests} "
+        f"in={spec.input_len} out={spec.output_len} "
         f"({'exact, ' + workload.tokenizer_name if workload.exact else 'approximate lengths'})",
         file=sys.stderr,
     )
@@ -276,13 +210,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             spec,
             shape,
             tokenizer=tokenizer,
-            slo=slo,
+            slo=plan.slo,
             stop=stop,
             on_record=on_record,
             store=store,
-            label=args.label,
+            label=plan.label,
             workload=workload,
-            timeout=args.timeout,
+            timeout=plan.timeout,
             telemetry=not args.no_telemetry,
         )
 
@@ -394,7 +328,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 str(r.target.get("model")),
                 str(r.workload.get("endpoint")),
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
-                str(r.load.get("max_concurrency") or "∞"),
+                str(r.load.get("concurrency") or "∞"),
                 f"{s.get('completed')}/{s.get('failed')}",
                 f"{s.get('output_throughput', 0):.1f}",
                 f"{(s.get('ttft_ms') or {}).get('p50', float('nan')):.1f} ms",

@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from llmops_tui.commands.argtypes import positive_int
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+from llmops_tui.commands.argtypes import number, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,11 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = p.add_argument_group("sampling")
     s.add_argument("--system", default="", help="system prompt")
     s.add_argument("--max-tokens", type=positive_int, default=512)
-    s.add_argument("--temperature", type=_float, default=None)
-    s.add_argument("--top-p", type=_float, default=None)
+    s.add_argument("--temperature", type=number, default=None)
+    s.add_argument("--top-p", type=number, default=None)
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
-    s.add_argument("--timeout", type=_float, default=600.0, help="seconds without data")
+    s.add_argument("--timeout", type=number, default=600.0, help="seconds without data")
     p.set_defaults(func=cmd_chat)
 
 

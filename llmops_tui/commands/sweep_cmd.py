@@ -22,8 +22,7 @@ def _loads(text: str) -> list[float]:
 
 
 def register(bsub: argparse._SubParsersAction) -> None:
-    from llmops_tui.commands.argtypes import positive_int
-    from llmops_tui.commands.bench_cmd import _positive_float
+    from llmops_tui.commands.argtypes import add_target_flags, positive_float, positive_int
 
     p = bsub.add_parser(
         "sweep",
@@ -34,12 +33,7 @@ def register(bsub: argparse._SubParsersAction) -> None:
         "or too many requests fail. Each step is a stored run; --out writes sweep.md, "
         "sweep.json and sweep.svg.",
     )
-    t = p.add_argument_group("target")
-    t.add_argument("--base-url", help="server root, e.g. http://127.0.0.1:8000")
-    t.add_argument("--model", help="model name to send (default: the profile's)")
-    t.add_argument("--profile", help="take base URL and model from this profile")
-    t.add_argument("--endpoint", choices=("completions", "chat"), default="completions")
-    t.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key")
+    add_target_flags(p)
     w = p.add_argument_group("workload (each step)")
     w.add_argument("--input-len", type=positive_int, required=True)
     w.add_argument("--output-len", type=positive_int, required=True)
@@ -54,23 +48,30 @@ def register(bsub: argparse._SubParsersAction) -> None:
         "--ladder", choices=("concurrency", "rate"), default="concurrency",
         help="without a list: double this from --start up to --max (default concurrency)",
     )  # fmt: skip
-    s.add_argument("--start", type=_positive_float, default=1.0)
-    s.add_argument("--max", type=_positive_float, default=256.0, dest="max_load")
+    s.add_argument("--start", type=positive_float, default=1.0)
+    s.add_argument("--max", type=positive_float, default=256.0, dest="max_load")
     s.add_argument("--step-requests", type=positive_int, help="default 4×concurrency or 10 s×rate")
     s.add_argument("--warmup", type=int, default=0, help="requests before the first step")
-    s.add_argument("--timeout", type=_positive_float, default=600.0, help="per request, s")
+    s.add_argument("--timeout", type=positive_float, default=600.0, help="per request, s")
     s.add_argument(
         "--max-error-rate", type=float, default=0.05, help="stop above this failed share (0.05)"
     )
     g = p.add_argument_group("SLOs (ms, on a percentile of each step)")
-    g.add_argument("--slo-ttft", type=_positive_float)
-    g.add_argument("--slo-tpot", type=_positive_float)
-    g.add_argument("--slo-e2el", type=_positive_float)
+    g.add_argument("--slo-ttft", type=positive_float)
+    g.add_argument("--slo-tpot", type=positive_float)
+    g.add_argument("--slo-e2el", type=positive_float)
     g.add_argument("--slo-percentile", type=int, choices=(50, 90, 95, 99), default=99)
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, metavar="DIR", help="write sweep.md, .json, .svg here")
     o.add_argument("--no-save", action="store_true", help="do not store the steps' runs")
     p.set_defaults(func=cmd_sweep)
+
+
+# The flags that are plan builder fields (bench/plan.py), as `llmops bench` has them.
+PLAN_FLAGS = (
+    "profile", "base_url", "model", "endpoint", "api_key_env", "input_len", "output_len",
+    "ignore_eos", "tokenizer", "seed", "warmup", "timeout", "slo_ttft", "slo_tpot", "slo_e2el",
+)  # fmt: skip
 
 
 def _fail(msg: str) -> int:
@@ -82,25 +83,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import asyncio
     from dataclasses import replace
 
-    from llmops_tui.bench.metrics import SLO
-    from llmops_tui.bench.runner import LoadShape
-    from llmops_tui.bench.session import execute, resolve_tokenizer, target_from_flags
+    from llmops_tui.bench.plan import build_plan
+    from llmops_tui.bench.session import execute, resolve_tokenizer
     from llmops_tui.bench.store import ResultStore
     from llmops_tui.bench.sweep import SweepPlan, SweepResult, run_sweep
     from llmops_tui.bench.sweep_report import fmt_row, header, step_row, text_plot, write_report
-    from llmops_tui.bench.workload import TokenizerError, WorkloadSpec, build_workload
+    from llmops_tui.bench.workload import TokenizerError, build_workload
     from llmops_tui.config import paths
-    from llmops_tui.profiles.profile import ProfileError
-    from llmops_tui.profiles.store import ProfileNotFound
 
-    try:
-        target, missing = target_from_flags(
-            args.profile, args.base_url, args.model, args.api_key_env
-        )
-    except (ProfileError, ProfileNotFound) as exc:
-        return _fail(str(exc))
-    if missing:
-        return _fail("missing --base-url and --model (or --profile)")
+    # Each step's workload, the target and SLOs: the plan builder of `llmops bench` (its
+    # --concurrency/--request-rate are step lists here, not given to it).
+    got = build_plan({f: getattr(args, f) for f in PLAN_FLAGS} | {"num_requests": 1})
+    if isinstance(got, list):
+        for e in got:
+            _fail(e.as_flag())
+        return 2
+    target, spec, base = got.target, got.spec, got.shape
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         return _fail(f"--out {args.out}: exists and is not a folder")
     axis = "rate" if args.request_rate else ("concurrency" if args.concurrency else args.ladder)
@@ -110,21 +108,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         start=args.start,
         max_load=args.max_load,
         requests_per_step=args.step_requests,
-        slo=SLO(args.slo_ttft, args.slo_tpot, args.slo_e2el),
+        slo=got.slo,
         slo_percentile=args.slo_percentile,
         max_error_rate=args.max_error_rate,
     )
-    base = LoadShape(warmup=args.warmup, seed=args.seed)
-    spec = WorkloadSpec(
-        num_requests=1,
-        input_len=args.input_len,
-        output_len=args.output_len,
-        ignore_eos=args.ignore_eos,
-        endpoint=args.endpoint,
-        seed=args.seed,
-        tokenizer=args.tokenizer,
-    )
-    errs = plan.validate() + spec.validate() + base.validate()
+    errs = plan.validate()
     if errs:
         return _fail("; ".join(errs))
     try:
@@ -170,7 +158,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 store=store,
                 label=f"sweep {tag} {plan.axis}={load:g}",
                 workload=wl,
-                timeout=args.timeout,
+                timeout=got.timeout,
             )
             return out.summary, out.run_id, out.result.partial
 

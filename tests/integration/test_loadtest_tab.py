@@ -113,4 +113,4 @@ async def test_sweep_fills_its_table_step_by_step_and_answers():
             assert msg.startswith("Sweep: highest load meeting TTFT p99 ≤ 1000 ms: concurrency 4")
             assert "steps: 1=concurrency 1, 2=concurrency 2, 3=concurrency 4" in msg
     runs = ResultStore(paths().results_db).list_runs()
-    assert sorted(r.load["max_concurrency"] for r in runs) == [1, 2, 4]
+    assert sorted(r.load["concurrency"] for r in runs) == [1, 2, 4]

@@ -204,7 +204,7 @@ def test_cli_swap_ps_chat_bench_sleep_wake_down(sup, make_profile, tmp_path, mon
     target = Target(base_url=f"http://127.0.0.1:{a.port}", model="a-model")
     spec = WorkloadSpec(num_requests=1, input_len=8, output_len=4)
     with pytest.raises(TargetAsleep, match="a is asleep"):
-        asyncio.run(execute(target, spec, LoadShape(max_concurrency=1)))
+        asyncio.run(execute(target, spec, LoadShape(concurrency=1)))
 
     assert main(["swap", "b", "a", "--set", "port=1"]) == 2
     assert "--set applies only to a launch" in capsys.readouterr().err

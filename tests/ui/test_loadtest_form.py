@@ -281,3 +281,32 @@ async def test_target_offers_running_engines_and_keeps_the_pick():
         form.set_targets([idle])  # the running one stopped: the idle pick is kept
         await pilot.pause()
         assert select.value == "idle-a" and url.value == idle.base_url
+
+
+async def test_the_form_and_the_cli_build_equal_plans_with_a_preset_and_an_edit():
+    """The form's fields (a preset picked, then one field edited) and `llmops bench` with the
+    same values (--scenario, the edited flag) give equal plans, through the tab's own path."""
+    from llmops_tui.bench.plan import RunPlan
+    from llmops_tui.cli import build_parser
+    from llmops_tui.commands.bench_cmd import plan_from_args
+
+    def cli(*argv: str) -> RunPlan:
+        target = ["--base-url", "http://127.0.0.1:8000", "--model", "m", "--ignore-eos"]
+        plan = plan_from_args(build_parser("bench_cmd").parse_args(["bench", *target, *argv]))
+        assert isinstance(plan, RunPlan), plan
+        return plan
+
+    app = LoadTestApp()
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await form_ready(pilot)
+        await type_into(pilot, "lt-model", "m")
+        tab.query_one("#lt-preset").value = "chat"
+        await pilot.pause()
+        assert tab.checked_plan() == cli("--scenario", "chat")
+        await type_into(pilot, "lt-conc", "3")
+        plan = tab.checked_plan()
+        assert plan == cli("--scenario", "chat", "--concurrency", "3")
+        assert (plan.shape.concurrency, plan.spec.endpoint) == (3, "chat")
+        await type_into(pilot, "lt-conc", "0")  # and a bad value is the CLI's message
+        assert tab.checked_plan() is None
+        assert tab.form.error_text("concurrency") == "expected a number ≥ 1, got 0"

@@ -11,18 +11,27 @@ from types import SimpleNamespace
 import pytest
 from bench_fakes import FakeStreams
 
-from llmops_tui.bench.form import (
-    TEXT_FIELDS,
-    FormError,
-    parse_form,
-    preset_values,
-    target_choices,
-)
+from llmops_tui.bench.form import FormError, target_choices
+from llmops_tui.bench.plan import TEXT_FIELDS, build_plan, preset_values
 from llmops_tui.bench.report import compare_rows, goodput_text
 from llmops_tui.bench.session import Target, execute
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.bench.workload import SCENARIOS
 from llmops_tui.config import paths
+
+
+def plan_of(values):
+    got = build_plan(values)
+    assert not isinstance(got, list), got
+    return got
+
+
+def errors_of(values):
+    """Field → message, in the order reported."""
+    got = build_plan(values)
+    assert isinstance(got, list), got
+    return {e.field: e.message for e in got}
+
 
 FORM = {
     "profile": "",
@@ -40,7 +49,7 @@ FORM = {
 
 
 def test_form_parses_into_target_workload_load_shape_and_slos():
-    plan = parse_form(
+    plan = plan_of(
         FORM
         | {
             "burstiness": "0.5",
@@ -64,33 +73,31 @@ def test_form_parses_into_target_workload_load_shape_and_slos():
     )
     assert spec.ignore_eos is False and spec.seed == 7 and spec.range_ratio == 0.25
     assert spec.prefix_len == 64  # half the input by default, like the CLI
-    assert shape.max_concurrency is None and shape.request_rate == 4.5
+    assert shape.concurrency is None and shape.request_rate == 4.5
     assert (shape.burstiness, shape.warmup, shape.seed, shape.constant_rate) == (0.5, 3, 7, True)
     assert (plan.slo.ttft_ms, plan.slo.tpot_ms, plan.slo.e2el_ms) == (200.0, 12.5, None)
     assert plan.timeout == 30.0 and plan.label == "baseline"
-    plan = parse_form(FORM | {"request_rate": "", "concurrency": "8"})
-    assert math.isinf(plan.shape.request_rate) and plan.shape.max_concurrency == 8
+    plan = plan_of(FORM | {"request_rate": "", "concurrency": "8"})
+    assert math.isinf(plan.shape.request_rate) and plan.shape.concurrency == 8
     assert not plan.slo.any and plan.timeout == 600.0
 
 
 def test_every_bad_field_gets_its_own_message_in_form_order():
-    with pytest.raises(FormError) as exc:
-        parse_form(
-            FORM
-            | {
-                "base_url": "localhost:8000",
-                "model": "",
-                "input_len": "0",
-                "request_rate": "fast",
-                "slo_ttft": "-5",
-                "slo_tpot": "abc",
-                "burstiness": "0",
-                "warmup": "-1",
-                "range_ratio": "1.5",
-                "duration": "inf",
-            }
-        )
-    by = exc.value.by_field
+    by = errors_of(
+        FORM
+        | {
+            "base_url": "localhost:8000",
+            "model": "",
+            "input_len": "0",
+            "request_rate": "fast",
+            "slo_ttft": "-5",
+            "slo_tpot": "abc",
+            "burstiness": "0",
+            "warmup": "-1",
+            "range_ratio": "1.5",
+            "duration": "inf",
+        }
+    )
     assert list(by) == [
         "base_url",
         "model",
@@ -111,56 +118,51 @@ def test_every_bad_field_gets_its_own_message_in_form_order():
     assert by["warmup"] == "expected a number ≥ 0, got -1"
     assert by["range_ratio"] == "expected a number in [0, 1), got 1.5"
     assert by["duration"] == "expected a finite number, got 'inf'"
-    assert exc.value.errors[0] == "base_url: expected http://host:port, got 'localhost:8000'"
+    first = build_plan(FORM | {"base_url": "localhost:8000"})[0]
+    assert first.as_flag() == "--base-url: expected http://host:port, got 'localhost:8000'"
 
 
 def test_requests_or_duration_and_cross_field_rules():
-    with pytest.raises(FormError) as exc:
-        parse_form(FORM | {"num_requests": "", "output_len": ""})
-    assert exc.value.by_field == {
+    by = errors_of(FORM | {"num_requests": "", "output_len": ""})
+    assert by == {
         "output_len": "required",
         "num_requests": "give a number of requests or a duration",
     }
-    plan = parse_form(FORM | {"num_requests": "", "duration": "30"})
+    plan = plan_of(FORM | {"num_requests": "", "duration": "30"})
     assert plan.shape.duration_s == 30.0 and plan.spec.num_requests == 1000
-    with pytest.raises(FormError) as exc:
-        parse_form(FORM | {"dataset": "shared-prefix", "prefix_len": "128"})
-    assert list(exc.value.by_field) == ["prefix_len"]
-    assert "between 1 and input_len-1 (127)" in exc.value.by_field["prefix_len"]
+    by = errors_of(FORM | {"dataset": "shared-prefix", "prefix_len": "128"})
+    assert list(by) == ["prefix_len"]
+    assert "between 1 and input_len-1 (127)" in by["prefix_len"]
     # a cross-field rule is not reported on top of a field that did not parse
-    with pytest.raises(FormError) as exc:
-        parse_form(FORM | {"dataset": "shared-prefix", "prefix_len": "128", "input_len": "x"})
-    assert list(exc.value.by_field) == ["input_len"]
+    by = errors_of(FORM | {"dataset": "shared-prefix", "prefix_len": "128", "input_len": "x"})
+    assert list(by) == ["input_len"]
 
 
 def test_api_key_env_must_name_a_set_variable(monkeypatch):
     monkeypatch.delenv("LT_TEST_KEY", raising=False)
-    with pytest.raises(FormError) as exc:
-        parse_form(FORM | {"api_key_env": "LT_TEST_KEY"})
-    assert exc.value.by_field == {"api_key_env": "$LT_TEST_KEY is not set in this environment"}
-    with pytest.raises(FormError) as exc:
-        parse_form(FORM | {"api_key_env": "sk-123 abc"})
-    assert "environment variable name" in exc.value.by_field["api_key_env"]
+    by = errors_of(FORM | {"api_key_env": "LT_TEST_KEY"})
+    assert by == {"api_key_env": "$LT_TEST_KEY is not set in this environment"}
+    by = errors_of(FORM | {"api_key_env": "sk-123 abc"})
+    assert "environment variable name" in by["api_key_env"]
     monkeypatch.setenv("LT_TEST_KEY", "secret")
-    assert parse_form(FORM | {"api_key_env": "LT_TEST_KEY"}).target.api_key_env == "LT_TEST_KEY"
+    assert plan_of(FORM | {"api_key_env": "LT_TEST_KEY"}).target.api_key_env == "LT_TEST_KEY"
 
 
 def test_profile_target_and_its_errors():
-    plan = parse_form(FORM | {"profile": "tiny-vllm-cpu", "base_url": "", "model": ""})
+    plan = plan_of(FORM | {"profile": "tiny-vllm-cpu", "base_url": "", "model": ""})
     assert plan.target.base_url == "http://127.0.0.1:8100" and plan.target.model == "tiny-llama"
     assert plan.target.profile == "tiny-vllm-cpu" and plan.target.engine == "vllm"
-    with pytest.raises(FormError) as exc:
-        parse_form(FORM | {"profile": "nope"})
-    assert list(exc.value.by_field) == ["profile"]
+    by = errors_of(FORM | {"profile": "nope"})
+    assert list(by) == ["profile"]
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_every_preset_fills_a_form_that_parses_to_the_preset(name):
     values = FORM | preset_values(name)
-    plan = parse_form(values)
+    plan = plan_of(values)
     preset = SCENARIOS[name]
     got = {
-        "concurrency": plan.shape.max_concurrency,
+        "concurrency": plan.shape.concurrency,
         "input_len": plan.spec.input_len,
         "output_len": plan.spec.output_len,
         "num_requests": plan.spec.num_requests,
@@ -263,7 +265,7 @@ def _run(slo_ttft=None, stop_after=None, n=10, hold=0.0):
         return await execute(
             Target("http://fake", "fake-model", engine="vllm"),
             WorkloadSpec(num_requests=n, input_len=8, output_len=5),
-            LoadShape(max_concurrency=2),
+            LoadShape(concurrency=2),
             slo=SLO(ttft_ms=slo_ttft),
             stop=stop,
             on_record=on_record,

@@ -46,8 +46,8 @@ def test_seeded_arrivals_repeat_and_constant_rate_is_even():
 
 
 def test_invalid_shapes_are_refused_with_the_field_named():
-    errs = LoadShape(max_concurrency=0, request_rate=-1, burstiness=0).validate()
-    assert any(e.startswith("max_concurrency") for e in errs)
+    errs = LoadShape(concurrency=0, request_rate=-1, burstiness=0).validate()
+    assert any(e.startswith("concurrency") for e in errs)
     assert any(e.startswith("request_rate") for e in errs)
     assert any(e.startswith("burstiness") for e in errs)
 
@@ -89,7 +89,7 @@ class FakeServer:
 
 async def test_concurrency_cap_is_respected_and_every_request_is_kept():
     srv = FakeServer(delay=0.005, fail_on={"p3"})
-    res = await run_load(srv.send, PROMPTS, LoadShape(max_concurrency=4))
+    res = await run_load(srv.send, PROMPTS, LoadShape(concurrency=4))
     assert srv.max_in_flight == 4
     assert len(res.records) == 40 and not res.partial
     assert sum(1 for r in res.records if not r.ok) == 1
@@ -98,7 +98,7 @@ async def test_concurrency_cap_is_respected_and_every_request_is_kept():
 
 async def test_warmup_requests_are_sent_first_and_not_counted():
     srv = FakeServer(delay=0.001)
-    res = await run_load(srv.send, PROMPTS[:10], LoadShape(max_concurrency=2, warmup=3))
+    res = await run_load(srv.send, PROMPTS[:10], LoadShape(concurrency=2, warmup=3))
     assert len(srv.calls) == 13
     assert len(res.records) == 10
 
@@ -114,7 +114,7 @@ async def test_stop_keeps_finished_requests_and_marks_the_run_partial():
             stop.set()
 
     res = await run_load(
-        srv.send, PROMPTS, LoadShape(max_concurrency=3), stop=stop, on_record=on_record
+        srv.send, PROMPTS, LoadShape(concurrency=3), stop=stop, on_record=on_record
     )
     assert res.partial and res.reason == "stopped by the user"
     assert 6 <= len(res.records) < 40
@@ -125,7 +125,7 @@ async def test_stop_keeps_finished_requests_and_marks_the_run_partial():
 
 async def test_server_that_stops_answering_ends_the_run_partial():
     srv = FakeServer(delay=0.002, die_after=8)
-    res = await run_load(srv.send, PROMPTS, LoadShape(max_concurrency=2))
+    res = await run_load(srv.send, PROMPTS, LoadShape(concurrency=2))
     assert res.partial
     assert res.reason.startswith("server stopped answering")
     ok = [r for r in res.records if r.ok]
@@ -144,7 +144,7 @@ async def test_request_rate_spaces_the_sends():
 
 async def test_duration_limit_cycles_prompts_and_stops_sending():
     srv = FakeServer(delay=0.001)
-    res = await run_load(srv.send, PROMPTS[:3], LoadShape(max_concurrency=1, duration_s=0.1))
+    res = await run_load(srv.send, PROMPTS[:3], LoadShape(concurrency=1, duration_s=0.1))
     assert len(res.records) > 3 and not res.partial
     assert res.duration_s < 0.5
 

@@ -52,7 +52,7 @@ async def test_ladder_doubles_and_stops_at_saturation_naming_the_signals():
     assert "TTFT p50 20.0 → 40.0 ms" in res.signal and "engine queue mean" in res.signal
     assert "output tok/s +0 % of the best before" in res.signal
     assert calls[0][1].warmup == 3 and calls[1][1].warmup == 0
-    assert calls[2][1].max_concurrency == 4 and calls[2][2] == 16  # 4 × concurrency
+    assert calls[2][1].concurrency == 4 and calls[2][2] == 16  # 4 × concurrency
     assert "saturated at concurrency 16" in res.answer()
     assert res.best_under_slo is None  # no SLO given
 
@@ -114,7 +114,8 @@ def test_cli_refuses_bad_lists_and_missing_target(capsys):
         main(["bench", "sweep", "--concurrency", "1,x", "--input-len", "8", "--output-len", "8"])
     assert "expected numbers separated by commas" in capsys.readouterr().err
     rc = main(["bench", "sweep", "--input-len", "8", "--output-len", "8"])
-    assert rc == 2 and "missing --base-url and --model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == 2 and "--base-url: required (or a profile)" in err and "--model: required" in err
 
 
 async def test_a_bakeoff_sweep_scenario_reports_the_answering_step(monkeypatch):
@@ -133,7 +134,7 @@ async def test_a_bakeoff_sweep_scenario_reports_the_answering_step(monkeypatch):
     run_step, calls = fake_server(capacity=800)
 
     async def fake_execute(target, spec, shape, **kw):
-        s, run_id, partial = await run_step(shape.max_concurrency, shape, spec.num_requests)
+        s, run_id, partial = await run_step(shape.concurrency, shape, spec.num_requests)
         result = SimpleNamespace(partial=partial)
         return SimpleNamespace(summary=s, run_id=run_id, result=result, saved=None)
 

@@ -293,7 +293,7 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
 
     def checked_plan(self):
         """The form's RunPlan, or None with each bad field named (also used by Sweep)."""
-        from llmops_tui.bench.form import FormError, parse_form
+        from llmops_tui.bench.plan import build_plan
 
         if self._bench_running:
             return None
@@ -301,12 +301,12 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
             self.build_form()
             self._message("Fill in the form, then Start.")
             return None
-        try:
-            plan = parse_form(self.form_values())
-        except FormError as exc:
-            self.form.show_errors(exc.by_field)
-            n = len(exc.by_field)
-            names = ", ".join(self.form.labels.get(f, f) for f in exc.by_field)
+        plan = build_plan(self.form_values())  # a preset is in the fields already
+        if isinstance(plan, list):
+            by_field = {e.field: e.message for e in plan}
+            self.form.show_errors(by_field)
+            n = len(by_field)
+            names = ", ".join(self.form.labels.get(f, f) for f in by_field)
             where = "the messages under them" if n > 1 else "the message under it"
             self._message(
                 f"{n} field{'s' if n > 1 else ''} to fix (see {where}): {names}", error=True

@@ -1,5 +1,6 @@
 """The Load test tab's Run form: target, preset, workload, load shape, SLOs, each field with
-its own error line. Parsing and presets live in :mod:`llmops_tui.bench.form`."""
+its own error line. Its values become a plan, and presets become values, in
+:mod:`llmops_tui.bench.plan` (the builder ``llmops bench`` uses too)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from llmops_tui.bench.form import TEXT_FIELDS, TargetChoice, preset_values
+from llmops_tui.bench.form import TargetChoice
+from llmops_tui.bench.plan import TEXT_FIELDS, preset_values
 from llmops_tui.bench.workload import SCENARIO_NOTES, SCENARIOS
 from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import alive
@@ -84,7 +86,7 @@ def preset_options() -> list[tuple[str, str]]:
 
 
 class LoadTestForm(Vertical):
-    """The Run sub-tab's fields. :meth:`values` feeds :func:`llmops_tui.bench.form.parse_form`;
+    """The Run sub-tab's fields. :meth:`values` feeds :func:`llmops_tui.bench.plan.build_plan`;
     :meth:`show_errors` puts each message under its field."""
 
     DEFAULT_CSS = """
@@ -226,10 +228,14 @@ class LoadTestForm(Vertical):
 
     # ------------------------------------------------------------------ values and errors
     def values(self) -> dict[str, Any]:
+        """What the user gave, field by field. A disabled field gives nothing: the address
+        and model shown for a picked profile are the profile's, not values overriding it."""
         out: dict[str, Any] = {}
         for field, wid in FIELD_IDS.items():
             widget = self.query_one(f"#{wid}")
-            if isinstance(widget, Checkbox):
+            if widget.disabled:
+                out[field] = ""
+            elif isinstance(widget, Checkbox):
                 out[field] = widget.value
             elif isinstance(widget, Select):
                 v = widget.value

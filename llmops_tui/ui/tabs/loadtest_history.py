@@ -107,7 +107,7 @@ class RunsHistory:
                 # short: at 100 columns the last column (goodput) was cut
                 f"{ENDPOINT_SHORT.get(r.workload.get('endpoint'), r.workload.get('endpoint'))} "
                 f"{r.workload.get('input_len')}/{r.workload.get('output_len')}",
-                str(r.load.get("max_concurrency") or "∞"),
+                str(r.load.get("concurrency") or "∞"),
                 f"{s.get('completed', 0)}/{s.get('failed', 0)}",
                 fmt_number(s.get("output_throughput"), 0),
                 fmt_number((s.get("ttft_ms") or {}).get("p50"), 1),

@@ -36,7 +36,7 @@ class SweepRunner:
         plan = self.checked_plan()
         if plan is None:
             return
-        top = plan.shape.max_concurrency or 64
+        top = plan.shape.concurrency or 64
         sweep = SweepPlan(
             start=1, max_load=top, requests_per_step=plan.spec.num_requests, slo=plan.slo
         )
