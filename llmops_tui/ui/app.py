@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -21,6 +20,7 @@ from llmops_tui.ui.shell import (
     host_label,
     read_alt_digits_as_alt_keys,
 )
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
@@ -55,7 +55,7 @@ def _freeze_gc() -> None:
 class LlmopsApp(App):
     TITLE = "llmops"
     SUB_TITLE = f"v{__version__}"
-    CSS_PATH = str(Path(__file__).parent / "app.tcss")
+    CSS_PATH = CSS_PATHS  # ui/app.tcss and one ui/tabs/<tab>.tcss per tab (ui/styles.py)
     COMMANDS = App.COMMANDS | {LlmopsCommands}
     BINDINGS = [
         # One footer entry "1…5 Tabs" for the five number keys: the tab bar names the tabs,

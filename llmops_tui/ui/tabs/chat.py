@@ -55,23 +55,6 @@ SETTING_FIELDS = (
 
 
 class ChatTab(Vertical):
-    DEFAULT_CSS = """
-    ChatTab { padding: 0 1; }
-    ChatTab #chat-targets { height: auto; }
-    ChatTab #target-a-row { height: auto; }
-    ChatTab TargetRow { width: 1fr; }
-    ChatTab #ab-toggle { width: auto; }
-    ChatTab #target-b { display: none; }
-    ChatTab.ab #target-b { display: block; }
-    ChatTab #chat-settings { height: auto; padding: 0; margin: 0; }
-    ChatTab #settings-row { height: auto; }
-    ChatTab #settings-row Input { width: 1fr; }
-    ChatTab #columns { height: 1fr; }
-    ChatTab #col-b { display: none; border-left: vkey $panel; }
-    ChatTab.ab #col-b { display: block; }
-    ChatTab #chat-status { height: 1; color: $text-muted; }
-    ChatTab #chat-problems { height: auto; color: $text-error; }
-    """
     BINDINGS = [
         # Short footer labels (100 columns hold them all); the help screen shows the tooltips.
         Binding("escape", "stop", "Stop", tooltip="Stop the reply (the server aborts it)"),

@@ -39,19 +39,6 @@ class EnginesTab(LaunchHere, Vertical):
         Binding("o", "open_logs", "Logs"),
         Binding("d", "demo", "Demo", show=False, tooltip="Demo: set up and start a real engine"),
     ]
-    DEFAULT_CSS = """
-    EnginesTab { padding: 0 1; overflow: hidden hidden; }
-    EnginesTab .title { text-style: bold; height: 1; }
-    EnginesTab #profiles { height: 1fr; min-height: 4; }
-    EnginesTab #engine-list { height: auto; max-height: 8; }
-    EnginesTab #profile-detail { height: auto; max-height: 4; color: $text-muted; }
-    EnginesTab #engine-detail { height: auto; max-height: 2; }
-    EnginesTab #engine-cause {
-        display: none; height: auto; max-height: 6;
-        border: round $error; border-title-color: $error; padding: 0 1;
-    }
-    EnginesTab.failed #engine-cause { display: block; }
-    """
 
     class RecordsChanged(Message):
         """The engines list was refreshed (the app header counts running engines)."""

@@ -63,13 +63,6 @@ class LogView(Vertical):
         Binding("N", "previous_match", "Prev", key_display="N", tooltip="Previous match"),
         Binding("f", "toggle_follow", "Follow", tooltip="Follow the log on/off"),
     ]
-    DEFAULT_CSS = """
-    LogView { height: 1fr; }
-    LogView Log { height: 1fr; border: round $primary-darken-2; }
-    LogView #log-search { display: none; }
-    LogView.searching #log-search { display: block; }
-    LogView #log-status { height: 1; color: $text-muted; }
-    """
 
     def __init__(self, path: str | None, *, poll_s: float = FOLLOW_POLL_S, **kw: Any) -> None:
         super().__init__(**kw)
@@ -184,16 +177,6 @@ class EngineLogScreen(Screen):
     """Full-screen log of one engine with its phase line and, once failed, the root cause."""
 
     BINDINGS = [Binding("escape,q", "close", "Back")]
-    DEFAULT_CSS = """
-    EngineLogScreen { padding: 0 1; }
-    EngineLogScreen #log-title { height: 1; text-style: bold; }
-    EngineLogScreen #log-phase { height: 1; }
-    EngineLogScreen #root-cause {
-        display: none; height: auto; max-height: 8;
-        border: round $error; border-title-color: $error; padding: 0 1;
-    }
-    EngineLogScreen.failed #root-cause { display: block; }
-    """
 
     def __init__(
         self,
