@@ -60,19 +60,25 @@ class LlmopsApp(App):
     BINDINGS = [
         # One footer entry "1…5 Tabs" for the five number keys: the tab bar names the tabs,
         # and at 100 columns five entries pushed the tab's own keys and ? / q off the footer.
-        Binding("1", "show_tab('models')", "Tabs", key_display="1…5"),
+        Binding("1", "show_tab('models')", "Tabs", key_display="1…5", id="app.tab_models"),
         *(
-            Binding(str(n), f"show_tab('{tab}')", label, show=False)
+            Binding(str(n), f"show_tab('{tab}')", label, show=False, id=f"app.tab_{tab}")
             for n, (tab, label) in enumerate(TABS[1:], 2)
         ),
         # Alt+N switches tabs even while typing in a text field (where N is typed); terminals
         # send it as ESC + digit, read as alt+N thanks to read_alt_digits_as_alt_keys().
         *(
-            Binding(f"alt+{n}", f"show_tab('{tab}')", show=False, priority=True)
+            Binding(
+                f"alt+{n}",
+                f"show_tab('{tab}')",
+                show=False,
+                priority=True,
+                id=f"app.tab_{tab}_alt",
+            )
             for n, tab in enumerate(("models", "engines", "monitor", "chat", "loadtest"), 1)
         ),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(

@@ -72,7 +72,7 @@ class TargetRow(Horizontal):
 class OpenConversationScreen(ModalScreen[str | None]):
     """Pick a stored conversation to reopen (Esc closes)."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="open_conversation.close")]
 
     def __init__(self, store: ConversationStore) -> None:
         super().__init__()

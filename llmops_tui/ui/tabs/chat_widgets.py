@@ -210,7 +210,7 @@ class ReplyView(Vertical, can_focus=True):
     ``FRAME_S``, spaced further when a render is slow.
     """
 
-    BINDINGS = [Binding("c", "copy", "Copy reply")]
+    BINDINGS = [Binding("c", "copy", "Copy reply", id="reply.copy")]
 
     def __init__(self, who: str, message: Message | None = None) -> None:
 

@@ -30,14 +30,21 @@ RECORDS_POLL_S = 1.0
 
 class EnginesTab(LaunchHere, Vertical):
     BINDINGS = [
-        Binding("l", "launch", "Launch"),
-        Binding("n", "new_profile", "New", tooltip="New profile"),
-        Binding("e", "edit_profile", "Edit", tooltip="Edit profile"),
-        Binding("s", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
-        Binding("w", "swap", "Swap"),
-        Binding("o", "open_logs", "Logs"),
-        Binding("d", "demo", "Demo", show=False, tooltip="Demo: set up and start a real engine"),
+        Binding("l", "launch", "Launch", id="engines.launch"),
+        Binding("n", "new_profile", "New", tooltip="New profile", id="engines.new_profile"),
+        Binding("e", "edit_profile", "Edit", tooltip="Edit profile", id="engines.edit_profile"),
+        Binding("s", "stop", "Stop", id="engines.stop"),
+        Binding("r", "restart", "Restart", id="engines.restart"),
+        Binding("w", "swap", "Swap", id="engines.swap"),
+        Binding("o", "open_logs", "Logs", id="engines.open_logs"),
+        Binding(
+            "d",
+            "demo",
+            "Demo",
+            show=False,
+            tooltip="Demo: set up and start a real engine",
+            id="engines.demo",
+        ),
     ]
 
     class RecordsChanged(Message):

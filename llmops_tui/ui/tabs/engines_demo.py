@@ -83,7 +83,7 @@ class LaunchHere:
 class DemoScreen(ModalScreen[Any]):
     """Runs the demo's steps in a thread; dismisses with the DemoResult once ready."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [Binding("escape", "close", "Close", id="demo.close")]
 
     def __init__(self, hooks: Any = None) -> None:
         super().__init__()

@@ -58,10 +58,23 @@ class LogView(Vertical):
     """A Log widget fed in batches by a thread that follows ``path``; ``/`` searches."""
 
     BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("n", "next_match", "Next", tooltip="Next match"),
-        Binding("N", "previous_match", "Prev", key_display="N", tooltip="Previous match"),
-        Binding("f", "toggle_follow", "Follow", tooltip="Follow the log on/off"),
+        Binding("slash", "search", "Search", id="log.search"),
+        Binding("n", "next_match", "Next", tooltip="Next match", id="log.next_match"),
+        Binding(
+            "N",
+            "previous_match",
+            "Prev",
+            key_display="N",
+            tooltip="Previous match",
+            id="log.previous_match",
+        ),
+        Binding(
+            "f",
+            "toggle_follow",
+            "Follow",
+            tooltip="Follow the log on/off",
+            id="log.toggle_follow",
+        ),
     ]
 
     def __init__(self, path: str | None, *, poll_s: float = FOLLOW_POLL_S, **kw: Any) -> None:
@@ -176,7 +189,7 @@ class LogView(Vertical):
 class EngineLogScreen(Screen):
     """Full-screen log of one engine with its phase line and, once failed, the root cause."""
 
-    BINDINGS = [Binding("escape,q", "close", "Back")]
+    BINDINGS = [Binding("escape,q", "close", "Back", id="log_screen.close")]
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from textual.widgets import OptionList, Static
 
 
 class ProfilePicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="profile_picker.cancel")]
 
     def __init__(self, title: str, names: list[str]) -> None:
         super().__init__()

@@ -123,8 +123,8 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
                 yield BakeoffPanel(id="lt-bakeoff-panel")
 
     BINDINGS = [
-        Binding("ctrl+g", "start", "Start run"),
-        Binding("escape", "stop", "Stop run", show=False),
+        Binding("ctrl+g", "start", "Start run", id="loadtest.start"),
+        Binding("escape", "stop", "Stop run", show=False, id="loadtest.stop"),
         # The sub-tabs by key (the mouse was the only way): Run → History → Bake-off → Run.
         Binding(
             "ctrl+t",
@@ -132,6 +132,7 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
             "Panes",
             key_display="^t",
             tooltip="Next pane: Run, History, Bake-off",
+            id="loadtest.next_pane",
         ),
     ]
     PANES = ("lt-run", "lt-history", "lt-bakeoff")

@@ -113,12 +113,43 @@ class _Job:
 class ModelsTab(Vertical):
     BINDINGS = [
         # Short footer labels (100 columns hold them all); the help screen shows the tooltips.
-        Binding("slash", "focus_search", "Search", tooltip="Search the Hub"),
-        Binding("d", "download", "Download", tooltip="Download the selected model"),
-        Binding("x", "cancel_downloads", "Cancel", tooltip="Cancel downloads"),
-        Binding("delete", "delete", "Delete", tooltip="Delete from the cache"),
-        Binding("p", "new_profile", "Profile", tooltip="New profile for the selected model"),
-        Binding("r", "refresh", "Refresh", tooltip="Scan the cache again", show=False),
+        Binding(
+            "slash",
+            "focus_search",
+            "Search",
+            tooltip="Search the Hub",
+            id="models.focus_search",
+        ),
+        Binding(
+            "d",
+            "download",
+            "Download",
+            tooltip="Download the selected model",
+            id="models.download",
+        ),
+        Binding(
+            "x",
+            "cancel_downloads",
+            "Cancel",
+            tooltip="Cancel downloads",
+            id="models.cancel_downloads",
+        ),
+        Binding("delete", "delete", "Delete", tooltip="Delete from the cache", id="models.delete"),
+        Binding(
+            "p",
+            "new_profile",
+            "Profile",
+            tooltip="New profile for the selected model",
+            id="models.new_profile",
+        ),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            tooltip="Scan the cache again",
+            show=False,
+            id="models.refresh",
+        ),
     ]
 
     def __init__(self, backend: HubBackend | None = None, **kwargs) -> None:

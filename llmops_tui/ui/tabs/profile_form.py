@@ -26,8 +26,8 @@ from llmops_tui.ui.threads import to_ui
 
 class ProfileForm(ModalScreen[Path | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel", id="profile_form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="profile_form.save"),
     ]
 
     def __init__(self, entry: Any | None = None, *, save_dir: Path | None = None) -> None:
