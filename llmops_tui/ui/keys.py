@@ -64,8 +64,12 @@ def _read(app: App[Any]) -> None:
     path = keymap_path()
     if not path.is_file():
         return
-    keymap, issues = read_keymap(binding_catalogue().keys(), path)
-    to_ui(app, _apply, app, keymap, [str(issue) for issue in issues])
+    try:
+        keymap, issues = read_keymap(binding_catalogue().keys(), path)
+        problems = [str(issue) for issue in issues]
+    except Exception as exc:  # a keymap must never take the app down
+        keymap, problems = {}, [f"{path}: not applied: {exc!r}"]
+    to_ui(app, _apply, app, keymap, problems)
 
 
 def _apply(app: App[Any], keymap: dict[str, str], problems: list[str]) -> None:
