@@ -41,6 +41,7 @@ from textual.app import App, ComposeResult
 
 from llmops_tui.chat.model import ChatTarget
 from llmops_tui.client.records import RequestRecord
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs import chat_widgets
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.chat_widgets import ReplyView
@@ -115,6 +116,8 @@ class PacedStream:
 
 
 class BenchApp(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def __init__(self, factory, base_url: str = "http://127.0.0.1:9") -> None:
         super().__init__()
         self.factory = factory

@@ -21,10 +21,13 @@ sys.path.insert(0, os.getcwd())
 
 from textual.app import App, ComposeResult
 
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 
 
 class OneTab(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def compose(self) -> ComposeResult:
         yield LoadTestTab()
 

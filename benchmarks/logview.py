@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from textual.app import App
 
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.engines_log import EngineLogScreen, LogView
 
 LINE = (
@@ -47,6 +48,8 @@ def writer(path: Path, rate: int, seconds: float, done: threading.Event, count: 
 
 
 class Bench(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def __init__(self, path: Path, rate: int, seconds: float) -> None:
         super().__init__()
         self.path, self.rate, self.seconds = path, rate, seconds

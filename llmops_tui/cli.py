@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "chat_cmd",
     "bakeoff_cmd",
     "demo_cmd",
+    "keys_cmd",
 ]
 
 
@@ -47,6 +48,7 @@ COMMAND_OWNERS = {
     **dict.fromkeys(("chat",), "chat_cmd"),
     **dict.fromkeys(("bakeoff",), "bakeoff_cmd"),
     **dict.fromkeys(("demo",), "demo_cmd"),
+    **dict.fromkeys(("keys",), "keys_cmd"),
 }
 
 

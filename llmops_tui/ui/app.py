@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -13,6 +12,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
+from llmops_tui.ui.keys import bound_key, load_user_keymap
 from llmops_tui.ui.palette import Command, LlmopsCommands, own_bindings
 from llmops_tui.ui.shell import (
     GPU_POLL_S,
@@ -21,6 +21,7 @@ from llmops_tui.ui.shell import (
     host_label,
     read_alt_digits_as_alt_keys,
 )
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.chat import ChatTab
 from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
@@ -55,24 +56,30 @@ def _freeze_gc() -> None:
 class LlmopsApp(App):
     TITLE = "llmops"
     SUB_TITLE = f"v{__version__}"
-    CSS_PATH = str(Path(__file__).parent / "app.tcss")
+    CSS_PATH = CSS_PATHS  # ui/app.tcss and one ui/tabs/<tab>.tcss per tab (ui/styles.py)
     COMMANDS = App.COMMANDS | {LlmopsCommands}
     BINDINGS = [
         # One footer entry "1…5 Tabs" for the five number keys: the tab bar names the tabs,
         # and at 100 columns five entries pushed the tab's own keys and ? / q off the footer.
-        Binding("1", "show_tab('models')", "Tabs", key_display="1…5"),
+        Binding("1", "show_tab('models')", "Tabs", key_display="1…5", id="app.tab_models"),
         *(
-            Binding(str(n), f"show_tab('{tab}')", label, show=False)
+            Binding(str(n), f"show_tab('{tab}')", label, show=False, id=f"app.tab_{tab}")
             for n, (tab, label) in enumerate(TABS[1:], 2)
         ),
         # Alt+N switches tabs even while typing in a text field (where N is typed); terminals
         # send it as ESC + digit, read as alt+N thanks to read_alt_digits_as_alt_keys().
         *(
-            Binding(f"alt+{n}", f"show_tab('{tab}')", show=False, priority=True)
+            Binding(
+                f"alt+{n}",
+                f"show_tab('{tab}')",
+                show=False,
+                priority=True,
+                id=f"app.tab_{tab}_alt",
+            )
             for n, tab in enumerate(("models", "engines", "monitor", "chat", "loadtest"), 1)
         ),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(
@@ -95,6 +102,7 @@ class LlmopsApp(App):
         self.engines_poll_s = engines_poll_s
         self.gpu_poll_s = gpu_poll_s
         self.theme_errors: list[str] = []
+        self.user_keymap: dict[str, str] = {}  # keymap.toml's, once read (ui/keys.py)
         self._install_themes(theme)
 
     def _install_themes(self, requested: str | None) -> None:
@@ -125,6 +133,7 @@ class LlmopsApp(App):
         for message in self.theme_errors:
             self.notify(message, title="Theme file skipped", severity="warning", timeout=10)
         self._focus_tab(self.initial_tab)
+        load_user_keymap(self)  # keymap.toml, read in a thread; a missing file shows nothing
         self.call_after_refresh(self._start_gpu_reads)  # NVML loads after the first paint
         self.set_timer(1.0, self._warm_imports)
         # Once everything is mounted, move the startup objects out of the collector's sight:
@@ -216,9 +225,13 @@ class LlmopsApp(App):
         from llmops_tui.ui.help import HelpScreen
 
         sections: list[tuple[str, list[tuple[str, str]]]] = []
-        app_rows = [(str(n), f"{label} tab") for n, (_, label) in enumerate(TABS, 1)]
+        # The keys in force: keymap.toml may have moved them (ui/keys.py).
+        tab_keys = {b.id: bound_key(self, b) for b in self.BINDINGS if b.key.isdigit()}
+        app_rows = [(tab_keys.get(f"app.tab_{tab}", "?"), f"{label} tab") for tab, label in TABS]
         app_rows += [
-            (b.key, b.description) for b in self.BINDINGS if b.description and not b.key.isdigit()
+            (bound_key(self, b), b.description)
+            for b in self.BINDINGS
+            if b.description and not b.key.isdigit()
         ]
         app_rows.append(("alt+1…5", "switch tab, also while typing"))
         app_rows.append(("ctrl+p", "command palette (every action, searchable)"))
@@ -234,7 +247,7 @@ class LlmopsApp(App):
                     if b.action.startswith("app."):  # a footer hint (Chat's Alt+1…5)
                         continue
                     # The footer's label is short; the tooltip says it in full.
-                    row = (b.key, b.tooltip or b.description)
+                    row = (bound_key(self, b), b.tooltip or b.description)
                     if row not in rows:
                         rows.append(row)
             if rows:

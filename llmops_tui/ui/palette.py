@@ -71,6 +71,8 @@ def tab_key_commands(
     from textual.binding import Binding
     from textual.widgets import TabbedContent
 
+    from llmops_tui.ui.keys import keymapped
+
     out: list[Command] = []
     seen: set[str] = set()
     tabbed = app.query_one("#tabs", TabbedContent)
@@ -87,7 +89,7 @@ def tab_key_commands(
                 if title in seen:
                     continue
                 seen.add(title)
-                key = app.get_key_display(b)
+                key = app.get_key_display(keymapped(app, b))  # keymap.toml's key
                 out.append((title, partial(_run_key, app, show_tab, tab_id, widget, b.action), key))
     for pane_id, name in LOADTEST_PANES:
         out.append(

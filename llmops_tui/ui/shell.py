@@ -82,10 +82,6 @@ def engines_summary(records: list[Any] | None) -> str:
 class ShellHeader(Static):
     """``llmops v0.1 · host · 2 GPUs · 12.3/160.0 GiB · 1 engine running``."""
 
-    DEFAULT_CSS = """
-    ShellHeader { dock: top; height: 1; background: $panel; color: $foreground; padding: 0 1; }
-    """
-
     def __init__(self, version: str, host: str, **kw: Any) -> None:
         super().__init__(**kw)
         self.version = version

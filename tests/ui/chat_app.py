@@ -7,6 +7,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from llmops_tui.chat.model import ChatTarget
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.chat import ChatTab
 
 TARGETS = [
@@ -49,6 +50,8 @@ def ok_stream(deltas=FIRST_REPLY, **record) -> FakeStream:
 
 
 class ChatApp(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def __init__(self, factory, targets=TARGETS, store=None) -> None:
         super().__init__()
         self.factory = factory

@@ -11,6 +11,7 @@ from llmops_tui.telemetry.history import History
 from llmops_tui.telemetry.host import HostSnapshot
 from llmops_tui.telemetry.monitor import MonitorSampler
 from llmops_tui.telemetry.scrape.stats import TGI_BUDGET_LABEL, EngineStats, RankStats
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.monitor import MonitorTab
 
 MIB = 1024 * 1024
@@ -140,6 +141,8 @@ def sampler_factory(gpus: GpuSnapshot, engines: list[EngineStats]):
 
 
 class MonitorOnlyApp(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def __init__(self, factory) -> None:
         super().__init__()
         self.factory = factory

@@ -11,12 +11,15 @@ from textual.widgets import DataTable, Input
 
 from llmops_tui.bench.store import ResultStore
 from llmops_tui.config import paths
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 
 SIZE = (130, 48)
 
 
 class LoadTestApp(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def __init__(self, fake: FakeStreams | None = None) -> None:
         super().__init__()
         self.fake = fake or FakeStreams()
@@ -192,6 +195,8 @@ async def test_bakeoff_options_get_messages_under_their_fields(tmp_path):
     from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 
     class BakeoffApp(App):
+        CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
         def compose(self) -> ComposeResult:
             yield BakeoffPanel()
 

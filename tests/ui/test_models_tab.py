@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from llmops_tui import hub
 from llmops_tui.fit.gpus import gpus_given
 from llmops_tui.fit.units import GIB
+from llmops_tui.ui.styles import CSS_PATHS
 from llmops_tui.ui.tabs.models import HubBackend, ModelsTab
 
 CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
@@ -121,6 +122,8 @@ class FakeBackend(HubBackend):
 
 
 class TabApp(App):
+    CSS_PATH = CSS_PATHS  # the app's stylesheets (ui/styles.py)
+
     def __init__(self, backend):
         super().__init__()
         self.backend = backend

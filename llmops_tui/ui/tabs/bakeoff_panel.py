@@ -24,24 +24,6 @@ MAX_EVENTS = 8
 
 
 class BakeoffPanel(Vertical):
-    DEFAULT_CSS = """
-    BakeoffPanel { height: 1fr; }
-    BakeoffPanel #bo-form { height: auto; }
-    BakeoffPanel #bo-profiles { width: 2fr; height: 8; margin-right: 1; }
-    BakeoffPanel #bo-side { width: 1fr; height: auto; }
-    BakeoffPanel #bo-side Label { color: $text-muted; }
-    BakeoffPanel #bo-options { height: auto; }
-    BakeoffPanel .bo-field { width: 1fr; height: auto; margin-right: 1; }
-    BakeoffPanel .field-error { color: $error; height: auto; display: none; }
-    BakeoffPanel .field-error.shown { display: block; }
-    BakeoffPanel #bo-buttons { height: auto; margin-top: 1; }
-    BakeoffPanel #bo-buttons Button { margin-right: 2; }
-    BakeoffPanel #bo-message { height: auto; color: $text-muted; margin-top: 1; }
-    BakeoffPanel #bo-message.error { color: $error; }
-    BakeoffPanel #bo-events { height: auto; color: $text-muted; }
-    BakeoffPanel #bo-report-scroll { height: 1fr; margin-top: 1; }
-    """
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._bakeoff_loop: asyncio.AbstractEventLoop | None = None

@@ -55,35 +55,54 @@ SETTING_FIELDS = (
 
 
 class ChatTab(Vertical):
-    DEFAULT_CSS = """
-    ChatTab { padding: 0 1; }
-    ChatTab #chat-targets { height: auto; }
-    ChatTab #target-a-row { height: auto; }
-    ChatTab TargetRow { width: 1fr; }
-    ChatTab #ab-toggle { width: auto; }
-    ChatTab #target-b { display: none; }
-    ChatTab.ab #target-b { display: block; }
-    ChatTab #chat-settings { height: auto; padding: 0; margin: 0; }
-    ChatTab #settings-row { height: auto; }
-    ChatTab #settings-row Input { width: 1fr; }
-    ChatTab #columns { height: 1fr; }
-    ChatTab #col-b { display: none; border-left: vkey $panel; }
-    ChatTab.ab #col-b { display: block; }
-    ChatTab #chat-status { height: 1; color: $text-muted; }
-    ChatTab #chat-problems { height: auto; color: $text-error; }
-    """
     BINDINGS = [
         # Short footer labels (100 columns hold them all); the help screen shows the tooltips.
-        Binding("escape", "stop", "Stop", tooltip="Stop the reply (the server aborts it)"),
-        Binding("ctrl+n", "new_conversation", "New", tooltip="New conversation"),
-        Binding("ctrl+o", "open_conversation", "Open", tooltip="Open a saved conversation"),
-        Binding("ctrl+s", "export", "Export", tooltip="Export the conversation as Markdown"),
-        Binding("ctrl+y", "copy_last", "Copy", tooltip="Copy the last reply"),
-        Binding("ctrl+r", "refresh_targets", "Find engines", tooltip="Look for running engines"),
+        Binding(
+            "escape",
+            "stop",
+            "Stop",
+            tooltip="Stop the reply (the server aborts it)",
+            id="chat.stop",
+        ),
+        Binding(
+            "ctrl+n",
+            "new_conversation",
+            "New",
+            tooltip="New conversation",
+            id="chat.new_conversation",
+        ),
+        Binding(
+            "ctrl+o",
+            "open_conversation",
+            "Open",
+            tooltip="Open a saved conversation",
+            id="chat.open_conversation",
+        ),
+        Binding(
+            "ctrl+s",
+            "export",
+            "Export",
+            tooltip="Export the conversation as Markdown",
+            id="chat.export",
+        ),
+        Binding("ctrl+y", "copy_last", "Copy", tooltip="Copy the last reply", id="chat.copy_last"),
+        Binding(
+            "ctrl+r",
+            "refresh_targets",
+            "Find engines",
+            tooltip="Look for running engines",
+            id="chat.refresh_targets",
+        ),
         # Digits type into the prompt here: the footer names the keys that switch tabs (the
         # app's alt+1…5 do the switching; an entry under their own key would be hidden by
         # them, so this one sits on alt+0, which the app leaves free).
-        Binding("alt+0", "app.show_tab('models')", "Tabs", key_display="Alt+1…5"),
+        Binding(
+            "alt+0",
+            "app.show_tab('models')",
+            "Tabs",
+            key_display="Alt+1…5",
+            id="chat.tabs_hint",
+        ),
     ]
 
     def __init__(

@@ -20,14 +20,6 @@ from llmops_tui.ui.threads import to_ui
 class TargetRow(Horizontal):
     """A target: a running engine from the list, or any base URL + model typed in."""
 
-    DEFAULT_CSS = """
-    TargetRow { height: auto; }
-    TargetRow .target-letter { width: 3; padding: 1 0 0 1; text-style: bold; }
-    TargetRow Select { width: 26; }
-    TargetRow .target-url { width: 3fr; }
-    TargetRow .target-model { width: 2fr; }
-    """
-
     def __init__(self, letter: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.letter = letter
@@ -80,14 +72,7 @@ class TargetRow(Horizontal):
 class OpenConversationScreen(ModalScreen[str | None]):
     """Pick a stored conversation to reopen (Esc closes)."""
 
-    DEFAULT_CSS = """
-    OpenConversationScreen { align: center middle; }
-    OpenConversationScreen > Vertical {
-        width: 90; height: 24; border: thick $accent; background: $surface; padding: 0 1;
-    }
-    OpenConversationScreen OptionList { height: 1fr; }
-    """
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="open_conversation.close")]
 
     def __init__(self, store: ConversationStore) -> None:
         super().__init__()

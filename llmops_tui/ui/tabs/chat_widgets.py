@@ -35,16 +35,6 @@ JOIN_MAX_CHARS = 24000
 
 
 class UserBubble(Static):
-    DEFAULT_CSS = """
-    UserBubble {
-        margin: 1 0 0 6;
-        padding: 0 1;
-        background: $boost;
-        border-left: thick $accent;
-        height: auto;
-    }
-    """
-
     def __init__(self, text: str) -> None:
         super().__init__(text, markup=False)
         self.text = text
@@ -66,7 +56,6 @@ class ReplyBody(Widget):
     so no blank lines show under the text.
     """
 
-    DEFAULT_CSS = "ReplyBody { height: auto; }"
     CODE_THEME = "monokai"
     RESERVE_LINES = 8
 
@@ -221,18 +210,7 @@ class ReplyView(Vertical, can_focus=True):
     ``FRAME_S``, spaced further when a render is slow.
     """
 
-    DEFAULT_CSS = """
-    ReplyView { height: auto; margin: 1 0 0 0; padding: 0 1; border-left: thick $panel; }
-    ReplyView:focus { border-left: thick $accent; }
-    ReplyView .reply-who { color: $text-muted; text-style: italic; }
-    ReplyView ReplyBody { padding: 0; height: auto; }
-    ReplyView .reply-metrics { color: $text-muted; }
-    ReplyView .reply-error {
-        color: $text-error; background: $error-muted; padding: 0 1; height: auto;
-    }
-    ReplyView.streaming .reply-metrics { color: $warning; }
-    """
-    BINDINGS = [Binding("c", "copy", "Copy reply")]
+    BINDINGS = [Binding("c", "copy", "Copy reply", id="reply.copy")]
 
     def __init__(self, who: str, message: Message | None = None) -> None:
 
@@ -372,11 +350,6 @@ class ReplyView(Vertical, can_focus=True):
 
 class ChatColumn(VerticalScroll):
     """One side of the conversation (A, or B in A/B mode); follows the newest text."""
-
-    DEFAULT_CSS = """
-    ChatColumn { height: 1fr; width: 1fr; padding: 0 1; }
-    ChatColumn .column-empty { color: $text-muted; margin: 1 0; }
-    """
 
     def on_mount(self) -> None:
         self.anchor()

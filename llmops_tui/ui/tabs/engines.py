@@ -30,28 +30,22 @@ RECORDS_POLL_S = 1.0
 
 class EnginesTab(LaunchHere, Vertical):
     BINDINGS = [
-        Binding("l", "launch", "Launch"),
-        Binding("n", "new_profile", "New", tooltip="New profile"),
-        Binding("e", "edit_profile", "Edit", tooltip="Edit profile"),
-        Binding("s", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
-        Binding("w", "swap", "Swap"),
-        Binding("o", "open_logs", "Logs"),
-        Binding("d", "demo", "Demo", show=False, tooltip="Demo: set up and start a real engine"),
+        Binding("l", "launch", "Launch", id="engines.launch"),
+        Binding("n", "new_profile", "New", tooltip="New profile", id="engines.new_profile"),
+        Binding("e", "edit_profile", "Edit", tooltip="Edit profile", id="engines.edit_profile"),
+        Binding("s", "stop", "Stop", id="engines.stop"),
+        Binding("r", "restart", "Restart", id="engines.restart"),
+        Binding("w", "swap", "Swap", id="engines.swap"),
+        Binding("o", "open_logs", "Logs", id="engines.open_logs"),
+        Binding(
+            "d",
+            "demo",
+            "Demo",
+            show=False,
+            tooltip="Demo: set up and start a real engine",
+            id="engines.demo",
+        ),
     ]
-    DEFAULT_CSS = """
-    EnginesTab { padding: 0 1; overflow: hidden hidden; }
-    EnginesTab .title { text-style: bold; height: 1; }
-    EnginesTab #profiles { height: 1fr; min-height: 4; }
-    EnginesTab #engine-list { height: auto; max-height: 8; }
-    EnginesTab #profile-detail { height: auto; max-height: 4; color: $text-muted; }
-    EnginesTab #engine-detail { height: auto; max-height: 2; }
-    EnginesTab #engine-cause {
-        display: none; height: auto; max-height: 6;
-        border: round $error; border-title-color: $error; padding: 0 1;
-    }
-    EnginesTab.failed #engine-cause { display: block; }
-    """
 
     class RecordsChanged(Message):
         """The engines list was refreshed (the app header counts running engines)."""

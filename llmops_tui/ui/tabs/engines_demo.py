@@ -83,15 +83,7 @@ class LaunchHere:
 class DemoScreen(ModalScreen[Any]):
     """Runs the demo's steps in a thread; dismisses with the DemoResult once ready."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
-    DEFAULT_CSS = """
-    DemoScreen { align: center middle; }
-    DemoScreen > Vertical {
-        width: 96; height: 24; border: round $accent; padding: 0 1; background: $surface;
-    }
-    DemoScreen #demo-log { height: 1fr; }
-    DemoScreen #demo-status { height: auto; max-height: 3; }
-    """
+    BINDINGS = [Binding("escape", "close", "Close", id="demo.close")]
 
     def __init__(self, hooks: Any = None) -> None:
         super().__init__()

@@ -58,18 +58,24 @@ class LogView(Vertical):
     """A Log widget fed in batches by a thread that follows ``path``; ``/`` searches."""
 
     BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("n", "next_match", "Next", tooltip="Next match"),
-        Binding("N", "previous_match", "Prev", key_display="N", tooltip="Previous match"),
-        Binding("f", "toggle_follow", "Follow", tooltip="Follow the log on/off"),
+        Binding("slash", "search", "Search", id="log.search"),
+        Binding("n", "next_match", "Next", tooltip="Next match", id="log.next_match"),
+        Binding(
+            "N",
+            "previous_match",
+            "Prev",
+            key_display="N",
+            tooltip="Previous match",
+            id="log.previous_match",
+        ),
+        Binding(
+            "f",
+            "toggle_follow",
+            "Follow",
+            tooltip="Follow the log on/off",
+            id="log.toggle_follow",
+        ),
     ]
-    DEFAULT_CSS = """
-    LogView { height: 1fr; }
-    LogView Log { height: 1fr; border: round $primary-darken-2; }
-    LogView #log-search { display: none; }
-    LogView.searching #log-search { display: block; }
-    LogView #log-status { height: 1; color: $text-muted; }
-    """
 
     def __init__(self, path: str | None, *, poll_s: float = FOLLOW_POLL_S, **kw: Any) -> None:
         super().__init__(**kw)
@@ -183,17 +189,7 @@ class LogView(Vertical):
 class EngineLogScreen(Screen):
     """Full-screen log of one engine with its phase line and, once failed, the root cause."""
 
-    BINDINGS = [Binding("escape,q", "close", "Back")]
-    DEFAULT_CSS = """
-    EngineLogScreen { padding: 0 1; }
-    EngineLogScreen #log-title { height: 1; text-style: bold; }
-    EngineLogScreen #log-phase { height: 1; }
-    EngineLogScreen #root-cause {
-        display: none; height: auto; max-height: 8;
-        border: round $error; border-title-color: $error; padding: 0 1;
-    }
-    EngineLogScreen.failed #root-cause { display: block; }
-    """
+    BINDINGS = [Binding("escape,q", "close", "Back", id="log_screen.close")]
 
     def __init__(
         self,

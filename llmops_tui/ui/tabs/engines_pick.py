@@ -10,15 +10,7 @@ from textual.widgets import OptionList, Static
 
 
 class ProfilePicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    ProfilePicker { align: center middle; }
-    ProfilePicker > Vertical {
-        width: 60; height: auto; max-height: 20; border: round $primary; background: $surface;
-        padding: 0 1;
-    }
-    ProfilePicker OptionList { height: auto; max-height: 16; }
-    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="profile_picker.cancel")]
 
     def __init__(self, title: str, names: list[str]) -> None:
         super().__init__()

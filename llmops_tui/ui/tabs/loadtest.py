@@ -44,27 +44,6 @@ METRIC_ROWS = (
 
 
 class LoadTestTab(SweepRunner, RunsHistory, Vertical):
-    DEFAULT_CSS = """
-    LoadTestTab { padding: 0 1; }
-    LoadTestTab .row { height: auto; }
-    LoadTestTab #lt-form-slot { height: auto; }
-    LoadTestTab #lt-buttons { height: auto; margin-top: 1; }
-    LoadTestTab #lt-buttons Button { margin-right: 2; }
-    LoadTestTab #lt-message { height: auto; color: $text-muted; margin: 1 0 0 0; }
-    LoadTestTab #lt-message.error { color: $error; }
-    LoadTestTab #lt-progress-row { height: 1; margin-top: 1; }
-    LoadTestTab #lt-status { height: 1; }
-    LoadTestTab .plot-label { color: $text-muted; height: 1; margin-top: 1; }
-    LoadTestTab Sparkline { height: 3; }
-    LoadTestTab #lt-engine-plots { height: auto; }
-    LoadTestTab .engine-plot { width: 1fr; height: auto; margin-right: 2; }
-    LoadTestTab #lt-results { height: auto; max-height: 12; margin-top: 1; }
-    LoadTestTab #lt-sweep { height: auto; max-height: 14; margin-top: 1; display: none; }
-    LoadTestTab #lt-runs { height: 1fr; min-height: 6; }
-    LoadTestTab #lt-compare { height: auto; max-height: 24; margin-top: 1; }
-    LoadTestTab #lt-history-help { color: $text-muted; height: auto; }
-    """
-
     def __init__(self, sender_factory: Any = None, **kwargs: Any) -> None:
         """``sender_factory``: see :data:`llmops_tui.bench.session.SenderFactory` (tests pass a
         fake stream; by default requests go over HTTP to the target)."""
@@ -144,8 +123,8 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
                 yield BakeoffPanel(id="lt-bakeoff-panel")
 
     BINDINGS = [
-        Binding("ctrl+g", "start", "Start run"),
-        Binding("escape", "stop", "Stop run", show=False),
+        Binding("ctrl+g", "start", "Start run", id="loadtest.start"),
+        Binding("escape", "stop", "Stop run", show=False, id="loadtest.stop"),
         # The sub-tabs by key (the mouse was the only way): Run → History → Bake-off → Run.
         Binding(
             "ctrl+t",
@@ -153,6 +132,7 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
             "Panes",
             key_display="^t",
             tooltip="Next pane: Run, History, Bake-off",
+            id="loadtest.next_pane",
         ),
     ]
     PANES = ("lt-run", "lt-history", "lt-bakeoff")

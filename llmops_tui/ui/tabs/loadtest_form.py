@@ -89,19 +89,6 @@ class LoadTestForm(Vertical):
     """The Run sub-tab's fields. :meth:`values` feeds :func:`llmops_tui.bench.plan.build_plan`;
     :meth:`show_errors` puts each message under its field."""
 
-    DEFAULT_CSS = """
-    LoadTestForm { height: auto; }
-    LoadTestForm .row { height: auto; margin-bottom: 1; }
-    LoadTestForm .field { width: 1fr; height: auto; margin-right: 1; }
-    LoadTestForm .field.wide { width: 2fr; }
-    LoadTestForm .field.choice { width: 20; }
-    LoadTestForm .field Label { color: $text-muted; }
-    LoadTestForm .field-error { color: $error; height: auto; display: none; }
-    LoadTestForm .field-error.shown { display: block; }
-    LoadTestForm #lt-checks { height: auto; }
-    LoadTestForm #lt-checks Checkbox { margin-right: 2; }
-    """
-
     def __init__(self, targets: list[TargetChoice] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._pending_targets = targets

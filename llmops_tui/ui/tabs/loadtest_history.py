@@ -50,10 +50,35 @@ class RunsTable(DataTable):
     BINDINGS = [
         # Short footer labels (at 100 columns the long ones pushed Help and Quit off the
         # footer); the tooltips, also in F1 help and the palette, say them in full.
-        Binding("space", "tab_action('toggle_mark')", "Mark", tooltip="Mark run"),
-        Binding("c", "tab_action('compare')", "Compare", tooltip="Compare marked"),
-        Binding("e", "tab_action('export_run')", "Export", tooltip="Export run"),
-        Binding("r", "tab_action('reload_runs')", "Reload", tooltip="Reload runs", show=False),
+        Binding(
+            "space",
+            "tab_action('toggle_mark')",
+            "Mark",
+            tooltip="Mark run",
+            id="history.toggle_mark",
+        ),
+        Binding(
+            "c",
+            "tab_action('compare')",
+            "Compare",
+            tooltip="Compare marked",
+            id="history.compare",
+        ),
+        Binding(
+            "e",
+            "tab_action('export_run')",
+            "Export",
+            tooltip="Export run",
+            id="history.export_run",
+        ),
+        Binding(
+            "r",
+            "tab_action('reload_runs')",
+            "Reload",
+            tooltip="Reload runs",
+            show=False,
+            id="history.reload_runs",
+        ),
     ]
 
     def action_tab_action(self, name: str) -> None:

@@ -59,13 +59,6 @@ class HubBackend:
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 70; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
-
     def __init__(self, text: str, ok: str = "Delete") -> None:
         super().__init__()
         self._text, self._ok = text, ok
@@ -83,13 +76,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class EngineChoice(ModalScreen[str | None]):
-    DEFAULT_CSS = """
-    EngineChoice { align: center middle; }
-    EngineChoice > Vertical { width: 60; height: auto; border: thick $accent; padding: 1 2; background: $surface; }
-    EngineChoice Horizontal { height: auto; margin-top: 1; }
-    EngineChoice Button { margin-right: 1; }
-    """
-
     def __init__(self, repo_id: str) -> None:
         super().__init__()
         self._repo = repo_id
@@ -116,30 +102,45 @@ class _Job:
 
 
 class ModelsTab(Vertical):
-    DEFAULT_CSS = """
-    ModelsTab { padding: 0 1; }
-    ModelsTab #search { margin: 0 0 0 0; }
-    ModelsTab #main { height: 1fr; }
-    ModelsTab #lists { width: 11fr; }
-    ModelsTab .title { text-style: bold; padding: 0 0 0 0; }
-    ModelsTab #cached { height: 1fr; }
-    ModelsTab #results { height: 1fr; }
-    ModelsTab #details-box { width: 9fr; border-left: solid $panel; padding: 0 1; }
-    ModelsTab #downloads { height: auto; max-height: 8; }
-    ModelsTab .dl-row { height: 1; }
-    ModelsTab .dl-row Label { width: 1fr; }
-    ModelsTab .dl-row ProgressBar { width: 40; }
-    ModelsTab #status { height: 1; color: $text-muted; }
-    """
-
     BINDINGS = [
         # Short footer labels (100 columns hold them all); the help screen shows the tooltips.
-        Binding("slash", "focus_search", "Search", tooltip="Search the Hub"),
-        Binding("d", "download", "Download", tooltip="Download the selected model"),
-        Binding("x", "cancel_downloads", "Cancel", tooltip="Cancel downloads"),
-        Binding("delete", "delete", "Delete", tooltip="Delete from the cache"),
-        Binding("p", "new_profile", "Profile", tooltip="New profile for the selected model"),
-        Binding("r", "refresh", "Refresh", tooltip="Scan the cache again", show=False),
+        Binding(
+            "slash",
+            "focus_search",
+            "Search",
+            tooltip="Search the Hub",
+            id="models.focus_search",
+        ),
+        Binding(
+            "d",
+            "download",
+            "Download",
+            tooltip="Download the selected model",
+            id="models.download",
+        ),
+        Binding(
+            "x",
+            "cancel_downloads",
+            "Cancel",
+            tooltip="Cancel downloads",
+            id="models.cancel_downloads",
+        ),
+        Binding("delete", "delete", "Delete", tooltip="Delete from the cache", id="models.delete"),
+        Binding(
+            "p",
+            "new_profile",
+            "Profile",
+            tooltip="New profile for the selected model",
+            id="models.new_profile",
+        ),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            tooltip="Scan the cache again",
+            show=False,
+            id="models.refresh",
+        ),
     ]
 
     def __init__(self, backend: HubBackend | None = None, **kwargs) -> None:

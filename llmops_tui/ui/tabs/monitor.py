@@ -206,16 +206,6 @@ class Pane(Widget):
     in ``render`` means a pane is always drawn for the width it actually has.
     """
 
-    DEFAULT_CSS = """
-    Pane {
-        border: round $primary;
-        padding: 0 1;
-        margin: 0 0 1 0;
-        height: auto;
-    }
-    Pane.error { border: round $error; }
-    """
-
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._make: Callable[[int], Text] | None = None
@@ -229,12 +219,6 @@ class Pane(Widget):
 
 
 class MonitorTab(VerticalScroll):
-    DEFAULT_CSS = """
-    MonitorTab { padding: 0 1; }
-    MonitorTab .section { text-style: bold; padding: 1 0 0 0; }
-    MonitorTab #no-engines { color: $text-muted; }
-    """
-
     def __init__(
         self,
         targets: Callable[[], Sequence[EngineTarget]] | None = None,

@@ -26,27 +26,9 @@ from llmops_tui.ui.threads import to_ui
 
 class ProfileForm(ModalScreen[Path | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel", id="profile_form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="profile_form.save"),
     ]
-    DEFAULT_CSS = """
-    ProfileForm { align: center middle; }
-    ProfileForm > Vertical {
-        width: 96; height: 28; border: round $primary; background: $surface; padding: 0 1;
-    }
-    ProfileForm #form-title { height: 1; text-style: bold; }
-    ProfileForm VerticalScroll { height: 1fr; }
-    ProfileForm .row { height: auto; }
-    ProfileForm .row Label { width: 18; padding: 0 1 0 0; }
-    ProfileForm .row Input, ProfileForm .row Select { width: 1fr; }
-    ProfileForm .row Input { background: $boost; }
-    ProfileForm .row Input:disabled { background: $surface; }
-    ProfileForm .field-error { color: $error; padding: 0 0 0 18; height: auto; display: none; }
-    ProfileForm .field-error.shown { display: block; }
-    ProfileForm #form-errors { color: $error; height: auto; max-height: 4; }
-    ProfileForm #form-buttons { height: 1; align-horizontal: right; }
-    ProfileForm Button { min-width: 10; height: 1; border: none; margin: 0 0 0 2; }
-    """
 
     def __init__(self, entry: Any | None = None, *, save_dir: Path | None = None) -> None:
         super().__init__()
