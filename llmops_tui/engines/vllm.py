@@ -155,7 +155,10 @@ def _memory_accounting(m: re.Match[str]) -> str:
 
 LOG_RULES = EngineLogRules(
     prefix=re.compile(
-        r"^\((?P<proc>[\w:.-]+) pid=\d+\) (?P<level>[A-Z]+) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] ?"
+        # vLLM tags every line of a process ("(APIServer pid=806) "); its logger adds the
+        # level, time and source; a traceback's lines carry the tag alone.
+        r"^\((?P<proc>[\w:.-]+) pid=\d+\) "
+        r"(?:(?P<level>[A-Z]+) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] ?)?"
     ),
     progress=(
         rule(r"Resolved architecture: (\S+)", "architecture {0}"),

@@ -298,3 +298,15 @@ def test_spawn_rerunning_a_guardless_launcher_script_is_named_with_the_fix(tmp_p
 def test_exception_with_its_message_on_the_next_line():
     watch = scan(vllm.LOG_RULES, "Traceback (most recent call last):\nKeyError:\n  'layers.0'\n")
     assert watch.explanation == "KeyError: 'layers.0'"
+
+
+def test_vllm_h200_guardless_launcher_names_the_spawn_error_not_the_generic_line():
+    """The real H200 log: the re-run child's lines carry the process tag without a level
+    ("(APIServer pid=934) RuntimeError: "), the message starts on the next line, and the
+    parent ends with the generic "Failed core proc(s): {}", which must not be the answer."""
+    text = fixture("vllm-0.26.0-h200-guardless-script.log")
+    watch = scan(vllm.LOG_RULES, text)
+    assert watch.explanation is not None
+    assert "bootstrapping phase" in watch.explanation
+    assert watch.explanation.startswith("RuntimeError: An attempt has been made")
+    assert watch.fatal and not watch.startup_complete
