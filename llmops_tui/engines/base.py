@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from llmops_tui.engines.facts import DOCKER_HOST_IP_REASON, is_ip_literal
 from llmops_tui.profiles.profile import Profile
@@ -120,6 +122,38 @@ def require_docker_host_ip(profile: Profile) -> None:
     (docker/go-connections nat/nat.go ParsePortSpec: "invalid IP address: localhost")."""
     if not is_ip_literal(profile.host):
         raise LaunchRefused(DOCKER_HOST_IP_REASON.format(host=profile.host))
+
+
+def assemble_launch(
+    profile: Profile,
+    environ: dict[str, str],
+    env: dict[str, str],
+    build_argv: Callable[[Profile], list[str]],
+    build_docker_argv: Callable[[Profile, dict[str, str]], list[str]],
+    **fields: Any,
+) -> LaunchSpec:
+    """The part of every adapter's ``build_launch`` that is the same: the Docker host check,
+    argv (``docker run …`` with the profile's env over this shell's, or the native line), and
+    the spec's common fields. ``fields`` are the adapter's own (engine module, stop signal,
+    readiness, …); ``served_model_name`` defaults to the name clients send."""
+    docker = profile.runtime == "docker"
+    if docker:
+        require_docker_host_ip(profile)
+    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
+    fields.setdefault(
+        "served_model_name",
+        profile.model_name if profile.served_model_name else model_arg(profile),
+    )
+    return LaunchSpec(
+        profile=profile,
+        argv=tuple(argv),
+        env=env,
+        host=profile.host,
+        port=profile.port,
+        container_name=container_name(profile) if docker else None,
+        runtime=profile.runtime,
+        **fields,
+    )
 
 
 def profile_python(profile: Profile) -> str | None:

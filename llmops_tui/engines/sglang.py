@@ -31,6 +31,7 @@ from pathlib import Path
 from llmops_tui.engines.base import (
     LaunchRefused,
     LaunchSpec,
+    assemble_launch,
     container_name,
     docker_gpus,
     expand,
@@ -39,7 +40,6 @@ from llmops_tui.engines.base import (
     hf_home,
     model_arg,
     profile_python,
-    require_docker_host_ip,
 )
 from llmops_tui.engines.facts import SGLANG
 from llmops_tui.engines.logs import EngineLogRules, rule
@@ -115,18 +115,12 @@ def build_launch(
     env = profile.resolved_env(environ)
     env.update(gpu_env(profile))
     docker = profile.runtime == "docker"
-    if docker:
-        require_docker_host_ip(profile)
-    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
-    return LaunchSpec(
-        profile=profile,
-        argv=tuple(argv),
-        env=env,
-        host=profile.host,
-        port=profile.port,
-        served_model_name=profile.model_name if profile.served_model_name else model_arg(profile),
-        container_name=container_name(profile) if docker else None,
-        runtime=profile.runtime,
+    return assemble_launch(
+        profile,
+        environ,
+        env,
+        build_argv,
+        build_docker_argv,
         engine_module=ENGINE_MODULE if not (docker or profile.executable) else None,
         stop_signal=signal.SIGTERM,
     )

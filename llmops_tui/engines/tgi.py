@@ -33,6 +33,7 @@ from pathlib import Path
 from llmops_tui.engines.base import (
     LaunchRefused,
     LaunchSpec,
+    assemble_launch,
     container_name,
     docker_gpus,
     expand,
@@ -119,7 +120,7 @@ def build_launch(
     env = profile.resolved_env(environ)
     docker = profile.runtime == "docker"
     if docker:
-        require_docker_host_ip(profile)
+        require_docker_host_ip(profile)  # before the API_KEY check, as that names docker
     # Every launcher flag also reads its environment variable (clap `env`), so an API_KEY
     # the engine inherits (a native launch gets this shell's environment; a container gets
     # the profile's env) becomes `--api-key KEY` on the router's command line
@@ -133,20 +134,16 @@ def build_launch(
         )
     if not docker:
         env.update(gpu_env(profile))
-    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
-    model = model_arg(profile)
-    return LaunchSpec(
-        profile=profile,
-        argv=tuple(argv),
-        env=env,
-        host=profile.host,
-        port=profile.port,
-        served_model_name=model,
+    return assemble_launch(
+        profile,
+        environ,
+        env,
+        build_argv,
+        build_docker_argv,
+        served_model_name=model_arg(profile),
         models_path=None,
         readiness="tgi",
         info_path="/info",
-        container_name=container_name(profile) if docker else None,
-        runtime=profile.runtime,
         engine_module=None,
         stop_signal=signal.SIGTERM,
     )

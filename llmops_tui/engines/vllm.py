@@ -21,6 +21,7 @@ from pathlib import Path
 
 from llmops_tui.engines.base import (
     LaunchSpec,
+    assemble_launch,
     container_name,
     docker_gpus,
     expand,
@@ -29,7 +30,6 @@ from llmops_tui.engines.base import (
     hf_home,
     model_arg,
     profile_python,
-    require_docker_host_ip,
 )
 from llmops_tui.engines.logs import EngineLogRules, rule
 from llmops_tui.engines.sleep import VLLM_SLEEP
@@ -126,18 +126,12 @@ def build_launch(
         # vLLM reads VLLM_API_KEY itself: the key never appears in argv.
         env["VLLM_API_KEY"] = environ[profile.api_key_env]
     docker = profile.runtime == "docker"
-    if docker:
-        require_docker_host_ip(profile)
-    argv = build_docker_argv(profile, {**environ, **env}) if docker else build_argv(profile)
-    return LaunchSpec(
-        profile=profile,
-        argv=tuple(argv),
-        env=env,
-        host=profile.host,
-        port=profile.port,
-        served_model_name=profile.model_name if profile.served_model_name else model_arg(profile),
-        container_name=container_name(profile) if docker else None,
-        runtime=profile.runtime,
+    return assemble_launch(
+        profile,
+        environ,
+        env,
+        build_argv,
+        build_docker_argv,
         engine_module=ENGINE_MODULE if (profile_python(profile) and not docker) else None,
         stop_signal=signal.SIGINT,
         api_key_env=profile.api_key_env,
