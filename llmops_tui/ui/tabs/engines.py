@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from llmops_tui.ui.messages import EngineRecords, post
 from llmops_tui.ui.tables import cursor_row_key
 from llmops_tui.ui.tabs import engines_rows as rows
 from llmops_tui.ui.tabs.engines_demo import LaunchHere
@@ -52,13 +52,6 @@ class EnginesTab(LaunchHere, Vertical):
     }
     EnginesTab.failed #engine-cause { display: block; }
     """
-
-    class RecordsChanged(Message):
-        """The engines list was refreshed (the app header counts running engines)."""
-
-        def __init__(self, records: list[Any]) -> None:
-            super().__init__()
-            self.records = records
 
     def __init__(
         self,
@@ -220,17 +213,17 @@ class EnginesTab(LaunchHere, Vertical):
         except Exception as exc:  # a broken state dir must not kill the poller
             to_ui(self, self._show_poll_error, error_text(exc))
             return
-        to_ui(self, self._show_records, records, leftovers, lost)
+        post(self, EngineRecords(records, leftovers, lost))  # bubbles on to the app's header
 
     def _show_poll_error(self, text: str) -> None:
         self.query_one("#engine-detail", Static).update(f"[b red]cannot read engines:[/] {text}")
 
-    def _show_records(
-        self, records: list[Any], leftovers: dict | None = None, lost: list | None = None
-    ) -> None:
+    @on(EngineRecords)
+    def _show_records(self, event: EngineRecords) -> None:
+        records = event.records
         self._announce_transitions(records)
         self.records = {r.name: r for r in records}
-        self.leftovers, self.lost = rows.merge_lost(records, leftovers or {}, lost or [])
+        self.leftovers, self.lost = rows.merge_lost(records, event.leftovers, event.lost)
         table = self.query_one("#engine-list", DataTable)
         keep = self.highlighted_engine_name()
         table.clear()
@@ -251,7 +244,6 @@ class EnginesTab(LaunchHere, Vertical):
                 "no engines: pick a profile and press l"
             )
             self.remove_class("failed")
-        self.post_message(self.RecordsChanged(records))
 
     def _announce_transitions(self, records: list[Any]) -> None:
         before = self._phases
