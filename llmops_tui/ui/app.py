@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -31,6 +31,7 @@ from llmops_tui.ui.tabs.monitor import MonitorTab
 from llmops_tui.ui.threads import alive
 
 if TYPE_CHECKING:
+    from llmops_tui.demo.setup import DemoHooks
     from llmops_tui.supervisor.core import Supervisor
     from llmops_tui.telemetry.gpu import NvmlReader
 
@@ -90,7 +91,7 @@ class LlmopsApp(App):
         gpu_reader: NvmlReader | None = None,
         engines_poll_s: float = 1.0,
         gpu_poll_s: float = GPU_POLL_S,
-        demo_hooks: Any | None = None,
+        demo_hooks: DemoHooks | None = None,
     ) -> None:
         super().__init__()
         self.demo_hooks = demo_hooks  # None: the real demo steps (llmops_tui/demo/setup.py)

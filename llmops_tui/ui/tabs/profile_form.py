@@ -9,7 +9,7 @@ Problems are shown under the field they concern; nothing typed is lost on a fail
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +22,10 @@ from llmops_tui.engines.facts import ENGINES, FACTS
 from llmops_tui.profiles.form import FIELDS, FORM_KEYS, choices_for, initial_text, read_base
 from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import to_ui
+
+if TYPE_CHECKING:
+    from llmops_tui.profiles.profile import Profile, ProfileIssue
+    from llmops_tui.profiles.store import ProfileEntry
 
 
 class ProfileForm(ModalScreen[Path | None]):
@@ -48,7 +52,7 @@ class ProfileForm(ModalScreen[Path | None]):
     ProfileForm Button { min-width: 10; height: 1; border: none; margin: 0 0 0 2; }
     """
 
-    def __init__(self, entry: Any | None = None, *, save_dir: Path | None = None) -> None:
+    def __init__(self, entry: ProfileEntry | None = None, *, save_dir: Path | None = None) -> None:
         super().__init__()
         self.entry = entry
         self.save_dir = save_dir
@@ -197,7 +201,7 @@ class ProfileForm(ModalScreen[Path | None]):
                 return
             self.save(profile, path)
 
-    def show_issues(self, issues: list[Any]) -> None:
+    def show_issues(self, issues: list[ProfileIssue]) -> None:
         by_field: dict[str, list[str]] = {}
         general: list[str] = []
         for issue in issues:
@@ -216,7 +220,7 @@ class ProfileForm(ModalScreen[Path | None]):
         self.query_one("#form-errors", Static).update("\n".join(summary + general[:3]))
 
     @work(thread=True, exclusive=True, group="form-save")
-    def save(self, profile: Any, path: Path) -> None:
+    def save(self, profile: Profile, path: Path) -> None:
         from llmops_tui.profiles.profile import ProfileError
         from llmops_tui.profiles.store import save_profile
 
@@ -242,7 +246,7 @@ class ProfileForm(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-def _issue(path: Path, field: str, message: str) -> Any:
+def _issue(path: Path, field: str, message: str) -> ProfileIssue:
     from llmops_tui.profiles.profile import ProfileIssue
 
     return ProfileIssue(str(path), field, message)
