@@ -112,32 +112,31 @@ async def test_a_message_for_a_widget_that_is_gone_is_dropped():
         assert slow.seen == []
 
 
-async def test_engine_records_reach_the_engines_list_and_the_header():
+async def from_a_thread(pilot, node, message: Message) -> None:
+    """Post as a producer does (from its worker thread), then let the UI handle it."""
+    assert await asyncio.to_thread(post, node, message)
+    for _ in range(3):
+        await pilot.pause()
+
+
+def header_text(app: App) -> str:
+    return str(app.query_one("#shell-header").render())
+
+
+async def test_engine_records_and_gpu_reads_reach_the_widgets_that_show_them():
     """One message from the Engines tab's poll: the tab handles it, the app relays it."""
     app = LlmopsApp(supervisor=FakeSupervisor(), engines_poll_s=0, gpu_poll_s=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        header = app.query_one("#shell-header")
-        assert "no engine running" in str(header.render())
+        assert "no engine running" in header_text(app)
         tab = app.query_one(EnginesTab)
         records = [make_record("qwen"), make_record("llama", phase="starting", port=8001)]
-        await asyncio.to_thread(post, tab, EngineRecords(records))
-        for _ in range(3):
-            await pilot.pause()
+        await from_a_thread(pilot, tab, EngineRecords(records))
         assert tab.query_one("#engine-list", DataTable).row_count == 2
-        assert "2 engines running (1 starting)" in str(header.render())
-
-
-async def test_gpu_reads_reach_the_header():
-    app = LlmopsApp(supervisor=FakeSupervisor(), engines_poll_s=0, gpu_poll_s=0)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        header = app.query_one("#shell-header")
-        assert "no GPU" in str(header.render())
-        await asyncio.to_thread(post, app, GpusRead(FAKE_GPUS))
-        for _ in range(3):
-            await pilot.pause()
-        assert f"{len(FAKE_GPUS.gpus)} GPUs · " in str(header.render())
+        assert "2 engines running (1 starting)" in header_text(app)
+        assert "no GPU" in header_text(app)
+        await from_a_thread(pilot, app, GpusRead(FAKE_GPUS))  # the app's own NVML worker
+        assert f"{len(FAKE_GPUS.gpus)} GPUs · " in header_text(app)
 
 
 def progress(done: int) -> LoadTestProgress:
@@ -150,12 +149,10 @@ async def test_load_test_progress_reaches_the_bar_and_the_counters():
         await settle(pilot)
         tab = app.query_one(LoadTestTab)
         tab._set_running(True)
-        await asyncio.to_thread(post, tab, progress(12))
-        await pilot.pause()
+        await from_a_thread(pilot, tab, progress(12))
         bar = tab.query_one("#lt-progress", ProgressBar)
         assert (bar.progress, bar.total) == (12, 40)
         assert "12/40 done" in str(tab.query_one("#lt-status").render())
         tab._set_running(False)  # the run ended: a late report is not drawn over its end
-        await asyncio.to_thread(post, tab, progress(30))
-        await pilot.pause()
+        await from_a_thread(pilot, tab, progress(30))
         assert bar.progress == 12
