@@ -33,11 +33,12 @@ from llmops_tui.ui.messages import LoadTestProgress, post
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
+from llmops_tui.ui.tabs.loadtest_live import LiveProgress
 from llmops_tui.ui.tabs.loadtest_sweep import SWEEP_TIP, SweepRunner
 from llmops_tui.ui.threads import alive, to_ui
 
 if TYPE_CHECKING:
-    from llmops_tui.bench.live import LiveRun, LiveView
+    from llmops_tui.bench.live import LiveRun
     from llmops_tui.bench.telemetry import TelemetrySampler
 
 __all__ = ["CUSTOM", "LoadTestTab"]
@@ -50,7 +51,7 @@ METRIC_ROWS = (
 PROGRESS_S = 0.5  # how often a run's counters and plots are posted to the tab
 
 
-class LoadTestTab(SweepRunner, RunsHistory, Vertical):
+class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
     DEFAULT_CSS = """
     LoadTestTab { padding: 0 1; }
     LoadTestTab .row { height: auto; }
@@ -405,46 +406,10 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         else:
             to_ui(self, self._finish, outcome, error)
 
-    def live_view(self) -> LiveView:
-        """The running test as shown (from the run's thread, or here once it ended)."""
-        assert self._live is not None
-        plots = None
-        if self._sampler is not None:
-            from llmops_tui.bench.telemetry import live_series
-
-            plots = live_series(self._sampler)
-        return self._live.view(plots)
-
-    def refresh_live(self) -> None:
-        """Draw the run as it is now (its end, a sweep's timer)."""
-        if self._live is not None:
-            self.show_live(self.live_view())
-
     @on(LoadTestProgress)
     def _progress(self, event: LoadTestProgress) -> None:
         if self._bench_running:  # a late one after the run ended stays unshown
             self.show_live(event.view)
-
-    def show_live(self, view: LiveView) -> None:
-        if view.total:
-            bar = self.query_one("#lt-progress", ProgressBar)
-            bar.update(total=view.total, progress=view.done)
-        self.query_one("#lt-status", Static).update(view.status)
-        tput = view.throughput
-        # the current second is still filling: plot the finished ones
-        self.query_one("#lt-tput", Sparkline).data = tput[:-1] if len(tput) > 1 else tput
-        self.query_one("#lt-ttft", Sparkline).data = view.ttft_ms
-        tl = self.query_one("#lt-tput-label", Static)
-        tl.update(f"Output tokens/s (max {max(tput, default=0):,.0f})")
-        ttft = view.ttft_ms
-        self.query_one("#lt-ttft-label", Static).update(
-            f"TTFT (ms), by request start (max {max(ttft, default=0):,.1f})"
-        )
-        for key, values, label, why in view.plots:
-            self.query_one(f"#lt-{key}", Sparkline).data = values
-            text = self.query_one(f"#lt-{key}-label", Static)
-            text.update(label)
-            text.tooltip = why  # e.g. "no NVIDIA GPU found: …" in full
 
     def _finish(self, outcome, error: str | None) -> None:
         self.refresh_live()
