@@ -1,9 +1,10 @@
 """Live view of a running load test: per-second series built from finished requests.
 
 The runner's ``on_record`` only appends to :class:`LiveRun` (cheap, on the
-benchmark's own loop); the UI calls :meth:`LiveRun.refresh` on its timer to
-bin what is new: output tokens per second (each token counted in the second
-it arrived) and mean TTFT of the requests sent in each second.
+benchmark's own loop); :meth:`LiveRun.refresh` bins what is new: output tokens per
+second (each token counted in the second it arrived) and mean TTFT of the requests
+sent in each second. :meth:`LiveRun.view` copies what a screen shows into a
+:class:`LiveView` (the Load test tab gets one twice a second from the run's loop).
 """
 
 from __future__ import annotations
@@ -14,6 +15,21 @@ from dataclasses import dataclass, field
 
 from llmops_tui.bench.runner import Progress
 from llmops_tui.client.records import RequestRecord
+
+Plot = tuple[str, list[float], str, str | None]  # key, values, label, why there is none
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """A running load test as shown: counters, status line, per-second series, and the
+    engine's plots (``bench.telemetry.live_series``). A copy: safe to hand to another thread."""
+
+    done: int
+    total: int | None
+    status: str
+    throughput: list[float]
+    ttft_ms: list[float]
+    plots: list[Plot] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +92,18 @@ class LiveRun:
             last = s / n if n else last
             out.append(last)
         return out
+
+    def view(self, plots: list[Plot] | None = None) -> LiveView:
+        """Bin what is new, then copy what is shown."""
+        self.refresh()
+        return LiveView(
+            self.done,
+            self.total,
+            self.status_line(),
+            self.throughput(),
+            self.ttft_ms(),
+            plots or [],
+        )
 
     @property
     def done(self) -> int:

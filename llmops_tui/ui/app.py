@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from llmops_tui import __version__
 from llmops_tui.telemetry.targets import running_engine_targets
 from llmops_tui.ui.keys import bound_key, load_user_keymap
+from llmops_tui.ui.messages import EngineRecords, GpusRead, Shared, post
 from llmops_tui.ui.palette import Command, LlmopsCommands, own_bindings
 from llmops_tui.ui.shell import (
     GPU_POLL_S,
@@ -27,7 +29,12 @@ from llmops_tui.ui.tabs.engines import EnginesTab
 from llmops_tui.ui.tabs.loadtest import LoadTestTab
 from llmops_tui.ui.tabs.models import ModelsTab
 from llmops_tui.ui.tabs.monitor import MonitorTab
-from llmops_tui.ui.threads import alive, to_ui
+from llmops_tui.ui.threads import alive
+
+if TYPE_CHECKING:
+    from llmops_tui.demo.setup import DemoHooks
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.telemetry.gpu import NvmlReader
 
 TABS = [
     ("models", "Models"),
@@ -87,11 +94,11 @@ class LlmopsApp(App):
         initial_tab: str = "engines",
         theme: str | None = None,
         *,
-        supervisor: Any | None = None,
-        gpu_reader: Any | None = None,
+        supervisor: Supervisor | None = None,
+        gpu_reader: NvmlReader | None = None,
         engines_poll_s: float = 1.0,
         gpu_poll_s: float = GPU_POLL_S,
-        demo_hooks: Any | None = None,
+        demo_hooks: DemoHooks | None = None,
     ) -> None:
         super().__init__()
         self.demo_hooks = demo_hooks  # None: the real demo steps (llmops_tui/demo/setup.py)
@@ -166,15 +173,7 @@ class LlmopsApp(App):
             snapshot = self.gpu_reader.read()
         except Exception:  # a reader that breaks must not take the header down
             return
-        try:
-            to_ui(self, self._show_gpus, snapshot)
-        except RuntimeError:  # the app closed while NVML was read
-            pass
-
-    def _show_gpus(self, snapshot: Any) -> None:
-        # The app may be closing (q pressed in the first second): no header, nothing to show.
-        for header in self.query(ShellHeader):
-            header.show_gpus(snapshot)
+        post(self, GpusRead(snapshot))  # dropped if the app closed while NVML was read
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id in TAB_CLASSES:
@@ -193,10 +192,20 @@ class LlmopsApp(App):
         if take_focus is not None:
             take_focus()
 
-    def on_engines_tab_records_changed(self, event: EnginesTab.RecordsChanged) -> None:
-        # The message can arrive while the app quits, after the header is gone (seen in CI).
-        for header in self.query(ShellHeader):
-            header.show_records(event.records)
+    # Who shows the shared data that bubbles up to the app besides the producer's ancestors
+    # (ui/messages.py): the app hands each of them a copy that stops there.
+    RELAYS: ClassVar[dict[type[Shared], tuple[type[Widget], ...]]] = {
+        EngineRecords: (ShellHeader,),
+        GpusRead: (ShellHeader,),
+    }
+
+    @on(EngineRecords)
+    @on(GpusRead)
+    def _relay(self, event: Shared) -> None:
+        # The app may be closing (q pressed in the first second, seen in CI): no header then.
+        for kind in self.RELAYS.get(type(event), ()):
+            for widget in self.query(kind):
+                widget.post_message(event.relayed())
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "_remember_theme", False):

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.binding import BindingType
+    from textual.widget import Widget
+
+    from llmops_tui.ui.tabs.engines import EnginesTab
 
 # (title, callback, help text)
 Command = tuple[str, Callable[[], Any], str]
@@ -27,17 +34,17 @@ class CommandSource(Protocol):
     def palette_commands(self) -> list[Command]: ...
 
 
-def own_bindings(cls: type) -> list[Any]:
+def own_bindings(cls: type) -> list[BindingType]:
     """Bindings declared by our classes in ``cls``'s MRO, not Textual's own widget keys
     (cursor moves, a Select's "show menu") that a subclass such as QuitSafeSelect inherits."""
-    out: list[Any] = []
+    out: list[BindingType] = []
     for klass in cls.__mro__:
         if klass.__module__.startswith("llmops_tui."):
             out.extend(klass.__dict__.get("BINDINGS", []))
     return out
 
 
-def engine_commands(engines: Any, show_tab: Callable[[str], Any]) -> list[Command]:
+def engine_commands(engines: EnginesTab, show_tab: Callable[[str], Any]) -> list[Command]:
     """Launch/edit each profile, a new profile, stop/restart/swap/logs of each engine."""
 
     def on_engines(action: str, *args: Any) -> Callable[[], None]:
@@ -63,7 +70,7 @@ def engine_commands(engines: Any, show_tab: Callable[[str], Any]) -> list[Comman
 
 
 def tab_key_commands(
-    app: Any, tabs: Sequence[tuple[str, str]], show_tab: Callable[[str], Any]
+    app: App, tabs: Sequence[tuple[str, str]], show_tab: Callable[[str], Any]
 ) -> list[Command]:
     """Every key of every tab (history's compare and export, the load test's start and
     stop, Models' download…) as a palette entry: the tab is shown, then the key's action
@@ -103,7 +110,7 @@ def tab_key_commands(
 
 
 def _run_key(
-    app: Any, show_tab: Callable[[str], Any], tab_id: str, widget: Any, action: str
+    app: App, show_tab: Callable[[str], Any], tab_id: str, widget: Widget | None, action: str
 ) -> None:
     from llmops_tui.ui.tabs.loadtest import LoadTestTab
 

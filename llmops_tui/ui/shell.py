@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import socket
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from textual import on
 from textual.widgets import Footer, Static
+
+from llmops_tui.ui.messages import EngineRecords, GpusRead
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+    from textual.screen import Screen
+
+    from llmops_tui.supervisor.records import EngineRecord
+    from llmops_tui.telemetry.gpu import GpuSnapshot, NvmlReader
 
 GPU_POLL_S = 2.0
 
 
-def make_gpu_reader() -> Any:
+def make_gpu_reader() -> NvmlReader:
     from llmops_tui.telemetry.gpu import NvmlReader
 
     return NvmlReader()
@@ -53,7 +63,7 @@ def host_label() -> str:
     return socket.gethostname().split(".")[0]
 
 
-def gpu_summary(snapshot: Any) -> str:
+def gpu_summary(snapshot: GpuSnapshot | None) -> str:
     """``2 GPUs · 12.3/160.0 GiB`` or ``no GPU (reason)``."""
     if snapshot is None:
         return "GPUs: …"
@@ -67,7 +77,7 @@ def gpu_summary(snapshot: Any) -> str:
     return f"{n} GPU{'s' if n != 1 else ''} · {used / gib:.1f}/{total / gib:.1f} GiB"
 
 
-def engines_summary(records: list[Any] | None) -> str:
+def engines_summary(records: list[EngineRecord] | None) -> str:
     if records is None:
         return "engines: …"
     running = [r for r in records if r.alive_phase]
@@ -86,17 +96,25 @@ class ShellHeader(Static):
         super().__init__(**kw)
         self.version = version
         self.host = host
-        self.gpus: Any = None
-        self.records: list[Any] | None = None
+        self.gpus: GpuSnapshot | None = None
+        self.records: list[EngineRecord] | None = None
 
     def on_mount(self) -> None:
         self.redraw()
 
-    def show_gpus(self, snapshot: Any) -> None:
+    @on(GpusRead)
+    def _gpus_read(self, event: GpusRead) -> None:
+        self.show_gpus(event.snapshot)
+
+    @on(EngineRecords)
+    def _records_read(self, event: EngineRecords) -> None:
+        self.show_records(event.records)
+
+    def show_gpus(self, snapshot: GpuSnapshot) -> None:
         self.gpus = snapshot
         self.redraw()
 
-    def show_records(self, records: list[Any]) -> None:
+    def show_records(self, records: list[EngineRecord]) -> None:
         self.records = records
         self.redraw()
 
@@ -128,12 +146,12 @@ class ShellFooter(Footer):
             if binding.show or binding.action == "command_palette"
         )
 
-    def compose(self) -> Any:
+    def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self.shown_keys()
         yield from super().compose()
 
-    def bindings_changed(self, screen: Any) -> None:
+    def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return

@@ -171,16 +171,16 @@ async def test_the_tab_shown_takes_the_focus_so_its_keys_work():
 
 
 async def test_engine_records_arriving_after_the_header_is_gone_are_dropped():
-    """The Engines tab's RecordsChanged can reach the app while it quits, after the header
+    """The Engines tab's EngineRecords can reach the app while it quits, after the header
     was removed: a CI run's quit test failed on ``NoMatches: 'ShellHeader'`` there."""
+    from llmops_tui.ui.messages import EngineRecords
     from llmops_tui.ui.shell import ShellHeader
-    from llmops_tui.ui.tabs.engines import EnginesTab
 
     app = LlmopsApp()
     async with app.run_test(size=(100, 30)) as pilot:
         await _settle(pilot)
         await app.query_one(ShellHeader).remove()
-        app.post_message(EnginesTab.RecordsChanged([]))
+        app.post_message(EngineRecords([]))
         await pilot.pause()
         await pilot.pause()
         assert not app.query(ShellHeader)

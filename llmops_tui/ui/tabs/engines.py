@@ -7,23 +7,32 @@ thread worker; refusals and failures come back as notifications, never traceback
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from llmops_tui.ui.messages import EngineRecords, post
 from llmops_tui.ui.tables import cursor_row_key
 from llmops_tui.ui.tabs import engines_rows as rows
 from llmops_tui.ui.tabs.engines_demo import LaunchHere
 from llmops_tui.ui.tabs.engines_log import format_duration
 from llmops_tui.ui.tabs.engines_rows import display_path, error_text, short_model
 from llmops_tui.ui.threads import to_ui
+
+if TYPE_CHECKING:
+    from llmops_tui.launchable import Launchability
+    from llmops_tui.profiles.profile import Profile
+    from llmops_tui.profiles.store import ProfileEntry
+    from llmops_tui.supervisor.core import Supervisor
+    from llmops_tui.supervisor.lost import LostEngine
+    from llmops_tui.supervisor.records import EngineRecord
 
 RECORDS_POLL_S = 1.0
 
@@ -47,16 +56,9 @@ class EnginesTab(LaunchHere, Vertical):
         ),
     ]
 
-    class RecordsChanged(Message):
-        """The engines list was refreshed (the app header counts running engines)."""
-
-        def __init__(self, records: list[Any]) -> None:
-            super().__init__()
-            self.records = records
-
     def __init__(
         self,
-        supervisor: Any | None = None,
+        supervisor: Supervisor | None = None,
         *,
         profile_dirs: list[Path] | None = None,
         poll_s: float = RECORDS_POLL_S,
@@ -66,16 +68,16 @@ class EnginesTab(LaunchHere, Vertical):
         self._supervisor = supervisor
         self.profile_dirs = profile_dirs
         self.poll_s = poll_s
-        self.entries: dict[str, Any] = {}
-        self.records: dict[str, Any] = {}
+        self.entries: dict[str, ProfileEntry] = {}
+        self.records: dict[str, EngineRecord] = {}
         self.leftovers: dict[str, list[int]] = {}  # ended engines' processes still running
-        self.lost: dict[str, Any] = {}  # unreadable records, launches no record names
+        self.lost: dict[str, LostEngine] = {}  # unreadable records, launches no record names
         self._phases: dict[str, str] | None = None  # None until the first refresh
         self.busy: set[str] = set()  # engines with an action in flight
-        self.here: dict[str, Any] = {}  # profile name → Launchability (launchable.py)
+        self.here: dict[str, Launchability] = {}  # profile name → Launchability (launchable.py)
 
     @property
-    def supervisor(self) -> Any:
+    def supervisor(self) -> Supervisor:
         """The Supervisor, made on first use (from a worker thread: it touches the disk)."""
         if self._supervisor is None:
             from llmops_tui.supervisor.core import Supervisor
@@ -136,7 +138,7 @@ class EnginesTab(LaunchHere, Vertical):
         to_ui(self, self._show_profiles, entries)
         self._check_here(entries)  # in this worker: probes of interpreters (engines_demo.py)
 
-    def _show_profiles(self, entries: list[Any]) -> None:
+    def _show_profiles(self, entries: list[ProfileEntry]) -> None:
         table = self.query_one("#profiles", DataTable)
         keep = self.highlighted_profile_name()
         table.clear()
@@ -214,17 +216,17 @@ class EnginesTab(LaunchHere, Vertical):
         except Exception as exc:  # a broken state dir must not kill the poller
             to_ui(self, self._show_poll_error, error_text(exc))
             return
-        to_ui(self, self._show_records, records, leftovers, lost)
+        post(self, EngineRecords(records, leftovers, lost))  # bubbles on to the app's header
 
     def _show_poll_error(self, text: str) -> None:
         self.query_one("#engine-detail", Static).update(f"[b red]cannot read engines:[/] {text}")
 
-    def _show_records(
-        self, records: list[Any], leftovers: dict | None = None, lost: list | None = None
-    ) -> None:
+    @on(EngineRecords)
+    def _show_records(self, event: EngineRecords) -> None:
+        records = event.records
         self._announce_transitions(records)
         self.records = {r.name: r for r in records}
-        self.leftovers, self.lost = rows.merge_lost(records, leftovers or {}, lost or [])
+        self.leftovers, self.lost = rows.merge_lost(records, event.leftovers, event.lost)
         table = self.query_one("#engine-list", DataTable)
         keep = self.highlighted_engine_name()
         table.clear()
@@ -245,9 +247,8 @@ class EnginesTab(LaunchHere, Vertical):
                 "no engines: pick a profile and press l"
             )
             self.remove_class("failed")
-        self.post_message(self.RecordsChanged(records))
 
-    def _announce_transitions(self, records: list[Any]) -> None:
+    def _announce_transitions(self, records: list[EngineRecord]) -> None:
         before = self._phases
         self._phases = {r.name: r.phase for r in records}
         if before is None:
@@ -274,11 +275,11 @@ class EnginesTab(LaunchHere, Vertical):
     def highlighted_engine_name(self) -> str | None:
         return cursor_row_key(self.query_one("#engine-list", DataTable))
 
-    def _show_lost_detail(self, x: Any) -> None:
+    def _show_lost_detail(self, x: LostEngine) -> None:
         self.query_one("#engine-detail", Static).update(rows.lost_detail(x))
         self.remove_class("failed")
 
-    def _show_engine_detail(self, r: Any) -> None:
+    def _show_engine_detail(self, r: EngineRecord) -> None:
         from llmops_tui.ui.tabs.engines_log import phase_line
 
         left = self.leftovers.get(r.name)
@@ -293,7 +294,7 @@ class EnginesTab(LaunchHere, Vertical):
 
     # -- actions ------------------------------------------------------------
 
-    def _profile_or_warn(self, name: str | None) -> Any:
+    def _profile_or_warn(self, name: str | None) -> Profile | None:
         entry = self.entries.get(name) if name else None
         if entry is None:
             self.app.notify("no profile highlighted", severity="warning")
@@ -308,7 +309,7 @@ class EnginesTab(LaunchHere, Vertical):
             return None
         return entry.profile
 
-    def _engine_or_warn(self, name: str | None) -> Any:
+    def _engine_or_warn(self, name: str | None) -> EngineRecord | None:
         rec = self.records.get(name) if name else None
         if rec is None:
             self.app.notify("no engine highlighted (the Engines list is empty)", severity="warning")
@@ -321,7 +322,7 @@ class EnginesTab(LaunchHere, Vertical):
             self.launch(profile)
 
     @work(thread=True, group="engine-action")
-    def launch(self, profile: Any) -> None:
+    def launch(self, profile: Profile) -> None:
         self._run_action(profile.name, lambda: self.supervisor.up(profile), "launch")
 
     def action_stop(self, name: str | None = None) -> None:
@@ -348,7 +349,7 @@ class EnginesTab(LaunchHere, Vertical):
             freed = {True: ", GPU memory freed", None: "", False: ""}[rec.gpu_memory_released]
             to_ui(self, self.app.notify, f"{name} stopped{freed}")
 
-    def _profile_for_record(self, rec: Any) -> Any:
+    def _profile_for_record(self, rec: EngineRecord) -> Profile:
         """The profile an engine was started from: its file, else the same name."""
         from llmops_tui.profiles.store import find_profile, load_profile
 
@@ -364,8 +365,8 @@ class EnginesTab(LaunchHere, Vertical):
             self.restart(rec)
 
     @work(thread=True, group="engine-action")
-    def restart(self, rec: Any) -> None:
-        def go() -> Any:
+    def restart(self, rec: EngineRecord) -> None:
+        def go() -> EngineRecord:
             profile = self._profile_for_record(rec)
             if rec.alive_phase:
                 self.supervisor.down(rec.name)
@@ -391,7 +392,7 @@ class EnginesTab(LaunchHere, Vertical):
             lambda picked: picked and self._start_swap(rec, picked),
         )
 
-    def _start_swap(self, rec: Any, to: str) -> None:
+    def _start_swap(self, rec: EngineRecord, to: str) -> None:
         profile = self._profile_or_warn(to)
         if profile is not None:
             from llmops_tui.supervisor.sleep import resident_pair
@@ -404,7 +405,7 @@ class EnginesTab(LaunchHere, Vertical):
             self.swap(rec.name, profile)
 
     @work(thread=True, group="engine-action")
-    def swap(self, from_name: str, profile: Any) -> None:
+    def swap(self, from_name: str, profile: Profile) -> None:
         self._run_action(
             from_name, lambda: self.supervisor.swap(from_name, profile), "swap", notify_ok=True
         )
@@ -416,7 +417,9 @@ class EnginesTab(LaunchHere, Vertical):
         if name in self.records:
             table.update_cell(name, self._phase_col, f"{label} …")
 
-    def _run_action(self, name: str, call: Any, what: str, notify_ok: bool = False) -> Any:
+    def _run_action(
+        self, name: str, call: Callable[[], EngineRecord], what: str, notify_ok: bool = False
+    ) -> EngineRecord | None:
         """Run one supervisor call in this worker thread; report errors as notifications."""
         self.busy.add(name)
         try:
@@ -446,7 +449,7 @@ class EnginesTab(LaunchHere, Vertical):
 
         self.app.push_screen(EngineLogScreen(rec, self._get_record, poll_s=self.poll_s))
 
-    def _get_record(self, name: str) -> Any:
+    def _get_record(self, name: str) -> EngineRecord | None:
         return self.supervisor.get(name)
 
     def action_new_profile(self) -> None:
@@ -459,7 +462,7 @@ class EnginesTab(LaunchHere, Vertical):
             return
         self._open_form(entry)
 
-    def _open_form(self, entry: Any) -> None:
+    def _open_form(self, entry: ProfileEntry | None) -> None:
         from llmops_tui.ui.tabs.profile_form import ProfileForm
 
         def saved(path: Path | None) -> None:

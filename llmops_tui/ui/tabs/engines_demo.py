@@ -5,7 +5,7 @@ the app lands on the Chat tab, talking to it."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +16,13 @@ from textual.widgets import DataTable, RichLog, Static
 
 from llmops_tui.ui.threads import to_ui
 
+if TYPE_CHECKING:
+    from textual.widgets.data_table import ColumnKey
+
+    from llmops_tui.demo.setup import DemoHooks, DemoResult
+    from llmops_tui.launchable import Launchability
+    from llmops_tui.profiles.store import ProfileEntry
+
 OFFER = (
     "Nothing launches here: d starts the demo (vLLM CPU + a tiny model; first run installs ~3.5 GB)"
 )
@@ -24,18 +31,18 @@ OFFER = (
 class LaunchHere:
     """The Engines tab's part: whether each profile can launch here, and the demo key."""
 
-    here: dict[str, Any]
-    entries: dict[str, Any]
-    _status_col: Any
+    here: dict[str, Launchability]
+    entries: dict[str, ProfileEntry]
+    _status_col: ColumnKey
 
-    def _check_here(self, entries: list[Any]) -> None:
+    def _check_here(self, entries: list[ProfileEntry]) -> None:
         """Run in the profiles worker: the checks probe interpreters (subprocesses)."""
         from llmops_tui.launchable import launchability_all
 
         here = launchability_all([e.profile for e in entries if e.profile is not None])
         to_ui(self, self._show_launchability, here)
 
-    def _here_text(self, entry: Any) -> str | None:
+    def _here_text(self, entry: ProfileEntry) -> str | None:
         """Why ``entry`` cannot launch here (and the demo offer when nothing can); None: it can."""
         from llmops_tui.ui.tabs.engines_rows import short as _short
 
@@ -46,7 +53,7 @@ class LaunchHere:
         nothing = not any(x.ok for x in self.here.values())
         return f"{text}\n{OFFER}" if nothing else text
 
-    def _show_launchability(self, here: dict[str, Any]) -> None:
+    def _show_launchability(self, here: dict[str, Launchability]) -> None:
         self.here = here
         table = self.query_one("#profiles", DataTable)
         for name in here:
@@ -57,7 +64,7 @@ class LaunchHere:
                 )
         self._show_profile_detail(self.highlighted_profile_name())
 
-    def _status_text(self, entry: Any) -> str:
+    def _status_text(self, entry: ProfileEntry) -> str:
         warnings = sum(1 for i in entry.issues if i.severity == "warning")
         h = self.here.get(entry.name)
         text = (
@@ -68,7 +75,7 @@ class LaunchHere:
     def action_demo(self) -> None:
         from llmops_tui.ui.tabs.engines_demo import DemoScreen
 
-        def done(result: Any) -> None:
+        def done(result: DemoResult | None) -> None:
             self.load_profiles()
             self.refresh_records()
             if result is not None:
@@ -80,12 +87,12 @@ class LaunchHere:
         self.app.push_screen(DemoScreen(getattr(self.app, "demo_hooks", None)), done)
 
 
-class DemoScreen(ModalScreen[Any]):
+class DemoScreen(ModalScreen["DemoResult | None"]):
     """Runs the demo's steps in a thread; dismisses with the DemoResult once ready."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="demo.close")]
 
-    def __init__(self, hooks: Any = None) -> None:
+    def __init__(self, hooks: DemoHooks | None = None) -> None:
         super().__init__()
         self.hooks = hooks
         self.cancel = threading.Event()
@@ -129,7 +136,7 @@ class DemoScreen(ModalScreen[Any]):
             "[b red]the demo did not start[/] (above: which step and why) · Esc closes"
         )
 
-    def _ready(self, result: Any) -> None:
+    def _ready(self, result: DemoResult) -> None:
         self.done = True
         self.dismiss(result)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,6 +17,9 @@ from textual.worker import get_current_worker
 
 from llmops_tui.ui.threads import to_ui
 
+if TYPE_CHECKING:
+    from llmops_tui.supervisor.records import EngineRecord
+
 LOG_LINE_CAP = 20_000  # lines kept in the view; older ones are dropped
 FOLLOW_POLL_S = 0.1  # how often the follower looks for new lines
 BATCH_LINES = 2_000  # at most this many lines per hop to the UI thread
@@ -27,7 +30,7 @@ def now() -> float:
     return time.time()
 
 
-def phase_line(rec: Any) -> str:
+def phase_line(rec: EngineRecord) -> str:
     """``ready · 127.0.0.1:8000 · up 1 m 40 s`` or the progress of a starting engine."""
     parts = [f"[b]{rec.phase}[/b]", f"{rec.host}:{rec.port}"]
     if rec.phase in ("starting", "loading") and rec.progress:
@@ -193,8 +196,8 @@ class EngineLogScreen(Screen):
 
     def __init__(
         self,
-        record: Any,
-        get_record: Callable[[str], Any] | None = None,
+        record: EngineRecord,
+        get_record: Callable[[str], EngineRecord | None] | None = None,
         *,
         poll_s: float = 1.0,
     ) -> None:
@@ -227,7 +230,7 @@ class EngineLogScreen(Screen):
         if rec is not None:
             to_ui(self, self.show_record, rec)
 
-    def show_record(self, rec: Any) -> None:
+    def show_record(self, rec: EngineRecord) -> None:
         self.record = rec
         self.query_one("#log-phase", Static).update(phase_line(rec))
         failed = rec.phase == "failed"

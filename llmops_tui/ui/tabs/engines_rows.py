@@ -5,16 +5,20 @@ so the tab shows what `llmops ps` shows. No Textual here."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llmops_tui.ui.tabs.engines_log import format_duration
+
+if TYPE_CHECKING:
+    from llmops_tui.supervisor.lost import LostEngine
+    from llmops_tui.supervisor.records import EngineRecord
 
 
 def short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def progress_cell(r: Any) -> str:
+def progress_cell(r: EngineRecord) -> str:
     from llmops_tui.ui.tabs import engines_log
 
     if r.phase in ("starting", "loading"):
@@ -29,7 +33,9 @@ def progress_cell(r: Any) -> str:
     return ""
 
 
-def merge_lost(records: list, leftovers: dict, lost: list) -> tuple[dict, dict]:
+def merge_lost(
+    records: list[EngineRecord], leftovers: dict[str, list[int]], lost: list[LostEngine]
+) -> tuple[dict[str, list[int]], dict[str, LostEngine]]:
     """(name → pids still running, name → lost engine without a record row): a launch
     its record does not name counts as that record's leftovers."""
     left = {n: list(p) for n, p in leftovers.items()}
@@ -44,7 +50,7 @@ def still_running(pids: list[int]) -> str:
     return f"{len(pids)} left running · s stops them"
 
 
-def record_row(r: Any, left: list[int], busy: bool) -> tuple[str, ...]:
+def record_row(r: EngineRecord, left: list[int], busy: bool) -> tuple[str, ...]:
     phase = r.phase + (f" · {len(left)} left" if left else "") + (" …" if busy else "")
     progress = still_running(left) if left else progress_cell(r)
     return (
@@ -56,20 +62,20 @@ def record_row(r: Any, left: list[int], busy: bool) -> tuple[str, ...]:
     )
 
 
-def lost_row(x: Any, busy: bool) -> tuple[str, ...]:
+def lost_row(x: LostEngine, busy: bool) -> tuple[str, ...]:
     phase = ("unreadable" if x.state_file else "no record") + (" …" if busy else "")
     progress = still_running(x.pids) if x.pids else "nothing running"
     address = f"127.0.0.1:{x.port}" if x.port else "?"
     return (x.name, phase, address, "?", short(progress, 30))
 
 
-def lost_detail(x: Any) -> str:
+def lost_detail(x: LostEngine) -> str:
     pids = ", ".join(map(str, x.pids))
     tail = f" — running: pids {pids}; s stops them" if x.pids else " — nothing of it is running"
     return f"{x.reason}{tail}"
 
 
-def leftover_detail(r: Any, pids: list[int]) -> str:
+def leftover_detail(r: EngineRecord, pids: list[int]) -> str:
     return (
         f" — {len(pids)} process(es) still running after it ended "
         f"(pids {', '.join(map(str, pids))}): s stops them"

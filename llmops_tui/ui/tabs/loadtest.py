@@ -1,15 +1,16 @@
 """Load test tab: target + workload form, start/stop, live plots, final table, history and compare.
 
 A thin view over ``llmops_tui.bench``: the run itself goes on in a thread with
-its own asyncio loop (so drawing the screen never delays the timestamps), the
-tab polls a :class:`~llmops_tui.bench.live.LiveRun` a few times a second.
+its own asyncio loop (so drawing the screen never delays the timestamps); that loop
+posts the run's :class:`~llmops_tui.bench.live.LiveView` to the tab twice a second (a
+``LoadTestProgress`` message: a tab busy drawing gets only the latest).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,11 +29,17 @@ from textual.widgets import (
     TabPane,
 )
 
+from llmops_tui.ui.messages import LoadTestProgress, post
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
+from llmops_tui.ui.tabs.loadtest_live import LiveProgress
 from llmops_tui.ui.tabs.loadtest_sweep import SWEEP_TIP, SweepRunner
 from llmops_tui.ui.threads import alive, to_ui
+
+if TYPE_CHECKING:
+    from llmops_tui.bench.live import LiveRun
+    from llmops_tui.bench.telemetry import TelemetrySampler
 
 __all__ = ["CUSTOM", "LoadTestTab"]
 METRIC_ROWS = (
@@ -41,9 +48,10 @@ METRIC_ROWS = (
     ("ITL", "itl_ms"),
     ("E2E latency", "e2el_ms"),
 )
+PROGRESS_S = 0.5  # how often a run's counters and plots are posted to the tab
 
 
-class LoadTestTab(SweepRunner, RunsHistory, Vertical):
+class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
     def __init__(self, sender_factory: Any = None, **kwargs: Any) -> None:
         """``sender_factory``: see :data:`llmops_tui.bench.session.SenderFactory` (tests pass a
         fake stream; by default requests go over HTTP to the target)."""
@@ -54,8 +62,8 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         self._target_choices: list | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._live = None
-        self._sampler = None  # the run's TelemetrySampler (None with a fake sender)
+        self._live: LiveRun | None = None
+        self._sampler: TelemetrySampler | None = None  # None with a fake sender
         self._marked: list[int] = []
         self._bench_running = False
 
@@ -268,7 +276,6 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         self.query_one("#lt-results", DataTable).clear()
         # the form is tall: bring the buttons, progress and plots into view
         self.query_one("#lt-buttons").scroll_visible(top=True, animate=False)
-        self._timer = self.set_interval(0.5, self.refresh_live)
         self.run_bench(plan)
 
     def checked_plan(self):
@@ -332,10 +339,22 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
 
             self._sampler = sampler_for(plan.target)
 
+        async def report_progress() -> None:
+            while True:
+                await asyncio.sleep(PROGRESS_S)
+                post(self, LoadTestProgress(self.live_view()))
+
         async def main():
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             tokenizer = resolve_tokenizer(plan.spec, plan.target)
+            ticker = asyncio.create_task(report_progress())
+            try:
+                return await run(tokenizer)
+            finally:
+                ticker.cancel()
+
+        async def run(tokenizer):
             return await execute(
                 plan.target,
                 plan.spec,
@@ -367,37 +386,12 @@ class LoadTestTab(SweepRunner, RunsHistory, Vertical):
         else:
             to_ui(self, self._finish, outcome, error)
 
-    def refresh_live(self) -> None:
-        live = self._live
-        if live is None:
-            return
-        live.refresh()
-        if live.total:
-            bar = self.query_one("#lt-progress", ProgressBar)
-            bar.update(total=live.total, progress=live.done)
-        self.query_one("#lt-status", Static).update(live.status_line())
-        tput = live.throughput()
-        # the current second is still filling: plot the finished ones
-        self.query_one("#lt-tput", Sparkline).data = tput[:-1] if len(tput) > 1 else tput
-        self.query_one("#lt-ttft", Sparkline).data = live.ttft_ms()
-        tl = self.query_one("#lt-tput-label", Static)
-        tl.update(f"Output tokens/s (max {max(tput, default=0):,.0f})")
-        ttft = live.ttft_ms()
-        self.query_one("#lt-ttft-label", Static).update(
-            f"TTFT (ms), by request start (max {max(ttft, default=0):,.1f})"
-        )
-        if self._sampler is not None:
-            from llmops_tui.bench.telemetry import live_series
-
-            for key, values, label, why in live_series(self._sampler):
-                self.query_one(f"#lt-{key}", Sparkline).data = values
-                text = self.query_one(f"#lt-{key}-label", Static)
-                text.update(label)
-                text.tooltip = why  # e.g. "no NVIDIA GPU found: …" in full
+    @on(LoadTestProgress)
+    def _progress(self, event: LoadTestProgress) -> None:
+        if self._bench_running:  # a late one after the run ended stays unshown
+            self.show_live(event.view)
 
     def _finish(self, outcome, error: str | None) -> None:
-        if getattr(self, "_timer", None) is not None:
-            self._timer.stop()
         self.refresh_live()
         self._set_running(False)
         if error or outcome is None:

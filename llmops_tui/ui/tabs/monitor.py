@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widget import Widget
@@ -31,7 +32,7 @@ from llmops_tui.telemetry.monitor import (
 )
 from llmops_tui.telemetry.scrape.stats import ENGINE_LABELS, EngineStats
 from llmops_tui.telemetry.targets import EngineTarget
-from llmops_tui.ui.threads import to_ui
+from llmops_tui.ui.messages import MonitorSampled, post
 
 BAR_WIDTH = 20
 LABEL_WIDTH = 9
@@ -260,9 +261,7 @@ class MonitorTab(VerticalScroll):
         asyncio.run(run_monitor_loop(sampler, self._deliver, self._stop, self.interval_s))
 
     def _deliver(self, snap: MonitorSnapshot) -> None:
-        try:
-            to_ui(self, self._apply, snap)
-        except RuntimeError:  # the app is closing
+        if not post(self, MonitorSampled(snap)):  # the tab or the app is gone
             self._stop.set()
 
     # -- UI thread -------------------------------------------------------------
@@ -281,6 +280,10 @@ class MonitorTab(VerticalScroll):
             panes[pid] = pane
             anchor = pane
         return panes
+
+    @on(MonitorSampled)
+    def _sampled(self, event: MonitorSampled) -> None:
+        self._apply(event.snapshot)
 
     def _apply(self, snap: MonitorSnapshot) -> None:
         history = self._history or History()

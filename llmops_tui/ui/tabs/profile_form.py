@@ -9,7 +9,7 @@ Problems are shown under the field they concern; nothing typed is lost on a fail
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -23,6 +23,10 @@ from llmops_tui.profiles.form import FIELDS, FORM_KEYS, choices_for, initial_tex
 from llmops_tui.ui.quitsafe import QuitSafeSelect
 from llmops_tui.ui.threads import to_ui
 
+if TYPE_CHECKING:
+    from llmops_tui.profiles.profile import Profile, ProfileIssue
+    from llmops_tui.profiles.store import ProfileEntry
+
 
 class ProfileForm(ModalScreen[Path | None]):
     BINDINGS = [
@@ -30,7 +34,7 @@ class ProfileForm(ModalScreen[Path | None]):
         Binding("ctrl+s", "save", "Save", id="profile_form.save"),
     ]
 
-    def __init__(self, entry: Any | None = None, *, save_dir: Path | None = None) -> None:
+    def __init__(self, entry: ProfileEntry | None = None, *, save_dir: Path | None = None) -> None:
         super().__init__()
         self.entry = entry
         self.save_dir = save_dir
@@ -179,7 +183,7 @@ class ProfileForm(ModalScreen[Path | None]):
                 return
             self.save(profile, path)
 
-    def show_issues(self, issues: list[Any]) -> None:
+    def show_issues(self, issues: list[ProfileIssue]) -> None:
         by_field: dict[str, list[str]] = {}
         general: list[str] = []
         for issue in issues:
@@ -198,7 +202,7 @@ class ProfileForm(ModalScreen[Path | None]):
         self.query_one("#form-errors", Static).update("\n".join(summary + general[:3]))
 
     @work(thread=True, exclusive=True, group="form-save")
-    def save(self, profile: Any, path: Path) -> None:
+    def save(self, profile: Profile, path: Path) -> None:
         from llmops_tui.profiles.profile import ProfileError
         from llmops_tui.profiles.store import save_profile
 
@@ -224,7 +228,7 @@ class ProfileForm(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-def _issue(path: Path, field: str, message: str) -> Any:
+def _issue(path: Path, field: str, message: str) -> ProfileIssue:
     from llmops_tui.profiles.profile import ProfileIssue
 
     return ProfileIssue(str(path), field, message)
