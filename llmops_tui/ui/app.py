@@ -195,7 +195,7 @@ class LlmopsApp(App):
     # Who shows the shared data that bubbles up to the app besides the producer's ancestors
     # (ui/messages.py): the app hands each of them a copy that stops there.
     RELAYS: ClassVar[dict[type[Shared], tuple[type[Widget], ...]]] = {
-        EngineRecords: (ShellHeader,),
+        EngineRecords: (ShellHeader, ChatTab, LoadTestTab),
         GpusRead: (ShellHeader,),
     }
 

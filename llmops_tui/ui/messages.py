@@ -61,6 +61,11 @@ class EngineRecords(Shared):
         self.leftovers = leftovers or {}
         self.lost = lost or []
 
+    def ready_names(self) -> frozenset[str]:
+        """The engines that answer now: what target pickers offer (they look again when
+        this set changes, not on every poll)."""
+        return frozenset(r.name for r in self.records if r.phase == "ready")
+
 
 class GpusRead(Shared):
     """One NVML read for the header (the app's poll, every 2 s)."""

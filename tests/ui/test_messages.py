@@ -156,3 +156,54 @@ async def test_load_test_progress_reaches_the_bar_and_the_counters():
         tab._set_running(False)  # the run ended: a late report is not drawn over its end
         await from_a_thread(pilot, tab, progress(30))
         assert bar.progress == 12
+
+
+async def test_chat_looks_for_targets_again_when_the_set_of_ready_engines_changes():
+    """The Chat tab gets the Engines tab's records (relayed by the app) and probes for
+    targets again only when an engine becomes ready or stops being ready."""
+    from llmops_tui.ui.tabs.chat import ChatTab
+
+    app = LlmopsApp(supervisor=FakeSupervisor(), engines_poll_s=0, gpu_poll_s=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        chat = app.query_one(ChatTab)
+        looks: list[int] = []
+        chat.find_targets = lambda: looks.append(1)  # type: ignore[method-assign]
+        tab = app.query_one(EnginesTab)
+        starting = make_record("llama", phase="starting", port=8001)
+        steps = [
+            ([], 0),  # the first records only set what was seen
+            ([starting], 0),  # starting is not a target yet
+            ([make_record("qwen"), starting], 1),  # qwen ready: look again
+            ([make_record("qwen"), starting], 1),  # the same poll again: nothing
+            ([make_record("qwen"), make_record("llama", port=8001)], 2),  # llama ready
+            ([make_record("llama", port=8001)], 3),  # qwen gone
+        ]
+        for records, expected in steps:
+            await from_a_thread(pilot, tab, EngineRecords(records))
+            assert len(looks) == expected, [r.name for r in records]
+
+
+async def test_load_test_offers_targets_again_when_the_set_of_ready_engines_changes():
+    app = LlmopsApp(
+        initial_tab="loadtest", supervisor=FakeSupervisor(), engines_poll_s=0, gpu_poll_s=0
+    )
+    async with app.run_test(size=(130, 48)) as pilot:
+        await settle(pilot)
+        tab = app.query_one(LoadTestTab)
+        looks: list[int] = []
+        tab.load_profiles = lambda: looks.append(1)  # type: ignore[method-assign]
+        engines = app.query_one(EnginesTab)
+        for records, expected in (
+            ([], 0),
+            ([make_record("qwen")], 1),
+            ([make_record("qwen")], 1),
+        ):
+            await from_a_thread(pilot, engines, EngineRecords(records))
+            assert len(looks) == expected
+        tab._set_running(True)  # during a run: not now, the next poll after it
+        await from_a_thread(pilot, engines, EngineRecords([]))
+        assert len(looks) == 1
+        tab._set_running(False)
+        await from_a_thread(pilot, engines, EngineRecords([]))
+        assert len(looks) == 2

@@ -29,7 +29,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from llmops_tui.ui.messages import LoadTestProgress, post
+from llmops_tui.ui.messages import EngineRecords, LoadTestProgress, post
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
@@ -60,6 +60,7 @@ class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
         self._form: LoadTestForm | None = None
         self._shown_before = False
         self._target_choices: list | None = None
+        self._ready_seen: frozenset[str] | None = None  # engines ready at the last records
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._live: LiveRun | None = None
@@ -174,6 +175,17 @@ class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
         if self._shown_before:
             self.load_profiles()  # engines started or stopped since: offer them as they are
         self._shown_before = True
+
+    @on(EngineRecords)
+    def _engines_changed(self, event: EngineRecords) -> None:
+        """An engine became ready or stopped being ready (relayed by the app): offer the
+        targets as they are now; not during a run (the next poll tries again)."""
+        ready = event.ready_names()
+        if self._ready_seen is not None and ready != self._ready_seen:
+            if self._bench_running:
+                return
+            self.load_profiles()
+        self._ready_seen = ready
 
     def build_form(self) -> None:
         """Mount the Run form (once); targets found meanwhile are handed to it."""
