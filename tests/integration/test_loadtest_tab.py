@@ -106,9 +106,21 @@ async def test_sweep_fills_its_table_step_by_step_and_answers():
             tab = app.query_one(LoadTestTab)
             await fill(tab, url, "8", "10")  # concurrency 4: steps 1, 2, 4
             tab.query_one("#lt-slo-ttft").value = "1000"
+            # Live draws before the last step's row: the progress ticker's, not the end's.
+            drawn_running: list[int] = []
+            show_live = tab.show_live
+            table = tab.query_one("#lt-sweep", DataTable)
+
+            def counting_show_live(view):
+                if tab._bench_running and table.row_count < 3:
+                    drawn_running.append(view.done)
+                show_live(view)
+
+            tab.show_live = counting_show_live
             await pilot.click("#lt-sweep-btn")
             table = tab.query_one("#lt-sweep", DataTable)
             await wait_until(lambda: not tab._bench_running and table.row_count == 3)
+            assert drawn_running, "no progress was drawn while the sweep ran"
             msg = str(tab.query_one("#lt-message").render())
             assert msg.startswith("Sweep: highest load meeting TTFT p99 ≤ 1000 ms: concurrency 4")
             assert "steps: 1=concurrency 1, 2=concurrency 2, 3=concurrency 4" in msg

@@ -29,7 +29,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from llmops_tui.ui.messages import EngineRecords, LoadTestProgress, post
+from llmops_tui.ui.messages import EngineRecords, LoadTestProgress
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
@@ -48,7 +48,6 @@ METRIC_ROWS = (
     ("ITL", "itl_ms"),
     ("E2E latency", "e2el_ms"),
 )
-PROGRESS_S = 0.5  # how often a run's counters and plots are posted to the tab
 
 
 class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
@@ -351,16 +350,11 @@ class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
 
             self._sampler = sampler_for(plan.target)
 
-        async def report_progress() -> None:
-            while True:
-                await asyncio.sleep(PROGRESS_S)
-                post(self, LoadTestProgress(self.live_view()))
-
         async def main():
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             tokenizer = resolve_tokenizer(plan.spec, plan.target)
-            ticker = asyncio.create_task(report_progress())
+            ticker = asyncio.create_task(self.post_progress())
             try:
                 return await run(tokenizer)
             finally:

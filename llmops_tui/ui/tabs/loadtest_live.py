@@ -4,6 +4,7 @@ from the :class:`~llmops_tui.bench.live.LiveView` the run's loop posts twice a s
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual.widgets import ProgressBar, Sparkline, Static
@@ -11,6 +12,9 @@ from textual.widgets import ProgressBar, Sparkline, Static
 if TYPE_CHECKING:
     from llmops_tui.bench.live import LiveRun, LiveView
     from llmops_tui.bench.telemetry import TelemetrySampler
+
+
+PROGRESS_S = 0.5  # how often a run's counters and plots are posted to the tab
 
 
 class LiveProgress:
@@ -29,8 +33,19 @@ class LiveProgress:
             plots = live_series(self._sampler)
         return self._live.view(plots)
 
+    async def post_progress(self) -> None:
+        """On the run's own loop until cancelled (a test's end, a sweep's end): the run as
+        it is now, twice a second, as a ``LoadTestProgress`` to the tab; a sweep's steps each
+        set their own ``_live``, so the plots follow the step in progress."""
+        from llmops_tui.ui.messages import LoadTestProgress, post
+
+        while True:
+            await asyncio.sleep(PROGRESS_S)
+            if self._live is not None:
+                post(self, LoadTestProgress(self.live_view()))  # type: ignore[arg-type]
+
     def refresh_live(self) -> None:
-        """Draw the run as it is now (its end, a sweep's timer)."""
+        """Draw the run as it is now (at its end, and a sweep's at each of its steps' end)."""
         if self._live is not None:
             self.show_live(self.live_view())
 

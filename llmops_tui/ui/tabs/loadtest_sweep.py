@@ -3,7 +3,7 @@ concurrency, stopping at saturation (``bench/sweep.py``, as ``llmops bench sweep
 
 A mixin of :class:`~llmops_tui.ui.tabs.loadtest.LoadTestTab` (it composes ``#lt-sweep-btn``
 and ``#lt-sweep``). Each step runs like Start (its own LiveRun and telemetry sampler, so the
-live plots follow the step in progress); the step table fills in as steps finish and the
+live plots, posted by the same progress ticker as Start's, follow the step in progress); the step table fills in as steps finish and the
 answer and a text throughput-vs-TTFT plot end it. Runs in a worker thread on its own loop.
 """
 
@@ -51,7 +51,6 @@ class SweepRunner:
             "each, until the engine saturates. Esc or Stop ends it, keeping the steps done."
         )
         self.query_one("#lt-buttons").scroll_visible(top=True, animate=False)
-        self._timer = self.set_interval(0.5, self.refresh_live)
         self.run_sweep(plan, sweep)
 
     @work(thread=True, exclusive=True, group="lt-bench")
@@ -96,7 +95,13 @@ class SweepRunner:
             def on_step(step: Any, res: Any) -> None:
                 to_ui(self, self._sweep_step, step_row(step, res))
 
-            return await run_sweep(sweep, plan.shape, run_step, stop=self._stop, on_step=on_step)
+            ticker = asyncio.create_task(self.post_progress())
+            try:
+                return await run_sweep(
+                    sweep, plan.shape, run_step, stop=self._stop, on_step=on_step
+                )
+            finally:
+                ticker.cancel()
 
         try:
             res, error = run_loop(main()), None
@@ -112,8 +117,6 @@ class SweepRunner:
     def _sweep_done(self: Any, res: Any, error: str | None) -> None:
         from llmops_tui.bench.sweep_report import text_plot
 
-        if getattr(self, "_timer", None) is not None:
-            self._timer.stop()
         self.refresh_live()
         self._set_running(False)
         if error or res is None:
