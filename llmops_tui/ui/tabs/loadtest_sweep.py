@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.widgets import DataTable
 
 from llmops_tui.ui.threads import to_ui
+
+if TYPE_CHECKING:
+    from llmops_tui.bench.plan import RunPlan
+    from llmops_tui.bench.runner import LoadShape
+    from llmops_tui.bench.sweep import Step, SweepPlan, SweepResult
+    from llmops_tui.ui.tabs.loadtest import LoadTestTab
 
 SWEEP_TIP = (
     "Run the form's workload at concurrency 1, 2, 4, … up to its concurrency (64 when blank), "
@@ -29,7 +35,7 @@ class SweepRunner:
     """The Sweep button's behaviour, mixed into the Load test tab (which routes the button's
     press here: Textual's ``@on`` is not collected from a plain mixin)."""
 
-    def start_sweep(self: Any) -> None:
+    def start_sweep(self: LoadTestTab) -> None:
         from llmops_tui.bench.sweep import SweepPlan, SweepResult
         from llmops_tui.bench.sweep_report import header
 
@@ -54,7 +60,7 @@ class SweepRunner:
         self.run_sweep(plan, sweep)
 
     @work(thread=True, exclusive=True, group="lt-bench")
-    def run_sweep(self: Any, plan: Any, sweep: Any) -> None:
+    def run_sweep(self: LoadTestTab, plan: RunPlan, sweep: SweepPlan) -> None:
         from llmops_tui.bench.eventloop import run as run_loop
         from llmops_tui.bench.live import LiveRun
         from llmops_tui.bench.session import execute, resolve_tokenizer
@@ -70,7 +76,7 @@ class SweepRunner:
             tokenizer = resolve_tokenizer(plan.spec, plan.target)
             store = ResultStore(paths().results_db)
 
-            async def run_step(load: float, shape: Any, n: int):
+            async def run_step(load: float, shape: LoadShape, n: int):
                 live = LiveRun()
                 live.total = None if shape.duration_s else n
                 self._live = live
@@ -92,7 +98,7 @@ class SweepRunner:
                 )
                 return out.summary, out.run_id, out.result.partial
 
-            def on_step(step: Any, res: Any) -> None:
+            def on_step(step: Step, res: SweepResult) -> None:
                 to_ui(self, self._sweep_step, step_row(step, res))
 
             ticker = asyncio.create_task(self.post_progress())
@@ -111,10 +117,10 @@ class SweepRunner:
             self._loop = None
         to_ui(self, self._sweep_done, res, error)
 
-    def _sweep_step(self: Any, row: list[str]) -> None:
+    def _sweep_step(self: LoadTestTab, row: list[str]) -> None:
         self.query_one("#lt-sweep", DataTable).add_row(*row)
 
-    def _sweep_done(self: Any, res: Any, error: str | None) -> None:
+    def _sweep_done(self: LoadTestTab, res: SweepResult | None, error: str | None) -> None:
         from llmops_tui.bench.sweep_report import text_plot
 
         self.refresh_live()
