@@ -62,9 +62,27 @@ class EngineRecords(Shared):
         self.lost = lost or []
 
     def ready_names(self) -> frozenset[str]:
-        """The engines that answer now: what target pickers offer (they look again when
-        this set changes, not on every poll)."""
+        """The engines that answer now: what target pickers offer."""
         return frozenset(r.name for r in self.records if r.phase == "ready")
+
+
+class ReadyEngines:
+    """For a target picker: has the set of ready engines changed since the last records?
+    The first records only set what was seen; a change the picker cannot act on now
+    (``defer``: a reply streams, a test runs) is kept for the next poll."""
+
+    def __init__(self) -> None:
+        self.seen: frozenset[str] | None = None
+
+    def changed(self, event: EngineRecords, *, defer: bool = False) -> bool:
+        ready = event.ready_names()
+        if self.seen is None:
+            self.seen = ready
+            return False
+        if ready == self.seen or defer:
+            return False
+        self.seen = ready
+        return True
 
 
 class GpusRead(Shared):

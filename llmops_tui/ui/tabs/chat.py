@@ -32,7 +32,7 @@ from llmops_tui.chat.session import (
 )
 from llmops_tui.chat.store import ConversationStore
 from llmops_tui.chat.targets import TargetSource
-from llmops_tui.ui.messages import EngineRecords
+from llmops_tui.ui.messages import EngineRecords, ReadyEngines
 from llmops_tui.ui.tabs.chat_pickers import OpenConversationScreen, TargetRow
 from llmops_tui.ui.tabs.chat_widgets import ChatColumn, ReplyView, UserBubble
 from llmops_tui.ui.threads import alive
@@ -129,8 +129,7 @@ class ChatTab(Vertical):
         self.runs: list[ReplyRun] = []
         self._turn_active = False
         self.targets_found: list[ChatTarget] = []
-        # Names of the engines ready at the last EngineRecords (None: none seen yet).
-        self._ready_seen: frozenset[str] | None = None
+        self._ready_engines = ReadyEngines()  # engines ready at the last EngineRecords
 
     # layout -----------------------------------------------------------------------------
 
@@ -223,12 +222,8 @@ class ChatTab(Vertical):
         """Look for targets again when an engine becomes ready or stops being ready (the
         Engines tab's poll, relayed by the app), not on every poll; not while a reply
         streams (the next poll tries again)."""
-        ready = event.ready_names()
-        if self._ready_seen is not None and ready != self._ready_seen:
-            if self.busy:
-                return
+        if self._ready_engines.changed(event, defer=self.busy):
             self.find_targets()
-        self._ready_seen = ready
 
     @on(Checkbox.Changed, "#ab-toggle")
     def _toggle_ab(self, event: Checkbox.Changed) -> None:

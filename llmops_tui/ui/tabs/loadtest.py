@@ -29,7 +29,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from llmops_tui.ui.messages import EngineRecords, LoadTestProgress
+from llmops_tui.ui.messages import EngineRecords, LoadTestProgress, ReadyEngines
 from llmops_tui.ui.tabs.bakeoff_panel import BakeoffPanel
 from llmops_tui.ui.tabs.loadtest_form import CUSTOM, LoadTestForm
 from llmops_tui.ui.tabs.loadtest_history import HISTORY_HELP, RunsHistory, RunsTable, fmt_number
@@ -59,7 +59,7 @@ class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
         self._form: LoadTestForm | None = None
         self._shown_before = False
         self._target_choices: list | None = None
-        self._ready_seen: frozenset[str] | None = None  # engines ready at the last records
+        self._ready_engines = ReadyEngines()  # engines ready at the last EngineRecords
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._live: LiveRun | None = None
@@ -179,12 +179,8 @@ class LoadTestTab(LiveProgress, SweepRunner, RunsHistory, Vertical):
     def _engines_changed(self, event: EngineRecords) -> None:
         """An engine became ready or stopped being ready (relayed by the app): offer the
         targets as they are now; not during a run (the next poll tries again)."""
-        ready = event.ready_names()
-        if self._ready_seen is not None and ready != self._ready_seen:
-            if self._bench_running:
-                return
+        if self._ready_engines.changed(event, defer=self._bench_running):
             self.load_profiles()
-        self._ready_seen = ready
 
     def build_form(self) -> None:
         """Mount the Run form (once); targets found meanwhile are handed to it."""
