@@ -56,7 +56,9 @@ def key_problem(key: str) -> str | None:
     *mods, base = key.split("+") if len(key) > 1 else [key]
     for mod in mods:
         if mod not in MODIFIERS:
-            return f"unknown modifier {mod!r} in {key!r} (modifiers: {', '.join(sorted(MODIFIERS))})"
+            return (
+                f"unknown modifier {mod!r} in {key!r} (modifiers: {', '.join(sorted(MODIFIERS))})"
+            )
     if len(set(mods)) != len(mods):
         return f"a modifier is repeated in {key!r}"
     if len(base) == 1:

@@ -112,6 +112,10 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _text(values: Mapping[str, Any], name: str) -> str:
+    return str(values.get(name) or "").strip()
+
+
 def build_plan(
     values: Mapping[str, Any],
     preset: str | None = None,
@@ -133,7 +137,7 @@ def build_plan(
     errors: dict[str, str] = {}
 
     def text(name: str) -> str:
-        return str(values.get(name) or "").strip()
+        return _text(values, name)
 
     def number(
         name: str,
@@ -233,7 +237,7 @@ def _target(
     errors: dict[str, str] = {}
 
     def text(name: str) -> str:
-        return str(values.get(name) or "").strip()
+        return _text(values, name)
 
     base_url, model, profile = text("base_url"), text("model"), text("profile")
     if profile:
