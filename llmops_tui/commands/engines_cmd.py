@@ -103,7 +103,9 @@ def _progress_printer():
 
 
 def _print_failure(rec) -> None:
-    _err(f"{rec.name} failed: {rec.root_cause or 'no explanation found in the log'}")
+    from llmops_tui.supervisor.records import failure_line
+
+    _err(failure_line(rec))
     _err(f"log: {rec.log_path}")
 
 

@@ -225,7 +225,7 @@ def run_demo(
 
     # 4. start and wait
     from llmops_tui.engines.base import LaunchRefused
-    from llmops_tui.supervisor.records import EngineFailed
+    from llmops_tui.supervisor.records import EngineFailed, failure_line
 
     say(
         f"[4/4] engine: starting '{DEMO_PROFILE}' on 127.0.0.1:{port} (about a minute on "
@@ -248,7 +248,7 @@ def run_demo(
     except EngineFailed as exc:
         r = exc.record
         raise DemoError(
-            f"the demo engine failed: {r.root_cause or 'see its log'} (log: {r.log_path})"
+            f"the demo engine {failure_line(r).split(' ', 1)[1]} (log: {r.log_path})"
         ) from exc
     except TimeoutError as exc:
         raise DemoError(

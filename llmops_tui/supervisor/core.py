@@ -51,6 +51,7 @@ from llmops_tui.supervisor.records import (
     RecordUnreadable,
     private_dir,
     read_record,
+    record_lock,
     write_json_atomic,
 )
 from llmops_tui.supervisor.stopping import StopMixin
@@ -89,7 +90,26 @@ class Supervisor(StopMixin):
     def _save(self, rec: EngineRecord) -> None:
         private_dir(self.state_dir)
         d = private_dir(self.engine_dir(rec.name))
-        write_json_atomic(d / STATE_FILE, rec.to_json())
+        with record_lock(d):
+            write_json_atomic(d / STATE_FILE, rec.to_json())
+
+    def _commit(self, rec: EngineRecord, phase_read: str) -> EngineRecord:
+        """Save what a refresh concluded, unless another llmops moved this launch's
+        record on since ``phase_read`` was read (a ``down`` wrote "stopping" before it
+        signalled the engine, so the engine's death is not a failure): then the record
+        on disk is the truth and is returned unsaved."""
+        private_dir(self.state_dir)
+        d = private_dir(self.engine_dir(rec.name))
+        with record_lock(d):
+            try:
+                disk = read_record(d / STATE_FILE, rec.name)
+            except RecordUnreadable:
+                disk = None
+            same_launch = disk is not None and (disk.pid, disk.marker) == (rec.pid, rec.marker)
+            if same_launch and disk.phase != phase_read:
+                return disk
+            write_json_atomic(d / STATE_FILE, rec.to_json())
+            return rec
 
     # -- launch -------------------------------------------------------------
 
@@ -296,7 +316,7 @@ class Supervisor(StopMixin):
     def _refresh(self, rec: EngineRecord) -> EngineRecord:
         if rec.phase in TERMINAL_PHASES:
             return rec
-        before = rec.to_json()
+        before, phase_read = rec.to_json(), rec.phase
         proc = verify(rec, self._child(rec))
         w = self._read_log(rec)
         now = time.time()
@@ -319,7 +339,10 @@ class Supervisor(StopMixin):
                 rec.failed_at = now
                 left = tree(rec, self._child(rec))
                 rec.processes_at_failure = len(left)
-                self._save(rec)
+                saved = self._commit(rec, phase_read)
+                if saved is not rec:  # stopped by another llmops, not failed
+                    return saved
+                phase_read = rec.phase
                 if left:
                     stop_processes(rec, self._child(rec), grace=5.0)
                 rec.stopped_at = time.time()
@@ -345,7 +368,7 @@ class Supervisor(StopMixin):
         if rec.phase not in STARTING_PHASES:
             self._remove_secret(rec)
         if rec.to_json() != before:
-            self._save(rec)
+            return self._commit(rec, phase_read)
         return rec
 
     def _remove_secret(self, rec: EngineRecord) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
 import signal
 import socket
+from collections.abc import Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -17,6 +19,7 @@ STARTING_PHASES = frozenset({"starting", "loading"})
 SERVING_PHASES = frozenset({"ready", "sleeping"})
 TERMINAL_PHASES = frozenset({"stopped", "failed"})
 STATE_FILE = "state.json"
+RECORD_LOCK = ".state.lock"
 LOG_FILE = "engine.log"
 
 
@@ -29,9 +32,17 @@ class EngineFailed(RuntimeError):
 
     def __init__(self, record: EngineRecord):
         self.record = record
-        super().__init__(
-            f"{record.name} failed: {record.root_cause or 'no explanation in the log'}"
+        super().__init__(failure_line(record))
+
+
+def failure_line(record: EngineRecord) -> str:
+    """Why a launch never became ready: its root cause, or that it was stopped."""
+    if record.phase in ("stopping", "stopped"):
+        return (
+            f"{record.name} was {record.phase} before it was ready "
+            "(by `llmops down` or another llmops)"
         )
+    return f"{record.name} failed: {record.root_cause or 'no explanation found in the log'}"
 
 
 class StopIncomplete(RuntimeError):
@@ -226,3 +237,16 @@ def load_record(path: Path) -> EngineRecord | None:
         return read_record(path)
     except RecordUnreadable:
         return None
+
+
+@contextlib.contextmanager
+def record_lock(engine_dir: Path) -> Iterator[None]:
+    """An ``flock`` held for one read-and-write of ``engine_dir``'s state file, across
+    processes: a stop in one llmops and a refresh in another take turns on the record
+    (milliseconds; the launch/stop lock in ``locks.py`` is the long one)."""
+    fd = os.open(engine_dir / RECORD_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the only descriptor releases the flock

@@ -258,3 +258,44 @@ def test_corrupt_state_file_is_skipped(sup):
     d.mkdir(parents=True)
     (d / "state.json").write_text("{not json")
     assert sup.records() == []
+
+
+# -- two llmops on one record ------------------------------------------------
+
+
+@pytest.mark.parametrize("disk_phase", ["stopping", "stopped"])
+def test_an_engine_another_llmops_stops_while_it_loads_is_not_called_failed(
+    sup, tmp_path, disk_phase
+):
+    # `up --wait` (sup, holding the child) read the record while the engine was loading;
+    # a `down` in another llmops wrote "stopping" and ended it. The child's death is that
+    # stop, not a failure: the refresh must neither say "failed" nor write it over the stop.
+    rec = _spawn_script(sup, tmp_path, '#!/bin/sh\nexec sleep "$@"\n')
+    read_while_loading = sup._load("wrapped")
+    assert read_while_loading.phase == "starting"
+    other = Supervisor(sup.state_dir)
+    if disk_phase == "stopped":
+        other.down("wrapped", grace=2.0)
+    else:  # the stop is under way: "stopping" saved, the engine signalled
+        mid = other._load("wrapped")
+        mid.phase = "stopping"
+        other._save(mid)
+        os.killpg(rec.pid, 9)
+    sup._children["wrapped"].wait(timeout=5)
+    seen = sup.refresh(read_while_loading)
+    assert seen.phase == disk_phase, seen.root_cause
+    assert json.loads((sup.engine_dir("wrapped") / "state.json").read_text())["phase"] == disk_phase
+    from llmops_tui.supervisor.records import EngineFailed
+
+    with pytest.raises(EngineFailed, match=r"wrapped was stopp(ing|ed) before it was ready"):
+        sup.wait_ready("wrapped", timeout=5)
+
+
+def test_an_engine_that_dies_on_its_own_while_loading_is_failed(sup, tmp_path):
+    rec = _spawn_script(sup, tmp_path, '#!/bin/sh\nexec sleep "$@"\n')
+    read_while_loading = sup._load("wrapped")
+    os.killpg(rec.pid, 9)  # nobody stopped it: it died
+    sup._children["wrapped"].wait(timeout=5)
+    seen = sup.refresh(read_while_loading)
+    assert seen.phase == "failed" and "before it was ready" in seen.root_cause
+    assert json.loads((sup.engine_dir("wrapped") / "state.json").read_text())["phase"] == "failed"
