@@ -70,9 +70,9 @@ async def test_broken_toml_is_notified_and_nothing_is_remapped():
     app = LlmopsApp(initial_tab="engines")
     async with app.run_test(size=SIZE) as pilot:
         await keymap_read(app, pilot)
-        assert any(
-            n.message.startswith(f"{path}:2: invalid TOML") for n in app._notifications
-        ), [n.message for n in app._notifications]
+        assert any(n.message.startswith(f"{path}:2: invalid TOML") for n in app._notifications), [
+            n.message for n in app._notifications
+        ]
         assert app.user_keymap == {}
         await pilot.press("3")
         assert app.query_one(TabbedContent).active == "monitor"
