@@ -15,7 +15,8 @@ A key is a character (``L``, ``?``), a named key (``escape``, ``f5``, ``pageup``
 or a character's name (``question_mark``, ``slash``), after optional modifiers
 (``ctrl+``, ``shift+``, ``alt+``, ``super+``, ``meta+``, ``hyper+``). A problem names the file,
 the line and the field, as profile problems do (``profiles.ProfileIssue``); the other entries
-still apply.
+still apply. An entry that gives a key another binding of the same class already has in force
+is a problem too (:func:`clashes`).
 """
 
 from __future__ import annotations
@@ -80,10 +81,15 @@ def key_problem(key: str) -> str | None:
 
 
 def parse_keymap(
-    text: str, file: str, binding_ids: Collection[str]
+    text: str,
+    file: str,
+    binding_ids: Collection[str],
+    scopes: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[dict[str, str], list[ProfileIssue]]:
     """The keymap in ``text`` (binding id → keys) and the problems found; the entries with a
-    problem are left out, the others kept."""
+    problem are left out, the others kept. With ``scopes`` (binding id → (the class whose
+    bindings hold it, its default keys)), an entry that gives a key another binding of the
+    same class has in force is a problem too: one of the two could never be pressed."""
     data = load_toml(text, file)
     if isinstance(data, ProfileIssue):
         return {}, [data]
@@ -107,7 +113,55 @@ def parse_keymap(
             issues.append(ProfileIssue(file, binding_id, problem, line))
         else:
             keymap[binding_id] = ",".join(k.strip() for k in value.split(","))
+    if scopes:
+        for binding_id, problem in clashes(keymap, scopes):
+            issues.append(ProfileIssue(file, binding_id, problem, lines.line(binding_id, TABLE)))
+            del keymap[binding_id]
     return keymap, issues
+
+
+def key_identity(key: str) -> str:
+    """One spelling per key, to compare them: ``?`` and ``question_mark`` are one key."""
+    *mods, base = key.split("+") if len(key) > 1 else [key]
+    if len(base) > 1 and base not in NAMED_KEYS:
+        try:
+            base = unicodedata.lookup(base.replace("_", " "))
+        except KeyError:
+            pass
+    return "+".join([*sorted(mods), base])
+
+
+def clashes(
+    keymap: Mapping[str, str], scopes: Mapping[str, tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The keymap's entries (binding id, why) that give a key which another binding of the same
+    class has in force, in the file's order. Checked on the keys in force with every entry
+    applied, so two entries that swap keys are fine; an entry left out brings its binding's
+    default back, which is checked again."""
+    keymap = dict(keymap)
+    found: list[tuple[str, str]] = []
+    while True:
+        in_force = keys_in_force({i: keys for i, (_scope, keys) in scopes.items()}, keymap)
+        holders: dict[tuple[str, str], list[str]] = {}
+        for binding_id, keys in in_force.items():
+            scope = scopes[binding_id][0]
+            for key in {key_identity(k.strip()) for k in keys.split(",") if k.strip()}:
+                holders.setdefault((scope, key), []).append(binding_id)
+        bad = None
+        for binding_id, keys in keymap.items():
+            scope = scopes.get(binding_id, ("", ""))[0]
+            for key in keys.split(","):
+                others = [i for i in holders.get((scope, key_identity(key)), []) if i != binding_id]
+                if others:
+                    bad = (binding_id, f"{key!r} is already {others[0]}'s key; "
+                           "one of the two could never be pressed")  # fmt: skip
+                    break
+            if bad:
+                break
+        if bad is None:
+            return found
+        found.append(bad)
+        del keymap[bad[0]]
 
 
 def _entry_problem(binding_id: str, value: Any, binding_ids: Collection[str]) -> str | None:
@@ -125,7 +179,9 @@ def _entry_problem(binding_id: str, value: Any, binding_ids: Collection[str]) ->
 
 
 def read_keymap(
-    binding_ids: Collection[str], path: Path | None = None
+    binding_ids: Collection[str],
+    path: Path | None = None,
+    scopes: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[dict[str, str], list[ProfileIssue]]:
     """The user's keymap file read and checked; a missing file is an empty keymap, no issue."""
     path = path or keymap_path()
@@ -135,7 +191,7 @@ def read_keymap(
         return {}, []
     except (OSError, UnicodeDecodeError) as exc:
         return {}, [ProfileIssue(str(path), None, f"cannot read: {exc}")]
-    return parse_keymap(text, str(path), binding_ids)
+    return parse_keymap(text, str(path), binding_ids, scopes)
 
 
 def keys_in_force(defaults: Mapping[str, str], keymap: Mapping[str, str]) -> dict[str, str]:

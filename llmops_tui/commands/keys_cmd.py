@@ -26,11 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     from llmops_tui.keymap import keymap_path, keys_in_force, read_keymap
-    from llmops_tui.ui.keys import binding_catalogue
+    from llmops_tui.ui.keys import binding_catalogue, binding_scopes
 
     catalogue = binding_catalogue()
     path = keymap_path()
-    keymap, issues = read_keymap(catalogue.keys(), path)
+    keymap, issues = read_keymap(catalogue.keys(), path, binding_scopes(catalogue))
     for issue in issues:
         print(issue, file=sys.stderr)
     if not args.check:

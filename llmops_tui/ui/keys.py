@@ -53,6 +53,11 @@ def binding_catalogue() -> dict[str, BoundKey]:
     return {bound.binding.id: bound for bound in all_bindings() if bound.binding.id}
 
 
+def binding_scopes(catalogue: dict[str, BoundKey]) -> dict[str, tuple[str, str]]:
+    """Each id's (owning class, default keys): what the keymap's clash check compares."""
+    return {i: (bound.owner, bound.binding.key) for i, bound in catalogue.items()}
+
+
 def load_user_keymap(app: App[Any]) -> None:
     """Read the keymap file in a thread; a missing file costs one stat and shows nothing."""
     app.run_worker(lambda: _read(app), thread=True, group="keymap", exit_on_error=False)
@@ -65,7 +70,8 @@ def _read(app: App[Any]) -> None:
     if not path.is_file():
         return
     try:
-        keymap, issues = read_keymap(binding_catalogue().keys(), path)
+        catalogue = binding_catalogue()
+        keymap, issues = read_keymap(catalogue.keys(), path, binding_scopes(catalogue))
         problems = [str(issue) for issue in issues]
     except Exception as exc:  # a keymap must never take the app down
         keymap, problems = {}, [f"{path}: not applied: {exc!r}"]
