@@ -14,6 +14,9 @@ Cases (``--cases``, default wrapper,console,orphan; one engine start each, ~90 s
   guardless  the console script without its `if __name__` guard: up must fail naming it
   orphan   the wrapper again, then kill -9 of the API server while ready: ps must show the
            EngineCore/Worker left (pids, GPU MiB), down must end them
+  midload  `up --wait` in the background (CUDA graphs on: a longer load), `down` from another
+           llmops once the engine holds GPU memory: down ends it and frees the GPU, `up` says
+           it was stopped before it was ready, ps keeps "stopped" (not "failed")
 Each: `up --wait`; `ps` (ready, pids); nvidia-smi's compute processes all among ps's pids and
 `gpus` attributing them to the engine; `top --once` finds it; `logs`; `down` (exit 0, "port N
 free, GPU memory released"); then every pid gone, nvidia-smi lists none of them, GPU memory
@@ -96,13 +99,13 @@ def alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ")[1].startswith("Z"))
 
 
-def profile_toml(name: str, args, launcher: str, tmp: Path) -> Path:
+def profile_toml(name: str, args, launcher: str, tmp: Path, eager: bool = True) -> Path:
     path = tmp / f"{name}.toml"
     path.write_text(
         f'name = "{name}"\nengine = "vllm"\nmodel = "{args.model}"\ndtype = "bfloat16"\n'
         f"port = {args.port}\nmax_model_len = 8192\ngpu_memory_fraction = 0.3\n"
-        'extra_args = ["--enforce-eager"]\n'
-        f"{launcher}\n\n[env]\n"
+        + ('extra_args = ["--enforce-eager"]\n' if eager else "")
+        + f"{launcher}\n\n[env]\n"
         f'PYTHONPATH = "{args.site}"\nVLLM_USE_FLASHINFER_SAMPLER = "0"\n'
         'VLLM_ATTENTION_BACKEND = "FLASH_ATTN"\nVLLM_CACHE_ROOT = "/tmp/vllm-cache"\n'
         'HF_HUB_OFFLINE = "1"\n'
@@ -130,9 +133,12 @@ def run_case(case: str, args, tmp: Path) -> None:
         script.write_text(f'#!/bin/sh\nexec {args.engine_python} "$@"\n')
         launcher = f'python = "{script}"'
     script.chmod(0o755)
-    path = profile_toml(name, args, launcher, tmp)
+    path = profile_toml(name, args, launcher, tmp, eager=case != "midload")
     before = smi_used_mib()
     say(case=case, step="before", gpu_used_mib=before, apps=smi_apps())
+    if case == "midload":
+        down_while_loading(name, path, args, before)
+        return
 
     t0 = time.monotonic()
     r = llmops("up", str(path), "--wait", "--timeout", "900", timeout=960)
@@ -227,6 +233,65 @@ def run_case(case: str, args, tmp: Path) -> None:
     )
     check(after <= before + 1024, f"{case}: GPU memory back", before_mib=before, after_mib=after)
     check(not port_answers(args.port), f"{case}: port {args.port} refuses connections")
+
+
+def down_while_loading(name: str, path: Path, args, before: int) -> None:
+    up = subprocess.Popen(
+        [sys.executable, "-m", "llmops_tui", "up", str(path), "--wait", "--timeout", "900"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    t0, row, apps = time.monotonic(), {}, {}
+    while time.monotonic() - t0 < 300 and up.poll() is None:
+        rows = [x for x in json.loads(llmops("ps", "--json").stdout or "[]") if x["name"] == name]
+        row, apps = (rows[0] if rows else {}), smi_apps()
+        if row.get("phase") in ("starting", "loading") and set(apps) & set(row.get("pids", [])):
+            break
+        time.sleep(0.5)
+    pids = row.get("pids", [])
+    held = sum(mib for pid, mib in apps.items() if pid in pids)
+    if not check(
+        up.poll() is None and row.get("phase") in ("starting", "loading") and held > 0,
+        "midload: caught the engine loading with GPU memory",
+        secs=round(time.monotonic() - t0, 1),
+        phase=row.get("phase"),
+        progress=row.get("progress"),
+        gpu_mib=held,
+    ):
+        up.kill()
+        llmops("down", name, timeout=300)
+        return
+    t1 = time.monotonic()
+    r = llmops("down", name, timeout=300)
+    _out, err = up.communicate(timeout=120)
+    check(
+        r.returncode == 0 and f"port {args.port} free, GPU memory released" in r.stdout,
+        "midload: down says port free and GPU memory released",
+        secs=round(time.monotonic() - t1, 1),
+        out=r.stdout,
+        err=r.stderr,
+    )
+    check(
+        up.returncode == 1 and "was stopp" in err and "before it was ready" in err,
+        "midload: up --wait says its engine was stopped before it was ready",
+        rc=up.returncode,
+        err=err[-600:],
+    )
+    [after_row] = [x for x in json.loads(llmops("ps", "--json").stdout) if x["name"] == name]
+    check(
+        after_row["phase"] == "stopped" and after_row["pids"] == [],
+        "midload: ps says stopped, not failed",
+        phase=after_row["phase"],
+        root_cause=after_row.get("root_cause"),
+    )
+    time.sleep(1)
+    after = smi_used_mib()
+    check(not [p for p in pids if alive(p)], "midload: every engine process gone")
+    check(not set(smi_apps()) & set(pids), "midload: nvidia-smi lists none of them")
+    check(after <= before + 1024, "midload: GPU memory back", before_mib=before, after_mib=after)
+    check(not port_answers(args.port), f"midload: port {args.port} refuses connections")
 
 
 def main() -> int:
