@@ -43,7 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     target = down.add_mutually_exclusive_group(required=True)
     target.add_argument("name", nargs="?", help="engine name (its profile name)")
     target.add_argument("--all", action="store_true", help="stop every running engine")
-    down.add_argument("--grace", type=float, default=None, help="seconds before SIGKILL (20)")
+    down.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds from SIGTERM to SIGKILL (20; 5 for an engine still loading)",
+    )
     down.set_defaults(func=cmd_down)
 
     ps = sub.add_parser("ps", help="list engines (re-attaches to running ones)")

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 from llmops_tui.supervisor.locks import engine_lock
 from llmops_tui.supervisor.lost import move_aside, stub
 from llmops_tui.supervisor.proctree import stop_processes, tree
-from llmops_tui.supervisor.records import EngineNotFound, EngineRecord, StopIncomplete
+from llmops_tui.supervisor.records import (
+    STARTING_PHASES,
+    EngineNotFound,
+    EngineRecord,
+    StopIncomplete,
+)
 from llmops_tui.supervisor.stopcheck import (
     StopReport,
     describe,
@@ -25,6 +30,9 @@ if TYPE_CHECKING:
 
 # How long a stop waits for a launch of the same engine (its preflight) to finish.
 LOCK_WAIT_S = 90.0
+# The SIGTERM grace of an engine still starting or loading: no request to finish, and vLLM
+# 0.26 on the H200 let the whole 20 s pass when stopped while starting its engine core.
+LOADING_GRACE_S = 5.0
 
 
 class StopMixin:
@@ -33,8 +41,8 @@ class StopMixin:
     def stop(self, name: str, grace: float | None = None) -> tuple[EngineRecord | None, StopReport]:
         """Stop an engine (its record's launch and any launch of that name no record names)
         and check what is left: processes, the port, GPU memory. Never raises for what
-        is left: the report says it."""
-        grace = self.grace_s if grace is None else grace
+        is left: the report says it. ``grace`` (SIGTERM to SIGKILL) defaults to
+        ``grace_s``, or ``LOADING_GRACE_S`` for an engine not serving yet."""
         t0 = time.monotonic()
         with self._lock, engine_lock(self.state_dir, name, "stopping", LOCK_WAIT_S):
             missing: EngineNotFound | None = None
@@ -46,6 +54,9 @@ class StopMixin:
             if rec is None and not any(lost_.stubs or lost_.state_file for lost_ in lost):
                 assert missing is not None
                 raise missing
+            if grace is None:
+                loading = rec is not None and rec.phase in STARTING_PHASES
+                grace = LOADING_GRACE_S if loading else self.grace_s
             port = rec.port if rec is not None else next((x.port for x in lost if x.port), None)
             host = rec.host if rec is not None else "127.0.0.1"
             report = StopReport(name, port)

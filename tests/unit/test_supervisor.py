@@ -299,3 +299,18 @@ def test_an_engine_that_dies_on_its_own_while_loading_is_failed(sup, tmp_path):
     seen = sup.refresh(read_while_loading)
     assert seen.phase == "failed" and "before it was ready" in seen.root_cause
     assert json.loads((sup.engine_dir("wrapped") / "state.json").read_text())["phase"] == "failed"
+
+
+def test_an_engine_still_loading_gets_the_short_grace(sup, tmp_path, monkeypatch):
+    from llmops_tui.supervisor import stopping
+
+    monkeypatch.setattr(stopping, "LOADING_GRACE_S", 0.5)
+    # A launcher that ignores SIGTERM, still "starting": SIGKILL after the short grace,
+    # not the supervisor's 20 s (nothing is being served, nothing to let finish).
+    script = "#!/bin/sh\ntrap '' TERM\nexec sleep \"$@\"\n"  # sleep inherits the ignore
+    rec = _spawn_script(sup, tmp_path, script)
+    assert sup.grace_s == 20.0 and sup._load("wrapped").phase == "starting"
+    t0 = time.monotonic()
+    _rec, report = sup.stop("wrapped")
+    assert report.ok and report.ended and time.monotonic() - t0 < 10, report.summary()
+    assert not psutil.pid_exists(rec.pid) or psutil.Process(rec.pid).status() == "zombie"
