@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from llmops_tui import __version__
 
@@ -88,7 +90,30 @@ def _run_tui(args: argparse.Namespace | None) -> int:
     return 0
 
 
+def unignore_stop_signals() -> list[str]:
+    """Give an ignored SIGINT/SIGTERM their default handling back; the names of those reset.
+
+    Engines inherit llmops's signal dispositions through fork and exec. A shell that starts
+    llmops in the background (``llmops up … &``, some CI runners) starts it with SIGINT
+    ignored; vLLM, stopped with SIGINT, then stayed deaf to it until the grace ran out and it
+    was SIGKILLed (every stop 20 s, no clean shutdown). Only the main thread may set handlers;
+    ``main()`` called in-process from another thread (tests) changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    reset = []
+    for sig, handler in (
+        (signal.SIGINT, signal.default_int_handler),
+        (signal.SIGTERM, signal.SIG_DFL),
+    ):
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, handler)
+            reset.append(sig.name)
+    return reset
+
+
 def main(argv: list[str] | None = None) -> int:
+    unignore_stop_signals()
     if not (sys.argv[1:] if argv is None else argv):
         # The TUI: no need to import every subcommand's module for the parser (~15 ms).
         return _run_tui(None)
