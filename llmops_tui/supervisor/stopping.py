@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 # How long a stop waits for a launch of the same engine (its preflight) to finish.
 LOCK_WAIT_S = 90.0
-# The SIGTERM grace of an engine still starting or loading: no request to finish, and vLLM
-# 0.26 on the H200 let the whole 20 s pass when stopped while starting its engine core.
+# The grace (stop signal to SIGKILL) of an engine still starting or loading: no request to
+# finish. vLLM 0.26 on the H200, stopped while starting its engine core, let the whole 20 s pass.
 LOADING_GRACE_S = 5.0
 
 
