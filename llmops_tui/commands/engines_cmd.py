@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--grace",
         type=float,
         default=None,
-        help="seconds from SIGTERM to SIGKILL (20; 5 for an engine still loading)",
+        help="seconds from the stop signal to SIGKILL (20; 5 for an engine still loading)",
     )
     down.set_defaults(func=cmd_down)
 

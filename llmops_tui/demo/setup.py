@@ -225,7 +225,7 @@ def run_demo(
 
     # 4. start and wait
     from llmops_tui.engines.base import LaunchRefused
-    from llmops_tui.supervisor.records import EngineFailed, failure_line
+    from llmops_tui.supervisor.records import EngineFailed, failure_reason
 
     say(
         f"[4/4] engine: starting '{DEMO_PROFILE}' on 127.0.0.1:{port} (about a minute on "
@@ -247,9 +247,7 @@ def run_demo(
         rec = sup.wait_ready(rec.name, ready_timeout, on_progress=progress)
     except EngineFailed as exc:
         r = exc.record
-        raise DemoError(
-            f"the demo engine {failure_line(r).split(' ', 1)[1]} (log: {r.log_path})"
-        ) from exc
+        raise DemoError(f"the demo engine {failure_reason(r)} (log: {r.log_path})") from exc
     except TimeoutError as exc:
         raise DemoError(
             f"{exc}; it is still running: `llmops logs {DEMO_PROFILE}`, "

@@ -54,7 +54,7 @@ from llmops_tui.supervisor.records import (
     record_lock,
     write_json_atomic,
 )
-from llmops_tui.supervisor.stopping import StopMixin
+from llmops_tui.supervisor.stopping import LOADING_GRACE_S, StopMixin
 
 PROBE_INTERVAL_S = 1.0
 # After the engine's own "failed to start" verdict, how long to wait for the cause line.
@@ -88,26 +88,24 @@ class Supervisor(StopMixin):
         return read_record(self.engine_dir(name) / STATE_FILE, name)
 
     def _save(self, rec: EngineRecord) -> None:
-        private_dir(self.state_dir)
-        d = private_dir(self.engine_dir(rec.name))
-        with record_lock(d):
-            write_json_atomic(d / STATE_FILE, rec.to_json())
+        self._commit(rec, None)
 
-    def _commit(self, rec: EngineRecord, phase_read: str) -> EngineRecord:
-        """Save what a refresh concluded, unless another llmops moved this launch's
-        record on since ``phase_read`` was read (a ``down`` wrote "stopping" before it
-        signalled the engine, so the engine's death is not a failure): then the record
-        on disk is the truth and is returned unsaved."""
+    def _commit(self, rec: EngineRecord, phase_read: str | None) -> EngineRecord:
+        """Save ``rec`` under the record lock. With ``phase_read`` (what a refresh read), only
+        if another llmops has not moved this launch's record on since (a ``down`` writes
+        "stopping" before it signals the engine, so the engine's death is not a failure):
+        then the record on disk is the truth and is returned unsaved."""
         private_dir(self.state_dir)
         d = private_dir(self.engine_dir(rec.name))
         with record_lock(d):
-            try:
-                disk = read_record(d / STATE_FILE, rec.name)
-            except RecordUnreadable:
-                disk = None
-            same_launch = disk is not None and (disk.pid, disk.marker) == (rec.pid, rec.marker)
-            if same_launch and disk.phase != phase_read:
-                return disk
+            if phase_read is not None:
+                try:
+                    disk = read_record(d / STATE_FILE, rec.name)
+                except RecordUnreadable:
+                    disk = None
+                same = disk is not None and (disk.pid, disk.marker) == (rec.pid, rec.marker)
+                if same and disk is not None and disk.phase != phase_read:
+                    return disk
             write_json_atomic(d / STATE_FILE, rec.to_json())
             return rec
 
@@ -344,7 +342,7 @@ class Supervisor(StopMixin):
                     return saved
                 phase_read = rec.phase
                 if left:
-                    stop_processes(rec, self._child(rec), grace=5.0)
+                    stop_processes(rec, self._child(rec), grace=LOADING_GRACE_S)
                 rec.stopped_at = time.time()
             elif w.log.startup_complete or now - w.last_probe >= PROBE_INTERVAL_S:
                 w.last_probe = now

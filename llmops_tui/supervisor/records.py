@@ -35,14 +35,15 @@ class EngineFailed(RuntimeError):
         super().__init__(failure_line(record))
 
 
-def failure_line(record: EngineRecord) -> str:
-    """Why a launch never became ready: its root cause, or that it was stopped."""
+def failure_reason(record: EngineRecord) -> str:
+    """Why a launch never became ready (``failed: <root cause>``, or that it was stopped)."""
     if record.phase in ("stopping", "stopped"):
-        return (
-            f"{record.name} was {record.phase} before it was ready "
-            "(by `llmops down` or another llmops)"
-        )
-    return f"{record.name} failed: {record.root_cause or 'no explanation found in the log'}"
+        return f"was {record.phase} before it was ready (by `llmops down` or another llmops)"
+    return f"failed: {record.root_cause or 'no explanation found in the log'}"
+
+
+def failure_line(record: EngineRecord) -> str:
+    return f"{record.name} {failure_reason(record)}"
 
 
 class StopIncomplete(RuntimeError):

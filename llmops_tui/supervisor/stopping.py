@@ -41,7 +41,7 @@ class StopMixin:
     def stop(self, name: str, grace: float | None = None) -> tuple[EngineRecord | None, StopReport]:
         """Stop an engine (its record's launch and any launch of that name no record names)
         and check what is left: processes, the port, GPU memory. Never raises for what
-        is left: the report says it. ``grace`` (SIGTERM to SIGKILL) defaults to
+        is left: the report says it. ``grace`` (stop signal to SIGKILL) defaults to
         ``grace_s``, or ``LOADING_GRACE_S`` for an engine not serving yet."""
         t0 = time.monotonic()
         with self._lock, engine_lock(self.state_dir, name, "stopping", LOCK_WAIT_S):
